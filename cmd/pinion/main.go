@@ -1,0 +1,44 @@
+// Command pinion runs pinion's servers and tools.
+//
+//	pinion serve -addr HOST:PORT -proto echo -model loop|goroutine [flags]
+//	pinion load  -addr HOST:PORT -proto echo -conns N -duration D [flags]
+//
+// Run "pinion serve -h" or "pinion load -h" for the flags of each.
+package main
+
+import (
+	"fmt"
+	"io"
+	"os"
+)
+
+func main() {
+	os.Exit(run(os.Args[1:], os.Stdout, os.Stderr))
+}
+
+func run(args []string, stdout, stderr io.Writer) int {
+	if len(args) == 0 {
+		usage(stderr)
+		return 2
+	}
+	switch args[0] {
+	case "serve":
+		return serve(args[1:], stdout, stderr)
+	case "load":
+		return load(args[1:], stdout, stderr)
+	case "-h", "-help", "--help", "help":
+		usage(stdout)
+		return 0
+	}
+	fmt.Fprintf(stderr, "pinion: unknown command %q\n", args[0])
+	usage(stderr)
+	return 2
+}
+
+func usage(w io.Writer) {
+	fmt.Fprint(w, `usage:
+  pinion serve -addr HOST:PORT -proto echo -model loop|goroutine [-loops N] [-pin=true|false]
+               [-lb reuseport|roundrobin|leastconn] [-max-conns N] [-idle-timeout D]
+  pinion load  -addr HOST:PORT -proto echo -conns N -duration D -pipeline P -size S
+`)
+}

@@ -1,0 +1,157 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"log/slog"
+	"net"
+	"strings"
+	"sync"
+	"time"
+)
+
+// goroutineServer serves a protocol with the net package, one goroutine per
+// connection: the baseline pinion is compared against.
+type goroutineServer struct {
+	ln    net.Listener
+	proto protocol
+	cfg   serveConfig
+	log   *slog.Logger
+	slots chan struct{} // one per connection served; nil: no bound
+
+	mu     sync.Mutex
+	conns  map[net.Conn]struct{}
+	closed bool
+	wg     sync.WaitGroup
+}
+
+func startGoroutineServer(cfg serveConfig, proto protocol, log *slog.Logger) (server, error) {
+	network, address := "tcp", cfg.addr
+	if rest, ok := strings.CutPrefix(address, "unix://"); ok {
+		network, address = "unix", rest
+	} else if i := strings.Index(address, "://"); i >= 0 {
+		network, address = address[:i], address[i+3:]
+	}
+	ln, err := net.Listen(network, address)
+	if err != nil {
+		return nil, err
+	}
+	s := &goroutineServer{ln: ln, proto: proto, cfg: cfg, log: log, conns: make(map[net.Conn]struct{})}
+	if cfg.maxConns > 0 {
+		s.slots = make(chan struct{}, cfg.maxConns)
+	}
+	s.wg.Add(1)
+	go s.accept()
+	return s, nil
+}
+
+func (s *goroutineServer) addr() string { return s.ln.Addr().String() }
+func (s *goroutineServer) loops() int   { return 0 }
+
+func (s *goroutineServer) accept() {
+	defer s.wg.Done()
+	backoff := 5 * time.Millisecond
+	for {
+		c, err := s.ln.Accept()
+		if err != nil {
+			if errors.Is(err, net.ErrClosed) {
+				return
+			}
+			// EMFILE and friends: back off as the loop model does.
+			s.log.Warn("accept failed", "err", err, "retry_in", backoff)
+			time.Sleep(backoff)
+			backoff = min(2*backoff, 500*time.Millisecond)
+			continue
+		}
+		backoff = 5 * time.Millisecond
+		if s.slots != nil {
+			select {
+			case s.slots <- struct{}{}:
+			default:
+				c.Close()
+				continue
+			}
+		}
+		if !s.track(c) {
+			c.Close()
+			return
+		}
+		s.wg.Add(1)
+		go s.handle(c)
+	}
+}
+
+func (s *goroutineServer) track(c net.Conn) bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.closed {
+		return false
+	}
+	s.conns[c] = struct{}{}
+	return true
+}
+
+func (s *goroutineServer) untrack(c net.Conn) {
+	s.mu.Lock()
+	delete(s.conns, c)
+	s.mu.Unlock()
+	if s.slots != nil {
+		<-s.slots
+	}
+}
+
+// handle is one connection's goroutine: read, let the protocol consume,
+// write its replies, keep what it left.
+func (s *goroutineServer) handle(c net.Conn) {
+	defer s.wg.Done()
+	defer s.untrack(c)
+	defer c.Close()
+	buf := make([]byte, s.cfg.readBuf)
+	have := 0
+	for {
+		if s.cfg.idleTimeout > 0 {
+			_ = c.SetReadDeadline(time.Now().Add(s.cfg.idleTimeout))
+		}
+		n, err := c.Read(buf[have:])
+		have += n
+		if have > 0 {
+			used, perr := s.proto.serve(buf[:have], c)
+			have = copy(buf, buf[used:have])
+			if perr != nil {
+				return
+			}
+			if have == len(buf) {
+				return // a frame larger than the buffer
+			}
+		}
+		if err != nil {
+			return
+		}
+	}
+}
+
+// shutdown closes the listener, then makes every connection's read return
+// so its goroutine flushes and exits; at ctx's end it closes them all.
+func (s *goroutineServer) shutdown(ctx context.Context) error {
+	s.mu.Lock()
+	s.closed = true
+	_ = s.ln.Close()
+	for c := range s.conns {
+		_ = c.SetReadDeadline(time.Now())
+	}
+	s.mu.Unlock()
+	done := make(chan struct{})
+	go func() { s.wg.Wait(); close(done) }()
+	select {
+	case <-done:
+		return nil
+	case <-ctx.Done():
+	}
+	s.mu.Lock()
+	for c := range s.conns {
+		_ = c.Close()
+	}
+	s.mu.Unlock()
+	<-done
+	return ctx.Err()
+}

@@ -1,0 +1,177 @@
+package engine
+
+import (
+	"errors"
+	"fmt"
+	"log/slog"
+	"runtime"
+	"time"
+
+	"github.com/pinion-net/pinion/internal/sock"
+)
+
+// Balance says how accepted connections are spread over the loops.
+type Balance uint8
+
+const (
+	// BalanceDefault is ReusePort on Linux and RoundRobin elsewhere.
+	BalanceDefault Balance = iota
+	// ReusePort gives every loop its own SO_REUSEPORT listening socket per
+	// address; the kernel spreads connections by hashing the 4-tuple.
+	ReusePort
+	// RoundRobin accepts on one socket per address and hands the
+	// connections to the loops in turn.
+	RoundRobin
+	// LeastConn accepts on one socket per address and hands each
+	// connection to the loop with the fewest.
+	LeastConn
+)
+
+// ParseBalance parses "reuseport", "roundrobin" or "leastconn".
+func ParseBalance(s string) (Balance, error) {
+	switch s {
+	case "", "default":
+		return BalanceDefault, nil
+	case "reuseport":
+		return ReusePort, nil
+	case "roundrobin":
+		return RoundRobin, nil
+	case "leastconn":
+		return LeastConn, nil
+	}
+	return 0, fmt.Errorf("engine: unknown load balancing %q (want reuseport, roundrobin or leastconn)", s)
+}
+
+func (b Balance) String() string {
+	switch b {
+	case ReusePort:
+		return "reuseport"
+	case RoundRobin:
+		return "roundrobin"
+	case LeastConn:
+		return "leastconn"
+	}
+	return "default"
+}
+
+// Pinning says whether loop threads are pinned to CPUs.
+type Pinning uint8
+
+const (
+	// PinDefault pins on Linux.
+	PinDefault Pinning = iota
+	PinOn
+	PinOff
+)
+
+// Config configures an engine. The zero value of a field means its default,
+// chosen to be safe on the internet; durations that can be switched off
+// take a negative value for "off".
+type Config struct {
+	// Addrs are the listening addresses: "tcp://host:port",
+	// "tcp4://...", "tcp6://[::1]:port", "unix:///path" or a bare
+	// "host:port". Port 0 picks a free port (see Engine.Addrs). An engine
+	// with no address only dials.
+	Addrs []string
+	// Loops is the number of event loops; default runtime.GOMAXPROCS(0).
+	Loops int
+	// Balance spreads accepted connections; default ReusePort on Linux,
+	// RoundRobin elsewhere. Unix sockets always use an acceptor.
+	Balance Balance
+	// Pin pins loop i's thread to the i-th CPU the process may use (Linux).
+	Pin Pinning
+	// MaxConns bounds accepted connections over all loops; beyond it a
+	// new connection is accepted and closed at once. Default 10,000;
+	// negative: no bound (the fd limit still applies).
+	MaxConns int
+	// Backlog of each listening socket; default the OS maximum.
+	Backlog int
+
+	// ReadBufferSize is each loop's read buffer; default 64 KiB.
+	ReadBufferSize int
+	// MaxInbound bounds the input a handler may leave unconsumed on one
+	// connection (the largest frame it waits for); past it the
+	// connection is closed with loop.ErrInboundOverflow. Default 1 MiB.
+	MaxInbound int
+	// WriteLow and WriteHigh are the outbound watermarks: above WriteHigh
+	// owed bytes a connection is no longer read, until they fall to
+	// WriteLow. Defaults 64 KiB and 256 KiB.
+	WriteLow, WriteHigh int
+	// WriteMax is the hard cap of owed bytes per connection; a write past
+	// it closes the connection with loop.ErrOutboundOverflow. Default 4 MiB.
+	WriteMax int
+
+	// IdleTimeout closes connections that moved no byte for this long;
+	// default 2 minutes.
+	IdleTimeout time.Duration
+	// WriteTimeout closes connections whose owed bytes made no progress
+	// for this long; default 1 minute.
+	WriteTimeout time.Duration
+	// LingerTimeout bounds how long a graceful close waits for the peer's
+	// FIN after ours; default 2s.
+	LingerTimeout time.Duration
+	// DialTimeout bounds Dial; default 10s.
+	DialTimeout time.Duration
+	// TickInterval is the period of Handler.OnTick on each loop; 0: never.
+	TickInterval time.Duration
+	// SlowCallback is the callback duration counted and logged as
+	// blocking the loop; default 100ms.
+	SlowCallback time.Duration
+	// AcceptBackoffMax is the longest pause of a listener after EMFILE or
+	// ENFILE (it starts at 5ms and doubles); default 500ms.
+	AcceptBackoffMax time.Duration
+	// TCPDelay leaves Nagle's algorithm on (by default TCP_NODELAY is set).
+	TCPDelay bool
+
+	// ShutdownTimeout bounds the graceful part of Run's shutdown; default 10s.
+	ShutdownTimeout time.Duration
+	// Logger receives the engine's logs; default discards them.
+	Logger *slog.Logger
+}
+
+func (c Config) withDefaults() (Config, error) {
+	if c.Loops <= 0 {
+		c.Loops = runtime.GOMAXPROCS(0)
+	}
+	if c.Loops > 1024 {
+		return c, fmt.Errorf("engine: Loops %d is more than 1024", c.Loops)
+	}
+	if c.Balance == BalanceDefault {
+		c.Balance = RoundRobin
+		if runtime.GOOS == "linux" {
+			c.Balance = ReusePort
+		}
+	}
+	if c.Pin == PinDefault {
+		c.Pin = PinOff
+		if runtime.GOOS == "linux" {
+			c.Pin = PinOn
+		}
+	}
+	if c.MaxConns == 0 {
+		c.MaxConns = 10000
+	}
+	dur := func(v *time.Duration, d time.Duration) {
+		if *v == 0 {
+			*v = d
+		}
+	}
+	dur(&c.IdleTimeout, 2*time.Minute)
+	dur(&c.WriteTimeout, time.Minute)
+	dur(&c.ShutdownTimeout, 10*time.Second)
+	if c.Logger == nil {
+		c.Logger = slog.New(slog.DiscardHandler)
+	}
+	for _, a := range c.Addrs {
+		if _, err := sock.ParseAddr(a); err != nil {
+			return c, fmt.Errorf("engine: %w", err)
+		}
+	}
+	if c.WriteLow < 0 || c.WriteHigh < 0 || c.WriteMax < 0 || c.MaxInbound < 0 || c.ReadBufferSize < 0 {
+		return c, errors.New("engine: buffer sizes and watermarks must not be negative")
+	}
+	return c, nil
+}
+
+// off maps the "negative means off" convention to the loop's "0 means off".
+func off(d time.Duration) time.Duration { return max(d, 0) }

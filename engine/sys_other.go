@@ -1,0 +1,5 @@
+//go:build !unix
+
+package engine
+
+func closeFD(int) error { return nil }

@@ -1,0 +1,162 @@
+package loop
+
+import (
+	"net"
+	"time"
+
+	"github.com/pinion-net/pinion/internal/sock"
+	"github.com/pinion-net/pinion/poller"
+)
+
+// listener is a listening socket registered with this loop. Its events carry
+// generation 0, which no connection uses.
+type listener struct {
+	fd      int
+	addr    net.Addr
+	paused  bool
+	backoff time.Duration
+}
+
+// AddListener registers a listening socket with the loop, which then owns
+// it. With pick set (acceptor mode), accepted connections are handed to
+// the loop pick returns; otherwise they stay here. Call it before Run.
+func (l *Loop) AddListener(fd int, addr net.Addr, pick func() *Loop) error {
+	if err := l.p.Add(fd, poller.NewToken(fd, 0), poller.Read); err != nil {
+		return err
+	}
+	l.listeners = append(l.listeners, &listener{fd: fd, addr: addr})
+	if pick != nil {
+		l.pick = pick
+	}
+	return nil
+}
+
+func (l *Loop) listenerOf(fd int) *listener {
+	for _, ln := range l.listeners {
+		if ln.fd == fd {
+			return ln
+		}
+	}
+	return nil
+}
+
+// onListener accepts up to the accept budget of connections.
+func (l *Loop) onListener(fd int) {
+	ln := l.listenerOf(fd)
+	if ln == nil || ln.paused {
+		return
+	}
+	for range l.cfg.AcceptBudget {
+		nfd, err := sock.Accept(fd)
+		if err != nil {
+			switch {
+			case isAgain(err):
+			case isInterrupted(err), isAbortedAccept(err):
+				continue
+			case isOutOfFDs(err):
+				l.st.acceptPauses++
+				l.pauseListener(ln, err)
+			default:
+				l.st.acceptErrors++
+				l.log.Error("accept failed; pausing the listener", "addr", ln.addr, "err", err)
+				l.pauseListener(ln, err)
+			}
+			return
+		}
+		ln.backoff = 0
+		l.st.accepted++
+		if !l.cfg.Limit.acquire() {
+			l.st.rejected++
+			_ = sysClose(nfd)
+			continue
+		}
+		target := l
+		if l.pick != nil {
+			target = l.pick()
+		}
+		if target == l {
+			l.adopt(nfd)
+		} else if target.post(task{kind: taskAdopt, fd: nfd}) != nil {
+			_ = sysClose(nfd)
+			l.cfg.Limit.release()
+		}
+	}
+}
+
+// pauseListener stops polling a listener that hit EMFILE/ENFILE and polls
+// it again after a backoff that doubles from AcceptBackoffMin up to
+// AcceptBackoffMax: never a spin, never an exit.
+func (l *Loop) pauseListener(ln *listener, cause error) {
+	ln.backoff = min(max(2*ln.backoff, l.cfg.AcceptBackoffMin), l.cfg.AcceptBackoffMax)
+	if err := l.p.Modify(ln.fd, poller.NewToken(ln.fd, 0), 0); err != nil {
+		l.log.Error("cannot pause listener", "addr", ln.addr, "err", err)
+		return
+	}
+	ln.paused = true
+	l.log.Warn("accept paused", "addr", ln.addr, "err", cause, "retry_in", ln.backoff)
+	l.Schedule(ln.backoff, func() {
+		if !ln.paused || l.listenerOf(ln.fd) != ln {
+			return
+		}
+		if err := l.p.Modify(ln.fd, poller.NewToken(ln.fd, 0), poller.Read); err != nil {
+			l.log.Error("cannot resume listener", "addr", ln.addr, "err", err)
+			return
+		}
+		ln.paused = false
+	})
+}
+
+func (l *Loop) closeListeners() {
+	for _, ln := range l.listeners {
+		_ = l.p.Delete(ln.fd)
+		_ = sysClose(ln.fd)
+	}
+	l.listeners = nil
+}
+
+// adopt makes an accepted fd a connection of this loop. The fd holds a slot
+// of Config.Limit.
+func (l *Loop) adopt(fd int) {
+	if l.stop || l.draining {
+		_ = sysClose(fd)
+		l.cfg.Limit.release()
+		return
+	}
+	if l.cfg.NoDelay {
+		_ = sock.SetNoDelay(fd, true)
+	}
+	c, err := l.register(fd, stateOpen, poller.Read)
+	if err != nil {
+		_ = sysClose(fd)
+		l.cfg.Limit.release()
+		l.log.Error("cannot register connection", "err", err)
+		return
+	}
+	c.flags |= flagCounted
+	if l.cfg.IdleTimeout > 0 {
+		l.armConn(c, l.now+int64(l.cfg.IdleTimeout))
+	}
+	l.callOpen(c)
+	l.flushDirty()
+}
+
+// register creates the Conn for fd and adds it to the poller.
+func (l *Loop) register(fd int, state connState, in poller.Interest) (*Conn, error) {
+	c := &Conn{loop: l, fd: int32(fd), gen: l.newGen(), state: state, tidx: -1, lastActive: l.now}
+	if err := l.p.Add(fd, c.token(), in); err != nil {
+		return nil, err
+	}
+	if in&poller.Read != 0 {
+		c.flags |= flagWantRead
+	}
+	if in&poller.Write != 0 {
+		c.flags |= flagWantWrite
+	}
+	for fd >= len(l.conns) {
+		l.conns = append(l.conns, make([]*Conn, max(64, len(l.conns)))...)
+	}
+	l.conns[fd] = c
+	l.nconns++
+	l.st.opened++
+	return c, nil
+}

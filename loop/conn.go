@@ -1,0 +1,181 @@
+package loop
+
+import (
+	"net"
+	"time"
+
+	"github.com/valyala/bytebufferpool"
+
+	"github.com/pinion-net/pinion/internal/buffer"
+	"github.com/pinion-net/pinion/internal/sock"
+	"github.com/pinion-net/pinion/poller"
+)
+
+// connState is where a connection is in its life:
+//
+//	connecting ──connected──▶ open ──Close / peer FIN / timeout──▶ closing
+//	     │                      │                                    │ owed bytes flushed
+//	     │                      │ error, Abort                       ▼
+//	     └──────failed──────────┴─────────────────────────────▶ closed ◀── lingering
+//	                                                          peer FIN or linger timeout
+//
+// Only open connections are read and delivered to OnData; closing ones
+// only flush; lingering ones have sent FIN and discard input.
+type connState uint8
+
+const (
+	stateConnecting connState = iota
+	stateOpen
+	stateClosing
+	stateLingering
+	stateClosed
+)
+
+// connFlags are independent facts about a connection.
+type connFlags uint8
+
+const (
+	flagPeerEOF     connFlags = 1 << iota // the peer sent FIN: never read again
+	flagReadPaused                        // owed bytes passed WriteHigh
+	flagWriteClosed                       // CloseWrite was called
+	flagWantRead                          // the poller has Read interest now
+	flagWantWrite                         // the poller has Write interest now
+	flagDirty                             // in the loop's flush list
+	flagCounted                           // holds a slot of Config.Limit
+	flagShutWR                            // shutdown(SHUT_WR) was done
+)
+
+// Conn is one connection owned by a loop. Its methods must be called only on
+// the loop's goroutine, inside Handler callbacks, Schedule'd functions or
+// functions run by Post; other goroutines use Handle.
+//
+// Memory per connection matters: an idle Conn holds no buffer, and fields
+// needed only by few connections live in ext.
+type Conn struct {
+	loop       *Loop
+	fd         int32
+	gen        uint32
+	state      connState
+	flags      connFlags
+	tidx       int32 // index in the loop's timer heap; -1 when not armed
+	lastActive int64 // loop clock at the last byte moved (or linger start)
+	in         *bytebufferpool.ByteBuffer
+	inOff      int // consumed prefix of in.B
+	out        buffer.Chain
+	ctx        any
+	ext        *connExt
+}
+
+// connExt holds what few connections need.
+type connExt struct {
+	readDeadline  int64 // loop clock; 0: none
+	writeDeadline int64
+	dialDeadline  int64
+	reason        error            // close reason, kept while closing and lingering
+	dialDone      func(err error)  // Engine.Dial's waiter
+}
+
+func (c *Conn) extra() *connExt {
+	if c.ext == nil {
+		c.ext = new(connExt)
+	}
+	return c.ext
+}
+
+func (c *Conn) token() poller.Token { return poller.NewToken(int(c.fd), c.gen) }
+
+// Handle returns the goroutine-safe handle of c. It stays valid (and
+// harmless) after c closes: its operations then fail with ErrClosed.
+func (c *Conn) Handle() Handle { return Handle{l: c.loop, tok: c.token()} }
+
+// Loop returns the loop that owns c.
+func (c *Conn) Loop() *Loop { return c.loop }
+
+// Fd returns the connection's file descriptor. Do not close it or change
+// its blocking mode; it is reused by the kernel once c is closed.
+func (c *Conn) Fd() int { return int(c.fd) }
+
+// Context returns the value set by SetContext.
+func (c *Conn) Context() any { return c.ctx }
+
+// SetContext attaches a value of the handler's to c.
+func (c *Conn) SetContext(v any) { c.ctx = v }
+
+// LocalAddr returns the local address, asking the kernel each time.
+func (c *Conn) LocalAddr() net.Addr { return sock.LocalAddr(int(c.fd)) }
+
+// RemoteAddr returns the peer's address, asking the kernel each time.
+func (c *Conn) RemoteAddr() net.Addr { return sock.PeerAddr(int(c.fd)) }
+
+// Open reports whether c is open: not closing, not closed.
+func (c *Conn) Open() bool { return c.state == stateOpen }
+
+// data returns the unconsumed input. During OnData of c it is the loop's
+// current view; otherwise the bytes kept in c's own buffer.
+func (c *Conn) data() []byte {
+	if l := c.loop; l.active == c {
+		return l.view
+	}
+	if c.in != nil {
+		return c.in.B[c.inOff:]
+	}
+	return nil
+}
+
+// Buffered returns how many input bytes are waiting to be consumed.
+func (c *Conn) Buffered() int { return len(c.data()) }
+
+// Peek returns the first n unconsumed input bytes, or all of them when
+// fewer are buffered or n < 0, without consuming them. The slice aliases the
+// loop's buffers: it is valid until the next Discard or Next on c, or until
+// the callback returns, whichever comes first. Copy what must outlive it.
+func (c *Conn) Peek(n int) []byte {
+	b := c.data()
+	if n >= 0 && n < len(b) {
+		b = b[:n]
+	}
+	return b
+}
+
+// Discard consumes the first n input bytes (all of them when n < 0 or n is
+// larger than Buffered) and returns how many were consumed.
+func (c *Conn) Discard(n int) int {
+	b := c.data()
+	if n < 0 || n > len(b) {
+		n = len(b)
+	}
+	if l := c.loop; l.active == c {
+		l.view = b[n:]
+		return n
+	}
+	if c.in != nil {
+		c.inOff += n
+		if c.inOff == len(c.in.B) {
+			c.loop.releaseIn(c)
+		}
+	}
+	return n
+}
+
+// Next returns the first n input bytes (all of them when n < 0 or fewer
+// are buffered) and consumes them. The slice has Peek's lifetime: valid
+// until the next Discard or Next on c, or until the callback returns.
+func (c *Conn) Next(n int) []byte {
+	b := c.Peek(n)
+	c.Discard(len(b))
+	return b
+}
+
+// SetReadDeadline closes c with ErrReadTimeout if t passes before it is
+// cleared (the zero Time clears it). Any input does not clear it.
+func (c *Conn) SetReadDeadline(t time.Time) {
+	c.extra().readDeadline = c.loop.clockAt(t)
+	c.loop.armConn(c, c.ext.readDeadline)
+}
+
+// SetWriteDeadline closes c with ErrWriteTimeout if owed bytes are still
+// queued when t passes. The zero Time clears it.
+func (c *Conn) SetWriteDeadline(t time.Time) {
+	c.extra().writeDeadline = c.loop.clockAt(t)
+	c.loop.armConn(c, c.ext.writeDeadline)
+}

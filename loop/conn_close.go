@@ -1,0 +1,180 @@
+package loop
+
+import (
+	"io"
+)
+
+// Close closes c gracefully: input is no longer delivered, owed bytes are
+// flushed, FIN is sent, and OnClose(c, nil) follows once the peer closed
+// too or the linger timeout passed. Closing twice is harmless.
+func (c *Conn) Close() error { return c.CloseWithError(nil) }
+
+// CloseWithError is Close with a reason handed to OnClose, for example a
+// codec's error for a malformed frame.
+func (c *Conn) CloseWithError(reason error) error {
+	if c.state != stateOpen && c.state != stateConnecting {
+		return ErrClosed
+	}
+	c.loop.close(c, reason)
+	return nil
+}
+
+// Abort closes c at once with a reset (SO_LINGER 0): owed bytes are
+// dropped and their completions get ErrClosed. OnClose gets reason.
+func (c *Conn) Abort(reason error) error {
+	if c.state == stateClosed {
+		return ErrClosed
+	}
+	c.loop.abort(c, reason)
+	return nil
+}
+
+// close starts a graceful close.
+func (l *Loop) close(c *Conn, reason error) {
+	switch c.state {
+	case stateConnecting:
+		l.finish(c, reason)
+		return
+	case stateOpen:
+	default:
+		return
+	}
+	c.state = stateClosing
+	if reason != nil {
+		c.extra().reason = reason
+	}
+	l.releaseIn(c)
+	if c.out.Len() == 0 {
+		l.startLinger(c)
+		return
+	}
+	l.setInterest(c)
+	if l.cfg.WriteTimeout > 0 {
+		l.armConn(c, l.now+int64(l.cfg.WriteTimeout))
+	}
+}
+
+// startLinger runs once the owed bytes are out: FIN, then wait for the
+// peer's FIN while discarding input, so that input arriving after our close
+// does not make the kernel answer with a reset that would destroy bytes the
+// peer has not read yet.
+func (l *Loop) startLinger(c *Conn) {
+	reason := c.closeReason()
+	if c.flags&flagPeerEOF != 0 || l.cfg.LingerTimeout < 0 {
+		l.finish(c, reason)
+		return
+	}
+	if c.flags&flagShutWR == 0 {
+		c.flags |= flagShutWR
+		if err := sysShutdownWrite(int(c.fd)); err != nil {
+			l.finish(c, reason)
+			return
+		}
+	}
+	c.state = stateLingering
+	c.lastActive = l.now
+	l.setInterest(c)
+	if c.state == stateLingering {
+		l.armConn(c, l.now+int64(l.cfg.LingerTimeout))
+	}
+}
+
+// drainLinger reads and drops input of a lingering connection until EOF.
+func (l *Loop) drainLinger(c *Conn) {
+	for range 4 {
+		n, err := sysRead(int(c.fd), l.rbuf)
+		switch {
+		case n > 0:
+			l.st.bytesIn += uint64(n)
+			continue
+		case err == nil:
+			l.finish(c, c.closeReason())
+		case isAgain(err):
+		case isInterrupted(err):
+			continue
+		default:
+			l.finish(c, c.closeReason())
+		}
+		return
+	}
+}
+
+func (c *Conn) closeReason() error {
+	if c.ext != nil {
+		return c.ext.reason
+	}
+	return nil
+}
+
+// abort resets the connection.
+func (l *Loop) abort(c *Conn, reason error) {
+	if c.state == stateClosed {
+		return
+	}
+	_ = sysSetLinger0(int(c.fd))
+	l.finish(c, reason)
+}
+
+// closeNow closes without flushing, for connections that failed.
+func (l *Loop) closeNow(c *Conn, reason error) { l.finish(c, reason) }
+
+// onPeerEOF handles the peer's FIN: input ends, owed bytes still go out,
+// then we close.
+func (l *Loop) onPeerEOF(c *Conn) {
+	c.flags |= flagPeerEOF
+	switch {
+	case c.flags&flagShutWR != 0:
+		l.finish(c, c.closeReason())
+	case c.state == stateOpen:
+		c.state = stateClosing
+		c.extra().reason = io.EOF
+		if c.out.Len() == 0 {
+			l.finish(c, io.EOF)
+			return
+		}
+		l.setInterest(c)
+	}
+}
+
+// finish releases everything the connection holds and calls OnClose.
+func (l *Loop) finish(c *Conn, reason error) {
+	if c.state == stateClosed {
+		return
+	}
+	c.state = stateClosed
+	fd := int(c.fd)
+	_ = l.p.Delete(fd)
+	_ = sysClose(fd)
+	if int(c.fd) < len(l.conns) && l.conns[c.fd] == c {
+		l.conns[c.fd] = nil
+	}
+	l.nconns--
+	l.st.closed++
+	if c.flags&flagCounted != 0 {
+		l.cfg.Limit.release()
+	}
+	l.timers.remove(c)
+	l.releaseIn(c)
+	if c.out.Len() > 0 || c.out.Pending() {
+		due := c.out.Reset(l.pool, l.takeDueBuf())
+		err := reason
+		if err == nil {
+			err = ErrClosed
+		}
+		l.runCompletions(c, due, err)
+		l.due = due[:0]
+	}
+	if c.ext != nil && c.ext.dialDone != nil {
+		done := c.ext.dialDone
+		c.ext.dialDone = nil
+		if reason == nil {
+			reason = ErrClosed
+		}
+		done(reason)
+	}
+	l.callClose(c, reason)
+	c.ext = nil
+	if l.draining && l.nconns == 0 {
+		l.stop = true
+	}
+}

@@ -1,0 +1,216 @@
+package loop
+
+import "github.com/pinion-net/pinion/poller"
+
+// Write queues a copy of p to be sent and returns len(p). The bytes are
+// written to the socket when the current callback returns (one system call
+// for all the writes of a callback), or later when the socket is writable.
+// Write fails with ErrClosed once c is closing, with ErrWriteClosed after
+// CloseWrite, and with ErrOutboundOverflow — closing c — when the owed bytes
+// would pass Config.WriteMax.
+func (c *Conn) Write(p []byte) (int, error) {
+	if err := c.writable(); err != nil {
+		return 0, err
+	}
+	l := c.loop
+	if c.out.Len()+len(p) > l.cfg.WriteMax {
+		l.abort(c, ErrOutboundOverflow)
+		return 0, ErrOutboundOverflow
+	}
+	if len(p) == 0 {
+		return 0, nil
+	}
+	c.out.Write(l.pool, p)
+	l.markDirty(c)
+	return len(p), nil
+}
+
+// OutboundBuffered returns how many owed bytes are queued and not yet handed
+// to the kernel.
+func (c *Conn) OutboundBuffered() int { return c.out.Len() }
+
+func (c *Conn) writable() error {
+	switch {
+	case c.state != stateOpen && c.state != stateConnecting:
+		return ErrClosed
+	case c.flags&flagWriteClosed != 0:
+		return ErrWriteClosed
+	}
+	return nil
+}
+
+// CloseWrite sends FIN once the owed bytes are flushed, and keeps reading:
+// the connection closes when the peer closes its side too.
+func (c *Conn) CloseWrite() error {
+	if c.state != stateOpen {
+		return ErrClosed
+	}
+	c.flags |= flagWriteClosed
+	c.loop.markDirty(c)
+	return nil
+}
+
+func (l *Loop) markDirty(c *Conn) {
+	if c.flags&flagDirty == 0 {
+		c.flags |= flagDirty
+		l.dirty = append(l.dirty, c)
+	}
+}
+
+// flushDirty flushes every connection written to since the last call.
+func (l *Loop) flushDirty() {
+	for i := 0; i < len(l.dirty); i++ { // flush may append
+		c := l.dirty[i]
+		l.dirty[i] = nil
+		c.flags &^= flagDirty
+		if c.state != stateClosed && c.gen != 0 {
+			l.flush(c)
+		}
+	}
+	l.dirty = l.dirty[:0]
+}
+
+// flush writes owed bytes until the kernel takes no more, fires due
+// completions, and then settles the connection's interest, watermarks and
+// close progress.
+func (l *Loop) flush(c *Conn) {
+	for c.out.Len() > 0 {
+		iov := c.out.Segments(l.iov[:0], maxIov, 0)
+		want := 0
+		for _, b := range iov {
+			want += len(b)
+		}
+		var n int
+		var err error
+		if len(iov) == 1 {
+			n, err = sysWrite(int(c.fd), iov[0])
+		} else {
+			n, err = l.sys.writev(int(c.fd), iov)
+		}
+		clear(iov)
+		if n > 0 {
+			c.out.Discard(l.pool, n)
+			l.st.bytesOut += uint64(n)
+			c.lastActive = l.now
+		}
+		if err != nil {
+			if isAgain(err) {
+				break
+			}
+			if isInterrupted(err) {
+				continue
+			}
+			l.closeNow(c, &OpError{Op: "write", Err: err})
+			return
+		}
+		if n < want {
+			break
+		}
+	}
+	if c.out.Pending() {
+		l.fireDue(c)
+		if c.state == stateClosed {
+			return
+		}
+	}
+	l.settle(c)
+}
+
+// settle brings the connection's poller interest, read pause and close
+// progress in line with its owed bytes.
+func (l *Loop) settle(c *Conn) {
+	owed := c.out.Len()
+	switch {
+	case c.flags&flagReadPaused == 0 && owed > l.cfg.WriteHigh:
+		c.flags |= flagReadPaused
+		l.st.readPauses++
+	case c.flags&flagReadPaused != 0 && owed <= l.cfg.WriteLow:
+		c.flags &^= flagReadPaused
+	}
+	if owed == 0 {
+		switch {
+		case c.state == stateClosing:
+			l.startLinger(c)
+			return
+		case c.flags&(flagWriteClosed|flagShutWR) == flagWriteClosed:
+			c.flags |= flagShutWR
+			if err := sysShutdownWrite(int(c.fd)); err != nil {
+				l.closeNow(c, &OpError{Op: "shutdown", Err: err})
+				return
+			}
+			if c.flags&flagPeerEOF != 0 {
+				l.finish(c, nil)
+				return
+			}
+		}
+	} else if l.cfg.WriteTimeout > 0 {
+		l.armConn(c, c.lastActive+int64(l.cfg.WriteTimeout))
+	}
+	l.setInterest(c)
+}
+
+// setInterest asks the poller for exactly what the connection's state needs.
+func (l *Loop) setInterest(c *Conn) {
+	var want connFlags
+	switch c.state {
+	case stateConnecting:
+		want = flagWantWrite
+	case stateOpen:
+		if c.flags&(flagPeerEOF|flagReadPaused) == 0 {
+			want |= flagWantRead
+		}
+		if c.out.Len() > 0 {
+			want |= flagWantWrite
+		}
+	case stateClosing:
+		want = flagWantWrite
+	case stateLingering:
+		want = flagWantRead
+	default:
+		return
+	}
+	have := c.flags & (flagWantRead | flagWantWrite)
+	if want == have {
+		return
+	}
+	var in poller.Interest
+	if want&flagWantRead != 0 {
+		in |= poller.Read
+	}
+	if want&flagWantWrite != 0 {
+		in |= poller.Write
+	}
+	if err := l.p.Modify(int(c.fd), c.token(), in); err != nil {
+		l.closeNow(c, &OpError{Op: "poller modify", Err: err})
+		return
+	}
+	c.flags = c.flags&^(flagWantRead|flagWantWrite) | want
+}
+
+// fireDue runs the completions whose bytes reached the kernel.
+func (l *Loop) fireDue(c *Conn) {
+	due := c.out.TakeDue(l.takeDueBuf())
+	l.runCompletions(c, due, nil)
+	l.due = due[:0]
+}
+
+// takeDueBuf lends the loop's completion slice; a completion that closes
+// another connection while the slice is lent gets a fresh one.
+func (l *Loop) takeDueBuf() []func(error) {
+	b := l.due
+	l.due = nil
+	return b[:0]
+}
+
+// runCompletions calls each done with err; a panic closes c.
+func (l *Loop) runCompletions(c *Conn, due []func(error), err error) {
+	for i, done := range due {
+		due[i] = nil
+		l.callDone(c, done, err)
+	}
+}
+
+func (l *Loop) callDone(c *Conn, done func(error), err error) {
+	defer l.guard(c, "write completion")
+	done(err)
+}

@@ -1,0 +1,93 @@
+package loop
+
+import (
+	"github.com/pinion-net/pinion/internal/sock"
+	"github.com/pinion-net/pinion/poller"
+)
+
+// Dial starts an outbound connection owned by this loop and returns it at
+// once, with ctx attached as its Context. addr has the listen form
+// ("tcp://127.0.0.1:80", "unix:///run/x.sock" or "host:port"). OnOpen runs
+// when it is connected; if connecting fails or takes longer than
+// Config.DialTimeout, OnClose runs with the reason and OnOpen never does.
+// Loop-only.
+func (l *Loop) Dial(addr string, ctx any) (*Conn, error) {
+	return l.dial(addr, ctx, nil)
+}
+
+// dial is Dial with a waiter told of the outcome before OnOpen or OnClose.
+func (l *Loop) dial(addr string, ctx any, done func(error)) (*Conn, error) {
+	a, err := sock.ParseAddr(addr)
+	if err != nil {
+		return nil, err
+	}
+	fd, connected, err := sock.Dial(a)
+	if err != nil {
+		return nil, err
+	}
+	if l.cfg.NoDelay {
+		_ = sock.SetNoDelay(fd, true)
+	}
+	c, err := l.register(fd, stateConnecting, poller.Write)
+	if err != nil {
+		_ = sysClose(fd)
+		return nil, err
+	}
+	c.ctx = ctx
+	l.st.dialed++
+	x := c.extra()
+	x.dialDone = done
+	x.dialDeadline = l.clock() + int64(l.cfg.DialTimeout)
+	if connected {
+		l.onConnected(c)
+	} else {
+		l.armConn(c, x.dialDeadline)
+	}
+	return c, nil
+}
+
+// onConnected completes a dial when the socket became writable.
+func (l *Loop) onConnected(c *Conn) {
+	if err := sock.ConnectResult(int(c.fd)); err != nil {
+		l.closeNow(c, &OpError{Op: "connect", Err: err})
+		return
+	}
+	c.state = stateOpen
+	c.lastActive = l.now
+	x := c.ext
+	x.dialDeadline = 0
+	if done := x.dialDone; done != nil {
+		x.dialDone = nil
+		done(nil)
+	}
+	l.timers.remove(c)
+	if l.cfg.IdleTimeout > 0 {
+		l.armConn(c, l.now+int64(l.cfg.IdleTimeout))
+	}
+	l.setInterest(c)
+	if c.state != stateOpen {
+		return
+	}
+	l.callOpen(c)
+	l.flushDirty()
+}
+
+// DialAsync asks the loop to dial addr from any goroutine; done runs on the
+// loop with the connection's handle once it is connected, or with the error.
+// done is called exactly once unless DialAsync returns an error.
+func (l *Loop) DialAsync(addr string, ctx any, done func(Handle, error)) error {
+	return l.post(task{kind: taskFunc, fn: func() {
+		var c *Conn
+		var err error
+		c, err = l.dial(addr, ctx, func(err error) {
+			if err != nil {
+				done(Handle{}, err)
+				return
+			}
+			done(c.Handle(), nil)
+		})
+		if err != nil {
+			done(Handle{}, err)
+		}
+	}})
+}

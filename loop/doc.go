@@ -1,0 +1,50 @@
+// Package loop is one event loop of pinion: a goroutine that owns a poller,
+// a read buffer, a chunk pool, a timer heap and every connection registered
+// with it.
+//
+// # Threads
+//
+// A Loop and the Conns it owns belong to the goroutine that calls Loop.Run.
+// Handler callbacks run on that goroutine, and every method of Conn and the
+// loop-only methods of Loop (Schedule, Dial, Conns) must be called from
+// there. Anything another goroutine needs goes through a Handle
+// (AsyncWrite, Close, Abort, Wake, Post) or Loop.Post: those push a task
+// onto the loop's mailbox and wake its poller once.
+//
+// # The tick
+//
+// Loop.Run repeats one tick, always in this order:
+//
+//  1. compute the poll timeout: zero if the last tick had work, else the
+//     time to the next timer, else infinite;
+//  2. poll;
+//  3. for each event: errors, then writable (flush), then readable (read
+//     until EAGAIN, a short read or the per-connection read budget);
+//  4. fire expired timers: idle, read, write and linger deadlines, and
+//     tasks scheduled with Schedule;
+//  5. run posted tasks up to the task budget.
+//
+// Writes made during a step are queued on the connection and flushed once,
+// at the end of the callback that made them, so a handler that answers
+// sixteen pipelined requests costs one write system call.
+//
+// # Buffers
+//
+// A Loop reads into one buffer it owns. OnData sees those bytes in place;
+// only what the handler leaves unconsumed is copied into a buffer of the
+// connection's own, returned to the pool once consumed. Outbound bytes go
+// to a chain of pooled chunks flushed with writev. An idle connection owns
+// no buffer at all.
+//
+// Above the high watermark of outbound bytes a connection is no longer read
+// until the backlog falls under the low watermark; a write that would pass
+// the hard cap closes it with ErrOutboundOverflow.
+//
+// # Closing
+//
+// Close flushes what is owed, sends FIN and then reads and discards input
+// until the peer closes too or the linger timeout passes, so that unread
+// input cannot turn our FIN into a reset that destroys the reply. Abort
+// closes at once with a reset. A peer's FIN stops reading; everything owed
+// is still written before our own FIN.
+package loop

@@ -1,0 +1,234 @@
+package loop
+
+import (
+	"github.com/pinion-net/pinion/poller"
+)
+
+// Handle refers to a connection from any goroutine. It is a small value:
+// copy it freely. It names the connection by fd and generation, so a handle
+// to a closed connection never reaches a later connection that reuses the
+// fd; its operations then report ErrClosed.
+//
+// Each operation posts a task to the owning loop and wakes it (concurrent
+// posts share one wakeup). A method that returns an error did nothing and
+// will call nothing back; otherwise its callback, if any, runs exactly once,
+// on the loop's goroutine, and must not block.
+type Handle struct {
+	l   *Loop
+	tok poller.Token
+}
+
+// Valid reports whether h was obtained from a connection (the zero Handle
+// is not valid).
+func (h Handle) Valid() bool { return h.l != nil }
+
+// Loop returns the loop owning the connection.
+func (h Handle) Loop() *Loop { return h.l }
+
+// AsyncWrite queues p on the connection. done, if not nil, is called once
+// with nil after every byte of p was handed to the kernel, or with the
+// reason the bytes could not be (ErrClosed, the connection's close reason,
+// ErrOutboundOverflow). p must not be modified until done is called (or,
+// without done, until the connection closes); the loop copies it when the
+// task runs. It returns ErrLoopClosed if the loop has stopped.
+func (h Handle) AsyncWrite(p []byte, done func(error)) error {
+	return h.l.post(task{kind: taskWrite, tok: h.tok, data: p, done: done})
+}
+
+// Close closes the connection gracefully, as Conn.Close.
+func (h Handle) Close() error { return h.l.post(task{kind: taskClose, tok: h.tok}) }
+
+// Abort resets the connection, as Conn.Abort with reason ErrClosed.
+func (h Handle) Abort() error { return h.l.post(task{kind: taskAbort, tok: h.tok}) }
+
+// Wake makes the loop call OnData for the connection even if no input
+// arrived, so the handler can act on state changed elsewhere.
+func (h Handle) Wake() error { return h.l.post(task{kind: taskWake, tok: h.tok}) }
+
+// Post runs fn on the loop with the connection, or with (nil, ErrClosed) if
+// it is no longer open.
+func (h Handle) Post(fn func(c *Conn, err error)) error {
+	return h.l.post(task{kind: taskConn, tok: h.tok, cfn: fn})
+}
+
+// Post runs fn on the loop's goroutine. Safe from any goroutine; it returns
+// ErrLoopClosed if the loop has stopped, and then fn never runs.
+func (l *Loop) Post(fn func()) error { return l.post(task{kind: taskFunc, fn: fn}) }
+
+type taskKind uint8
+
+const (
+	taskFunc taskKind = iota
+	taskConn
+	taskWrite
+	taskClose
+	taskAbort
+	taskWake
+	taskAdopt
+	taskDrain
+	taskAbortAll
+	taskStopAccepting
+)
+
+type task struct {
+	kind taskKind
+	tok  poller.Token
+	fd   int
+	data []byte
+	done func(error)
+	cfn  func(*Conn, error)
+	fn   func()
+}
+
+func (l *Loop) post(t task) error {
+	if !l.mb.push(t) {
+		return ErrLoopClosed
+	}
+	if err := l.p.Wake(); err != nil {
+		l.log.Error("poller wake failed", "err", err)
+	}
+	return nil
+}
+
+// runTasks runs posted tasks up to the budget and reports whether any ran.
+func (l *Loop) runTasks() bool {
+	ts := l.mb.take()
+	if len(ts) == 0 {
+		l.mb.giveBack(ts, nil)
+		return false
+	}
+	n := min(len(ts), l.cfg.TaskBudget)
+	for i := range n {
+		l.runTask(&ts[i])
+		l.flushDirty()
+	}
+	l.st.tasks += uint64(n)
+	l.mb.giveBack(ts, ts[n:])
+	return true
+}
+
+func (l *Loop) runTask(t *task) {
+	switch t.kind {
+	case taskFunc:
+		l.runFunc(t.fn)
+	case taskAdopt:
+		l.adopt(t.fd)
+	case taskDrain:
+		l.drain()
+	case taskAbortAll:
+		l.abortAll()
+	case taskStopAccepting:
+		l.closeListeners()
+		if t.fn != nil {
+			t.fn()
+		}
+	default:
+		l.runConnTask(t)
+	}
+}
+
+func (l *Loop) runConnTask(t *task) {
+	c := l.lookup(t.tok)
+	if c == nil || (c.state != stateOpen && c.state != stateConnecting && t.kind != taskAbort) {
+		l.failTask(*t)
+		return
+	}
+	switch t.kind {
+	case taskConn:
+		l.callConnFunc(c, t.cfn)
+	case taskWrite:
+		if _, err := c.Write(t.data); err != nil {
+			if t.done != nil {
+				l.callDone(c, t.done, err)
+			}
+			return
+		}
+		if t.done != nil {
+			c.out.OnFlushed(t.done)
+		}
+	case taskClose:
+		l.close(c, nil)
+	case taskAbort:
+		l.abort(c, ErrClosed)
+	case taskWake:
+		if c.state == stateOpen {
+			l.deliver(c, nil)
+		}
+	}
+}
+
+// failTask completes a task that cannot run, so every callback still runs
+// exactly once.
+func (l *Loop) failTask(t task) {
+	switch t.kind {
+	case taskWrite:
+		if t.done != nil {
+			l.callDone(nil, t.done, ErrClosed)
+		}
+	case taskConn:
+		l.callConnFunc(nil, t.cfn)
+	case taskAdopt:
+		_ = sysClose(t.fd)
+		l.cfg.Limit.release()
+	case taskStopAccepting:
+		if t.fn != nil {
+			t.fn()
+		}
+	}
+}
+
+func (l *Loop) callConnFunc(c *Conn, fn func(*Conn, error)) {
+	defer l.guard(c, "posted function")
+	if c == nil {
+		fn(nil, ErrClosed)
+		return
+	}
+	fn(c, nil)
+}
+
+func (l *Loop) runFunc(fn func()) {
+	defer l.guard(nil, "posted function")
+	fn()
+}
+
+// Drain asks the loop to stop accepting, close every connection gracefully
+// (owed bytes flushed, then FIN) and return from Run once none is left.
+// Safe from any goroutine.
+func (l *Loop) Drain() error { return l.post(task{kind: taskDrain}) }
+
+// Abort asks the loop to close every connection now and return from Run.
+// Safe from any goroutine.
+func (l *Loop) Abort() error { return l.post(task{kind: taskAbortAll}) }
+
+// StopAccepting asks the loop to close its listeners; done (if not nil)
+// runs on the loop afterwards, or at once if the loop has stopped. Safe
+// from any goroutine.
+func (l *Loop) StopAccepting(done func()) {
+	if err := l.post(task{kind: taskStopAccepting, fn: done}); err != nil && done != nil {
+		done()
+	}
+}
+
+func (l *Loop) drain() {
+	l.closeListeners()
+	l.draining = true
+	for _, c := range l.conns {
+		if c != nil && c.state != stateClosed {
+			l.close(c, ErrShutdown)
+		}
+	}
+	l.flushDirty()
+	if l.nconns == 0 {
+		l.stop = true
+	}
+}
+
+func (l *Loop) abortAll() {
+	l.closeListeners()
+	for _, c := range l.conns {
+		if c != nil && c.state != stateClosed {
+			l.closeNow(c, ErrShutdown)
+		}
+	}
+	l.stop = true
+}

@@ -1,0 +1,226 @@
+package loop
+
+import (
+	"fmt"
+	"log/slog"
+	"sync"
+	"time"
+
+	"github.com/valyala/bytebufferpool"
+
+	"github.com/pinion-net/pinion/internal/buffer"
+	"github.com/pinion-net/pinion/poller"
+)
+
+// maxIov bounds the segments of one writev (IOV_MAX is 1024 on Linux and
+// the BSDs).
+const maxIov = 1024
+
+// Loop is one event loop. Create it with New, run it with Run on a
+// goroutine of its own, and stop it through Drain or Abort (from any
+// goroutine). Methods documented as loop-only must be called on the loop's
+// goroutine.
+type Loop struct {
+	cfg Config
+	h   Handler
+	log *slog.Logger
+	p   *poller.Poller
+	sys sysState
+
+	events []poller.Event
+	rbuf   []byte
+	iov    [][]byte
+	due    []func(error)
+	dirty  []*Conn
+
+	conns  []*Conn // by fd
+	nconns int
+	gen    uint32
+
+	listeners []*listener
+	pick      func() *Loop // acceptor mode: where accepted fds go
+
+	pool   *buffer.Pool
+	inPool bytebufferpool.Pool
+
+	timers timerHeap
+	epoch  time.Time
+	now    int64 // loop clock: nanoseconds since epoch, read once per tick
+	busy   bool  // the last tick had work: poll without blocking
+
+	// During OnData (and Wake) of active, view holds its unconsumed input.
+	active *Conn
+	view   []byte
+
+	mb mailbox
+
+	draining bool // Drain was called: stop once no connection is left
+	stop     bool // leave Run after this tick
+	done     chan struct{}
+
+	st    counters
+	stats published
+}
+
+// New creates a loop and its poller. It starts nothing.
+func New(cfg Config) (*Loop, error) {
+	cfg, err := cfg.withDefaults()
+	if err != nil {
+		return nil, err
+	}
+	p, err := poller.Open()
+	if err != nil {
+		return nil, fmt.Errorf("loop %d: %w", cfg.ID, err)
+	}
+	l := &Loop{
+		cfg:    cfg,
+		h:      cfg.Handler,
+		log:    cfg.Logger.With("loop", cfg.ID),
+		p:      p,
+		events: make([]poller.Event, 256),
+		rbuf:   make([]byte, cfg.ReadBufferSize),
+		iov:    make([][]byte, 0, maxIov),
+		pool:   buffer.NewPool(cfg.ChunkSize, cfg.MaxFreeChunks),
+		epoch:  time.Now(),
+		done:   make(chan struct{}),
+	}
+	l.stats.init(cfg.ID)
+	return l, nil
+}
+
+// ID returns the loop's number.
+func (l *Loop) ID() int { return l.cfg.ID }
+
+// Done is closed when Run has returned.
+func (l *Loop) Done() <-chan struct{} { return l.done }
+
+// Conns returns how many connections the loop owns now, lingering ones
+// included. Loop-only; other goroutines read Stats.
+func (l *Loop) Conns() int { return l.nconns }
+
+// Run runs the loop until Drain has closed every connection or Abort was
+// called. It must be called once, on a goroutine that does nothing else;
+// pinning it to a thread and a CPU is the caller's business.
+func (l *Loop) Run() {
+	defer l.exit()
+	if l.cfg.TickInterval > 0 {
+		l.scheduleTick()
+	}
+	for !l.stop {
+		l.tick()
+	}
+}
+
+// exit fails what is left in the mailbox, closes what is left open, and
+// releases the poller.
+func (l *Loop) exit() {
+	for _, c := range l.conns {
+		if c != nil {
+			l.finish(c, ErrShutdown)
+		}
+	}
+	l.closeListeners()
+	for _, t := range l.mb.close() {
+		l.failTask(t)
+	}
+	l.publish()
+	_ = l.p.Close()
+	close(l.done)
+}
+
+// clock returns the loop clock now.
+func (l *Loop) clock() int64 { return int64(time.Since(l.epoch)) }
+
+// clockAt converts a wall time to the loop clock; the zero Time is 0.
+func (l *Loop) clockAt(t time.Time) int64 {
+	if t.IsZero() {
+		return 0
+	}
+	return l.clock() + int64(time.Until(t))
+}
+
+// Now returns the time the current tick started, cheaply. Loop-only.
+func (l *Loop) Now() time.Time { return l.epoch.Add(time.Duration(l.now)) }
+
+func (l *Loop) newGen() uint32 {
+	l.gen++
+	if l.gen == 0 { // 0 marks listeners
+		l.gen = 1
+	}
+	return l.gen
+}
+
+func (l *Loop) conn(fd int) *Conn {
+	if fd < 0 || fd >= len(l.conns) {
+		return nil
+	}
+	return l.conns[fd]
+}
+
+func (l *Loop) lookup(tok poller.Token) *Conn {
+	c := l.conn(tok.FD())
+	if c == nil || c.gen != tok.Gen() || c.state == stateClosed {
+		return nil
+	}
+	return c
+}
+
+func (l *Loop) releaseIn(c *Conn) {
+	if c.in != nil {
+		l.inPool.Put(c.in)
+		c.in = nil
+		c.inOff = 0
+	}
+}
+
+// mailbox is the loop's multi-producer queue of tasks: a mutex-guarded slice
+// swapped with the loop's spare one, so neither side allocates in steady
+// state. The poller's Wake is the doorbell.
+type mailbox struct {
+	mu     sync.Mutex
+	tasks  []task
+	spare  []task
+	closed bool
+}
+
+func (m *mailbox) push(t task) bool {
+	m.mu.Lock()
+	if m.closed {
+		m.mu.Unlock()
+		return false
+	}
+	m.tasks = append(m.tasks, t)
+	m.mu.Unlock()
+	return true
+}
+
+// take returns the queued tasks and gives the mailbox the spare slice.
+func (m *mailbox) take() []task {
+	m.mu.Lock()
+	ts := m.tasks
+	m.tasks = m.spare[:0]
+	m.mu.Unlock()
+	return ts
+}
+
+// giveBack returns a run slice as the next spare, with any tasks left
+// unrun (over budget) put back in front of the queue.
+func (m *mailbox) giveBack(ts []task, rest []task) {
+	m.mu.Lock()
+	if len(rest) > 0 {
+		m.tasks = append(rest[:len(rest):len(rest)], m.tasks...)
+	}
+	clear(ts)
+	m.spare = ts[:0]
+	m.mu.Unlock()
+}
+
+// close refuses further tasks and returns those queued.
+func (m *mailbox) close() []task {
+	m.mu.Lock()
+	m.closed = true
+	ts := m.tasks
+	m.tasks = nil
+	m.mu.Unlock()
+	return ts
+}

@@ -1,0 +1,183 @@
+package loop
+
+import (
+	"sync/atomic"
+	"time"
+)
+
+// counters are the loop's own tallies, plain fields written only by the
+// loop goroutine and published once per tick.
+type counters struct {
+	opened, closed, accepted, dialed, rejected uint64
+	bytesIn, bytesOut                          uint64
+	events, polls, tasks, stale                uint64
+	acceptPauses, acceptErrors, readPauses     uint64
+	handlerNanos, slowCallbacks, panics        uint64
+}
+
+// published mirrors counters for other goroutines. Each field has one
+// writer (the loop) and is stored atomically, so readers never see a torn
+// value; a snapshot is per field, not across fields.
+type published struct {
+	id                                         int
+	conns                                      atomic.Int64
+	opened, closed, accepted, dialed, rejected atomic.Uint64
+	bytesIn, bytesOut                          atomic.Uint64
+	events, polls, tasks, stale                atomic.Uint64
+	acceptPauses, acceptErrors, readPauses     atomic.Uint64
+	handlerNanos, slowCallbacks, panics        atomic.Uint64
+	tickHist                                   Histogram
+}
+
+func (p *published) init(id int) { p.id = id }
+
+// publish copies the loop's counters for Stats; stores of unchanged values
+// are skipped.
+func (l *Loop) publish() {
+	s, p := &l.st, &l.stats
+	store := func(a *atomic.Uint64, v uint64) {
+		if a.Load() != v {
+			a.Store(v)
+		}
+	}
+	if int64(l.nconns) != p.conns.Load() {
+		p.conns.Store(int64(l.nconns))
+	}
+	store(&p.opened, s.opened)
+	store(&p.closed, s.closed)
+	store(&p.accepted, s.accepted)
+	store(&p.dialed, s.dialed)
+	store(&p.rejected, s.rejected)
+	store(&p.bytesIn, s.bytesIn)
+	store(&p.bytesOut, s.bytesOut)
+	store(&p.events, s.events)
+	store(&p.polls, s.polls)
+	store(&p.tasks, s.tasks)
+	store(&p.stale, s.stale)
+	store(&p.acceptPauses, s.acceptPauses)
+	store(&p.acceptErrors, s.acceptErrors)
+	store(&p.readPauses, s.readPauses)
+	store(&p.handlerNanos, s.handlerNanos)
+	store(&p.slowCallbacks, s.slowCallbacks)
+	store(&p.panics, s.panics)
+}
+
+// Stats is a snapshot of one loop's counters.
+type Stats struct {
+	Loop          int           // loop number
+	Conns         int64         // connections owned now (closing and lingering included)
+	Opened        uint64        // connections registered: accepted and dialed
+	Closed        uint64        // connections closed
+	Accepted      uint64        // connections accepted from listeners (rejected ones included)
+	Dialed        uint64        // outbound connections started
+	Rejected      uint64        // accepted and closed at once because of MaxConns
+	BytesIn       uint64        // bytes read
+	BytesOut      uint64        // bytes written
+	Events        uint64        // poller events handled
+	Polls         uint64        // blocking polls (the loop went idle)
+	Tasks         uint64        // posted tasks run
+	StaleEvents   uint64        // events for connections already gone
+	AcceptPauses  uint64        // listener pauses after EMFILE/ENFILE
+	AcceptErrors  uint64        // other accept failures
+	ReadPauses    uint64        // times a connection passed the high watermark
+	HandlerTime   time.Duration // time spent in callbacks
+	SlowCallbacks uint64        // callbacks slower than Config.SlowCallback
+	Panics        uint64        // recovered callback panics
+	TickTime      HistogramSnapshot
+}
+
+// Stats returns a snapshot of the loop's counters, as of its last tick.
+// Safe from any goroutine.
+func (l *Loop) Stats() Stats {
+	p := &l.stats
+	return Stats{
+		Loop:          p.id,
+		Conns:         p.conns.Load(),
+		Opened:        p.opened.Load(),
+		Closed:        p.closed.Load(),
+		Accepted:      p.accepted.Load(),
+		Dialed:        p.dialed.Load(),
+		Rejected:      p.rejected.Load(),
+		BytesIn:       p.bytesIn.Load(),
+		BytesOut:      p.bytesOut.Load(),
+		Events:        p.events.Load(),
+		Polls:         p.polls.Load(),
+		Tasks:         p.tasks.Load(),
+		StaleEvents:   p.stale.Load(),
+		AcceptPauses:  p.acceptPauses.Load(),
+		AcceptErrors:  p.acceptErrors.Load(),
+		ReadPauses:    p.readPauses.Load(),
+		HandlerTime:   time.Duration(p.handlerNanos.Load()),
+		SlowCallbacks: p.slowCallbacks.Load(),
+		Panics:        p.panics.Load(),
+		TickTime:      p.tickHist.Snapshot(),
+	}
+}
+
+// histBuckets covers 1µs to about 17s in powers of two.
+const histBuckets = 25
+
+// Histogram counts durations in power-of-two microsecond buckets. One
+// goroutine observes; any goroutine may take a Snapshot.
+type Histogram struct {
+	b [histBuckets]atomic.Uint64
+}
+
+func (h *Histogram) observe(d time.Duration) {
+	us := uint64(d / time.Microsecond)
+	i := 0
+	for us > 0 && i < histBuckets-1 {
+		us >>= 1
+		i++
+	}
+	h.b[i].Store(h.b[i].Load() + 1)
+}
+
+// Snapshot copies the bucket counts.
+func (h *Histogram) Snapshot() HistogramSnapshot {
+	var s HistogramSnapshot
+	for i := range h.b {
+		s.Counts[i] = h.b[i].Load()
+	}
+	return s
+}
+
+// HistogramSnapshot holds bucket counts: Counts[0] counts durations under
+// 1µs, Counts[i] those in [2^(i-1), 2^i) µs, the last one everything longer.
+type HistogramSnapshot struct {
+	Counts [histBuckets]uint64
+}
+
+// Total returns the number of observations.
+func (s HistogramSnapshot) Total() uint64 {
+	var n uint64
+	for _, c := range s.Counts {
+		n += c
+	}
+	return n
+}
+
+// Quantile returns an upper bound of the q-quantile (0 < q <= 1): the top
+// of the bucket holding it.
+func (s HistogramSnapshot) Quantile(q float64) time.Duration {
+	total := s.Total()
+	if total == 0 {
+		return 0
+	}
+	want := uint64(q*float64(total) + 0.5)
+	var seen uint64
+	for i, c := range s.Counts {
+		seen += c
+		if seen >= want && c > 0 {
+			return time.Duration(uint64(1)<<i) * time.Microsecond
+		}
+	}
+	return time.Duration(uint64(1)<<(histBuckets-1)) * time.Microsecond
+}
+
+// Add merges o into s.
+func (s *HistogramSnapshot) Add(o HistogramSnapshot) {
+	for i := range s.Counts {
+		s.Counts[i] += o.Counts[i]
+	}
+}

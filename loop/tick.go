@@ -1,0 +1,230 @@
+package loop
+
+import (
+	"runtime/debug"
+	"time"
+
+	"github.com/pinion-net/pinion/poller"
+)
+
+// tick is one iteration of the loop, in the fixed order of the package doc.
+func (l *Loop) tick() {
+	// 1. Timeout: none if the last tick had work, else until the next timer.
+	timeout := time.Duration(-1)
+	if l.busy {
+		timeout = 0
+	} else if when, ok := l.timers.next(); ok {
+		timeout = max(time.Duration(when-l.clock()), 0)
+	}
+
+	// 2. Poll.
+	if timeout != 0 {
+		l.st.polls++
+	}
+	n, err := l.p.Wait(l.events, timeout)
+	start := l.clock()
+	l.now = start
+	if err != nil {
+		l.log.Error("poll failed; stopping the loop", "err", err)
+		l.stop = true
+		return
+	}
+	l.busy = n > 0
+	l.st.events += uint64(n)
+
+	// 3. Events.
+	for i := range n {
+		l.dispatch(l.events[i])
+	}
+	if n == len(l.events) && len(l.events) < 4096 {
+		l.events = make([]poller.Event, 2*len(l.events))
+	}
+
+	// 4. Timers.
+	l.fireTimers()
+
+	// 5. Posted tasks.
+	if l.runTasks() {
+		l.busy = true
+	}
+
+	if l.busy {
+		l.stats.tickHist.observe(time.Duration(l.clock() - start))
+	}
+	l.publish()
+}
+
+// dispatch handles one event: errors, then writable, then readable.
+func (l *Loop) dispatch(ev poller.Event) {
+	fd := ev.Token.FD()
+	if ev.Token.Gen() == 0 {
+		l.onListener(fd)
+		return
+	}
+	c := l.conn(fd)
+	if c == nil || c.gen != ev.Token.Gen() || c.state == stateClosed {
+		l.st.stale++
+		return
+	}
+	if ev.Flags&poller.Error != 0 && c.state != stateConnecting {
+		l.onError(c)
+		return
+	}
+	if ev.Flags&(poller.Writable|poller.Error) != 0 {
+		if c.state == stateConnecting {
+			l.onConnected(c)
+		} else {
+			l.flush(c)
+		}
+	}
+	if ev.Flags&(poller.Readable|poller.HangUp) != 0 {
+		switch c.state {
+		case stateOpen:
+			if c.flags&(flagReadPaused|flagPeerEOF) == 0 {
+				l.read(c)
+			} else if ev.Flags&poller.Readable == 0 {
+				// Hang-up while not reading: nothing more can be sent.
+				l.closeNow(c, &OpError{Op: "read", Err: errHangUp})
+			}
+		case stateLingering:
+			l.drainLinger(c)
+		case stateClosing:
+			if ev.Flags&poller.Readable == 0 {
+				l.closeNow(c, c.closeReason())
+			}
+		}
+	}
+	l.flushDirty()
+}
+
+// onError closes a connection the poller reported in error, with the
+// socket's pending error as the reason.
+func (l *Loop) onError(c *Conn) {
+	err := sysSocketError(int(c.fd))
+	if err == nil {
+		err = errHangUp
+	}
+	l.closeNow(c, &OpError{Op: "socket", Err: err})
+}
+
+// read reads until the kernel has no more (a short read says so without an
+// extra EAGAIN system call), the read budget is spent, or the handler
+// stopped reading.
+func (l *Loop) read(c *Conn) {
+	budget := l.cfg.ReadBudget
+	for {
+		n, err := sysRead(int(c.fd), l.rbuf)
+		switch {
+		case n > 0:
+			l.st.bytesIn += uint64(n)
+			c.lastActive = l.now
+			l.deliver(c, l.rbuf[:n])
+			budget -= n
+			if n < len(l.rbuf) || budget <= 0 || c.state != stateOpen || c.flags&flagReadPaused != 0 {
+				return
+			}
+		case err == nil:
+			l.onPeerEOF(c)
+			return
+		case isAgain(err):
+			return
+		case isInterrupted(err):
+		default:
+			l.closeNow(c, &OpError{Op: "read", Err: err})
+			return
+		}
+	}
+}
+
+// deliver shows the handler its input, fresh bytes appended to what it left
+// last time, and keeps what it leaves now. data aliases the read buffer;
+// nil means no new bytes (Wake).
+func (l *Loop) deliver(c *Conn, data []byte) {
+	fromReadBuf := c.in == nil
+	if fromReadBuf {
+		l.view = data
+	} else {
+		in := c.in
+		if c.inOff > 0 && c.inOff >= len(in.B)/2 {
+			in.B = in.B[:copy(in.B, in.B[c.inOff:])]
+			c.inOff = 0
+		}
+		in.B = append(in.B, data...)
+		l.view = in.B[c.inOff:]
+	}
+	l.active = c
+	l.callData(c)
+	l.active = nil
+	rest := l.view
+	l.view = nil
+	if c.state != stateOpen {
+		return
+	}
+	switch {
+	case len(rest) == 0:
+		l.releaseIn(c)
+	case fromReadBuf:
+		c.in = l.inPool.Get()
+		c.in.B = append(c.in.B[:0], rest...)
+		c.inOff = 0
+	default:
+		c.inOff = len(c.in.B) - len(rest)
+	}
+	if len(rest) > l.cfg.MaxInbound {
+		l.close(c, ErrInboundOverflow)
+	}
+}
+
+// guard recovers a panic of a callback: it is counted, logged with its
+// stack, and closes only c (when given and still open).
+func (l *Loop) guard(c *Conn, callback string) {
+	r := recover()
+	if r == nil {
+		return
+	}
+	l.active = nil
+	l.view = nil
+	l.st.panics++
+	pe := &PanicError{Callback: callback, Value: r, Stack: debug.Stack()}
+	l.log.Error("handler panic; closing its connection", "callback", callback, "panic", r, "stack", string(pe.Stack))
+	if c != nil && c.state != stateClosed {
+		l.abort(c, pe)
+	}
+}
+
+// timed runs after a callback that started at start, counting handler time
+// and reporting slow callbacks.
+func (l *Loop) timed(start int64, callback string) {
+	d := time.Duration(l.clock() - start)
+	l.st.handlerNanos += uint64(d)
+	if l.cfg.SlowCallback > 0 && d >= l.cfg.SlowCallback {
+		l.st.slowCallbacks++
+		l.log.Warn("slow callback blocked the loop", "callback", callback, "took", d, "handler", handlerName(l.h))
+	}
+}
+
+func (l *Loop) callData(c *Conn) {
+	defer l.guard(c, "OnData")
+	start := l.clock()
+	l.h.OnData(c)
+	l.timed(start, "OnData")
+}
+
+func (l *Loop) callOpen(c *Conn) {
+	defer l.guard(c, "OnOpen")
+	start := l.clock()
+	l.h.OnOpen(c)
+	l.timed(start, "OnOpen")
+}
+
+func (l *Loop) callClose(c *Conn, reason error) {
+	defer l.guard(nil, "OnClose")
+	l.h.OnClose(c, reason)
+}
+
+func (l *Loop) callTick() {
+	defer l.guard(nil, "OnTick")
+	start := l.clock()
+	l.h.OnTick(l)
+	l.timed(start, "OnTick")
+}

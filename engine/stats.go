@@ -18,6 +18,8 @@ type Stats struct {
 	AcceptPauses  uint64        // listener pauses after EMFILE/ENFILE
 	SlowCallbacks uint64        // callbacks over Config.SlowCallback
 	Panics        uint64        // recovered handler panics
+	Outbound      int64         // owed bytes queued now
+	OutboundPeak  int64         // sum of each loop's peak of owed bytes
 	HandlerTime   time.Duration // time in callbacks
 	TickTime      loop.HistogramSnapshot
 	Loops         []loop.Stats
@@ -39,6 +41,8 @@ func (e *Engine) Stats() Stats {
 		s.AcceptPauses += ls.AcceptPauses
 		s.SlowCallbacks += ls.SlowCallbacks
 		s.Panics += ls.Panics
+		s.Outbound += ls.Outbound
+		s.OutboundPeak += ls.OutboundPeak
 		s.HandlerTime += ls.HandlerTime
 		s.TickTime.Add(ls.TickTime)
 	}

@@ -71,8 +71,8 @@ type connExt struct {
 	readDeadline  int64 // loop clock; 0: none
 	writeDeadline int64
 	dialDeadline  int64
-	reason        error            // close reason, kept while closing and lingering
-	dialDone      func(err error)  // Engine.Dial's waiter
+	reason        error           // close reason, kept while closing and lingering
+	dialDone      func(err error) // Engine.Dial's waiter
 }
 
 func (c *Conn) extra() *connExt {

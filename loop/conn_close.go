@@ -156,6 +156,7 @@ func (l *Loop) finish(c *Conn, reason error) {
 	l.timers.remove(c)
 	l.releaseIn(c)
 	if c.out.Len() > 0 || c.out.Pending() {
+		l.st.owed(-c.out.Len())
 		due := c.out.Reset(l.pool, l.takeDueBuf())
 		err := reason
 		if err == nil {

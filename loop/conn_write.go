@@ -21,6 +21,7 @@ func (c *Conn) Write(p []byte) (int, error) {
 		return 0, nil
 	}
 	c.out.Write(l.pool, p)
+	l.st.owed(len(p))
 	l.markDirty(c)
 	return len(p), nil
 }
@@ -90,6 +91,7 @@ func (l *Loop) flush(c *Conn) {
 		clear(iov)
 		if n > 0 {
 			c.out.Discard(l.pool, n)
+			l.st.owed(-n)
 			l.st.bytesOut += uint64(n)
 			c.lastActive = l.now
 		}

@@ -13,6 +13,15 @@ type counters struct {
 	events, polls, tasks, stale                uint64
 	acceptPauses, acceptErrors, readPauses     uint64
 	handlerNanos, slowCallbacks, panics        uint64
+	outbound, outboundPeak                     int64 // owed bytes over all connections
+}
+
+// owed adds n (negative: subtracts) to the outbound gauge.
+func (s *counters) owed(n int) {
+	s.outbound += int64(n)
+	if s.outbound > s.outboundPeak {
+		s.outboundPeak = s.outbound
+	}
 }
 
 // published mirrors counters for other goroutines. Each field has one
@@ -26,6 +35,7 @@ type published struct {
 	events, polls, tasks, stale                atomic.Uint64
 	acceptPauses, acceptErrors, readPauses     atomic.Uint64
 	handlerNanos, slowCallbacks, panics        atomic.Uint64
+	outbound, outboundPeak                     atomic.Int64
 	tickHist                                   Histogram
 }
 
@@ -60,6 +70,12 @@ func (l *Loop) publish() {
 	store(&p.handlerNanos, s.handlerNanos)
 	store(&p.slowCallbacks, s.slowCallbacks)
 	store(&p.panics, s.panics)
+	if p.outbound.Load() != s.outbound {
+		p.outbound.Store(s.outbound)
+	}
+	if p.outboundPeak.Load() != s.outboundPeak {
+		p.outboundPeak.Store(s.outboundPeak)
+	}
 }
 
 // Stats is a snapshot of one loop's counters.
@@ -83,6 +99,8 @@ type Stats struct {
 	HandlerTime   time.Duration // time spent in callbacks
 	SlowCallbacks uint64        // callbacks slower than Config.SlowCallback
 	Panics        uint64        // recovered callback panics
+	Outbound      int64         // owed bytes queued over all connections now
+	OutboundPeak  int64         // the most owed bytes queued at once since the loop started
 	TickTime      HistogramSnapshot
 }
 
@@ -110,6 +128,8 @@ func (l *Loop) Stats() Stats {
 		HandlerTime:   time.Duration(p.handlerNanos.Load()),
 		SlowCallbacks: p.slowCallbacks.Load(),
 		Panics:        p.panics.Load(),
+		Outbound:      p.outbound.Load(),
+		OutboundPeak:  p.outboundPeak.Load(),
 		TickTime:      p.tickHist.Snapshot(),
 	}
 }

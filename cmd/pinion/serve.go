@@ -39,7 +39,7 @@ func parseServe(args []string, stderr io.Writer) (serveConfig, error) {
 	fs.StringVar(&c.lb, "lb", "reuseport", "load balancing: reuseport, roundrobin or leastconn (loop model)")
 	fs.IntVar(&c.maxConns, "max-conns", 10000, "most connections served at once; beyond it new ones are closed (negative: no bound)")
 	fs.DurationVar(&c.idleTimeout, "idle-timeout", 2*time.Minute, "close connections idle this long (0 or negative: never)")
-	fs.IntVar(&c.readBuf, "read-buffer", 64<<10, "read buffer per loop (loop model) or per connection (goroutine model)")
+	fs.IntVar(&c.readBuf, "read-buffer", 64<<10, "read buffer of each loop (loop model); the goroutine model starts each connection at 4 KiB")
 	if err := fs.Parse(args); err != nil {
 		return c, err
 	}

@@ -10,6 +10,13 @@ import (
 	"time"
 )
 
+// goroutineBuf is the first read buffer of a connection and maxFrame the
+// most input a connection may leave unconsumed, as in the loop model.
+const (
+	goroutineBuf = 4 << 10
+	maxFrame     = 1 << 20
+)
+
 // goroutineServer serves a protocol with the net package, one goroutine per
 // connection: the baseline pinion is compared against.
 type goroutineServer struct {
@@ -101,12 +108,14 @@ func (s *goroutineServer) untrack(c net.Conn) {
 }
 
 // handle is one connection's goroutine: read, let the protocol consume,
-// write its replies, keep what it left.
+// write its replies, keep what it left. The buffer starts small, as a
+// typical net server's does, and doubles while a frame needs more, up to
+// maxFrame.
 func (s *goroutineServer) handle(c net.Conn) {
 	defer s.wg.Done()
 	defer s.untrack(c)
 	defer c.Close()
-	buf := make([]byte, s.cfg.readBuf)
+	buf := make([]byte, goroutineBuf)
 	have := 0
 	for {
 		if s.cfg.idleTimeout > 0 {
@@ -121,7 +130,10 @@ func (s *goroutineServer) handle(c net.Conn) {
 				return
 			}
 			if have == len(buf) {
-				return // a frame larger than the buffer
+				if len(buf) >= maxFrame {
+					return // a frame larger than the limit
+				}
+				buf = append(buf, make([]byte, len(buf))...)
 			}
 		}
 		if err != nil {

@@ -28,9 +28,7 @@ func newSocket(domain int) (int, error) {
 // wanted, so a connection keeps no memory for it.
 func Accept(lfd int) (int, error) {
 	for {
-		// syscall rather than x/sys/unix: x/sys has no Accept4 for NetBSD
-		// and OpenBSD, and both return the same syscall.Errno values.
-		fd, _, err := syscall.Accept4(lfd, syscall.SOCK_NONBLOCK|syscall.SOCK_CLOEXEC)
+		fd, err := accept4(lfd)
 		switch err {
 		case nil:
 			return fd, nil

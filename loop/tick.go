@@ -120,7 +120,13 @@ func (l *Loop) read(c *Conn) {
 			c.lastActive = l.now
 			l.deliver(c, l.rbuf[:n])
 			budget -= n
-			if n < len(l.rbuf) || budget <= 0 || c.state != stateOpen || c.flags&flagReadPaused != 0 {
+			if n < len(l.rbuf) || budget <= 0 || c.state != stateOpen {
+				return
+			}
+			// More input is likely waiting: flush the replies first, so
+			// owed bytes stay under the watermark and the pause can act.
+			l.flushDirty()
+			if c.state != stateOpen || c.flags&flagReadPaused != 0 {
 				return
 			}
 		case err == nil:

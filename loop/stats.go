@@ -3,6 +3,8 @@ package loop
 import (
 	"sync/atomic"
 	"time"
+
+	"github.com/pinion-net/pinion/internal/metrics"
 )
 
 // counters are the loop's own tallies, plain fields written only by the
@@ -36,7 +38,7 @@ type published struct {
 	acceptPauses, acceptErrors, readPauses     atomic.Uint64
 	handlerNanos, slowCallbacks, panics        atomic.Uint64
 	outbound, outboundPeak                     atomic.Int64
-	tickHist                                   Histogram
+	tickHist                                   metrics.Histogram
 }
 
 func (p *published) init(id int) { p.id = id }
@@ -134,70 +136,6 @@ func (l *Loop) Stats() Stats {
 	}
 }
 
-// histBuckets covers 1µs to about 17s in powers of two.
-const histBuckets = 25
-
-// Histogram counts durations in power-of-two microsecond buckets. One
-// goroutine observes; any goroutine may take a Snapshot.
-type Histogram struct {
-	b [histBuckets]atomic.Uint64
-}
-
-func (h *Histogram) observe(d time.Duration) {
-	us := uint64(d / time.Microsecond)
-	i := 0
-	for us > 0 && i < histBuckets-1 {
-		us >>= 1
-		i++
-	}
-	h.b[i].Store(h.b[i].Load() + 1)
-}
-
-// Snapshot copies the bucket counts.
-func (h *Histogram) Snapshot() HistogramSnapshot {
-	var s HistogramSnapshot
-	for i := range h.b {
-		s.Counts[i] = h.b[i].Load()
-	}
-	return s
-}
-
-// HistogramSnapshot holds bucket counts: Counts[0] counts durations under
-// 1µs, Counts[i] those in [2^(i-1), 2^i) µs, the last one everything longer.
-type HistogramSnapshot struct {
-	Counts [histBuckets]uint64
-}
-
-// Total returns the number of observations.
-func (s HistogramSnapshot) Total() uint64 {
-	var n uint64
-	for _, c := range s.Counts {
-		n += c
-	}
-	return n
-}
-
-// Quantile returns an upper bound of the q-quantile (0 < q <= 1): the top
-// of the bucket holding it.
-func (s HistogramSnapshot) Quantile(q float64) time.Duration {
-	total := s.Total()
-	if total == 0 {
-		return 0
-	}
-	want := uint64(q*float64(total) + 0.5)
-	var seen uint64
-	for i, c := range s.Counts {
-		seen += c
-		if seen >= want && c > 0 {
-			return time.Duration(uint64(1)<<i) * time.Microsecond
-		}
-	}
-	return time.Duration(uint64(1)<<(histBuckets-1)) * time.Microsecond
-}
-
-// Add merges o into s.
-func (s *HistogramSnapshot) Add(o HistogramSnapshot) {
-	for i := range s.Counts {
-		s.Counts[i] += o.Counts[i]
-	}
-}
+// HistogramSnapshot holds the counts of a histogram of durations in
+// power-of-two microsecond buckets.
+type HistogramSnapshot = metrics.HistogramSnapshot

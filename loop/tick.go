@@ -49,7 +49,7 @@ func (l *Loop) tick() {
 	}
 
 	if l.busy {
-		l.stats.tickHist.observe(time.Duration(l.clock() - start))
+		l.stats.tickHist.Observe(time.Duration(l.clock() - start))
 	}
 	l.publish()
 }

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/pinion-net/pinion/internal/sock"
+	"github.com/pinion-net/pinion/loop"
 )
 
 // Balance says how accepted connections are spread over the loops.
@@ -123,6 +124,20 @@ type Config struct {
 	// TCPDelay leaves Nagle's algorithm on (by default TCP_NODELAY is set).
 	TCPDelay bool
 
+	// OffloadWorkers is the number of offload pool workers; default
+	// 4 × GOMAXPROCS, at least 8 and at most 256 (see docs/tuning.md).
+	// Negative: no pool (Conn.Offload returns loop.ErrNoOffload).
+	OffloadWorkers int
+	// OffloadQueue bounds the tasks waiting for a worker; default
+	// 64 × OffloadWorkers.
+	OffloadQueue int
+	// OffloadPolicy says what Conn.Offload does when the queue is full:
+	// OffloadPause (default) or OffloadReject.
+	OffloadPolicy OffloadPolicy
+	// OffloadPending is how many tasks may wait behind a connection's
+	// running one before that counts as a full pool; default 16.
+	OffloadPending int
+
 	// ShutdownTimeout bounds the graceful part of Run's shutdown; default 10s.
 	ShutdownTimeout time.Duration
 	// Logger receives the engine's logs; default discards them.
@@ -151,6 +166,12 @@ func (c Config) withDefaults() (Config, error) {
 	if c.MaxConns == 0 {
 		c.MaxConns = 10000
 	}
+	if c.OffloadWorkers == 0 {
+		c.OffloadWorkers = min(max(4*runtime.GOMAXPROCS(0), 8), 256)
+	}
+	if c.OffloadQueue <= 0 {
+		c.OffloadQueue = 64 * max(c.OffloadWorkers, 1)
+	}
 	dur := func(v *time.Duration, d time.Duration) {
 		if *v == 0 {
 			*v = d
@@ -175,3 +196,26 @@ func (c Config) withDefaults() (Config, error) {
 
 // off maps the "negative means off" convention to the loop's "0 means off".
 func off(d time.Duration) time.Duration { return max(d, 0) }
+
+// OffloadPolicy says what Conn.Offload does when the pool's queue is full.
+type OffloadPolicy = loop.OffloadPolicy
+
+// The offload policies.
+const (
+	// OffloadPause keeps the task and stops reading the connection until
+	// the pool has room; it resumes on its own.
+	OffloadPause = loop.OffloadPause
+	// OffloadReject returns loop.ErrOffloadFull to the handler at once.
+	OffloadReject = loop.OffloadReject
+)
+
+// ParseOffloadPolicy parses "pause" or "reject".
+func ParseOffloadPolicy(s string) (OffloadPolicy, error) {
+	switch s {
+	case "", "pause":
+		return OffloadPause, nil
+	case "reject":
+		return OffloadReject, nil
+	}
+	return 0, fmt.Errorf("engine: unknown offload policy %q (want pause or reject)", s)
+}

@@ -11,6 +11,7 @@ import (
 	"sync/atomic"
 
 	"github.com/pinion-net/pinion/internal/affinity"
+	"github.com/pinion-net/pinion/internal/offload"
 	"github.com/pinion-net/pinion/internal/sock"
 	"github.com/pinion-net/pinion/loop"
 )
@@ -26,6 +27,7 @@ type Engine struct {
 	loops []*loop.Loop
 	addrs []net.Addr
 	limit *loop.Limit
+	pool  *offload.Pool // nil with OffloadWorkers < 0
 	wg    sync.WaitGroup
 	next  atomic.Uint32 // round robin for acceptors and Dial
 
@@ -47,6 +49,17 @@ func Start(h Handler, cfg Config) (*Engine, error) {
 	e := &Engine{cfg: cfg, log: cfg.Logger}
 	if cfg.MaxConns > 0 {
 		e.limit = loop.NewLimit(cfg.MaxConns)
+	}
+	if cfg.OffloadWorkers > 0 {
+		e.pool, err = offload.New(offload.Config{
+			Workers: cfg.OffloadWorkers,
+			Queue:   cfg.OffloadQueue,
+			Logger:  cfg.Logger,
+			OnRoom:  e.offloadRoom,
+		})
+		if err != nil {
+			return nil, fmt.Errorf("engine: %w", err)
+		}
 	}
 	for i := range cfg.Loops {
 		l, err := loop.New(e.loopConfig(i, h))
@@ -103,6 +116,35 @@ func (e *Engine) loopConfig(i int, h Handler) loop.Config {
 		AcceptBackoffMax: c.AcceptBackoffMax,
 		NoDelay:          !c.TCPDelay,
 		Limit:            e.limit,
+		Offload:          e.executor(),
+		OffloadPolicy:    c.OffloadPolicy,
+		OffloadPending:   c.OffloadPending,
+	}
+}
+
+// executor adapts the pool to loop.Executor, or returns nil without one.
+func (e *Engine) executor() loop.Executor {
+	if e.pool == nil {
+		return nil
+	}
+	return poolExecutor{e.pool}
+}
+
+type poolExecutor struct{ p *offload.Pool }
+
+func (x poolExecutor) TrySubmit(fn func()) error {
+	err := x.p.TrySubmit(fn)
+	if errors.Is(err, offload.ErrFull) {
+		return loop.ErrOffloadFull
+	}
+	return err
+}
+
+// offloadRoom runs on a pool worker when a full queue got room: every loop
+// retries its waiting connections.
+func (e *Engine) offloadRoom() {
+	for _, l := range e.loops {
+		l.RetryOffload()
 	}
 }
 
@@ -189,6 +231,9 @@ func (e *Engine) abandon() {
 		_ = l.Abort()
 	}
 	e.wg.Wait()
+	if e.pool != nil {
+		_ = e.pool.Close(context.Background())
+	}
 }
 
 // Addrs returns the addresses the engine listens on, with real ports, in
@@ -229,14 +274,26 @@ func (e *Engine) shutdown(ctx context.Context) error {
 	}()
 	select {
 	case <-stopped:
-		return nil
+		return e.closePool()
 	case <-ctx.Done():
 	}
+	// Out of time: closing the connections cancels their tasks' contexts.
 	for _, l := range e.loops {
 		_ = l.Abort()
 	}
 	<-stopped
+	_ = e.closePool()
 	return ctx.Err()
+}
+
+// closePool waits for the offload workers to exit. The loops are gone, so
+// nothing submits any more; running tasks have had their contexts
+// cancelled if the shutdown ran out of time.
+func (e *Engine) closePool() error {
+	if e.pool == nil {
+		return nil
+	}
+	return e.pool.Close(context.Background())
 }
 
 // Dial opens an outbound connection owned by one of the loops (chosen in

@@ -22,7 +22,28 @@ type Stats struct {
 	OutboundPeak  int64         // sum of each loop's peak of owed bytes
 	HandlerTime   time.Duration // time in callbacks
 	TickTime      loop.HistogramSnapshot
+	Offload       OffloadStats
 	Loops         []loop.Stats
+}
+
+// OffloadStats describes the offload pool and the loops' use of it.
+type OffloadStats struct {
+	Workers       int                    // pool size
+	Busy          int64                  // workers running a task now
+	Queue         int                    // queue bound
+	Depth         int                    // tasks waiting now
+	HighWater     int64                  // most tasks waiting at once
+	Submitted     uint64                 // tasks accepted by the pool
+	Completed     uint64                 // tasks finished
+	Full          uint64                 // submissions refused because the queue was full
+	Rejected      uint64                 // Offload calls answered ErrOffloadFull (OffloadReject)
+	Paused        uint64                 // times a connection stopped being read to wait for the pool
+	Waiting       int64                  // connections waiting for pool room now
+	Panics        uint64                 // tasks that panicked
+	LateReplies   uint64                 // replies dropped because their connection was gone
+	DroppedQueued uint64                 // queued tasks never run because their connection closed
+	QueueWait     loop.HistogramSnapshot // submit to start
+	RunTime       loop.HistogramSnapshot // start to end
 }
 
 // Stats returns a snapshot of the engine's counters. It reads what each
@@ -45,6 +66,21 @@ func (e *Engine) Stats() Stats {
 		s.OutboundPeak += ls.OutboundPeak
 		s.HandlerTime += ls.HandlerTime
 		s.TickTime.Add(ls.TickTime)
+		o := &s.Offload
+		o.Rejected += ls.OffloadRejected
+		o.Paused += ls.OffloadPauses
+		o.Waiting += ls.OffloadWaiting
+		o.LateReplies += ls.OffloadLate
+		o.DroppedQueued += ls.OffloadDropped
+		o.Panics += ls.OffloadPanics
+	}
+	if e.pool != nil {
+		ps := e.pool.Stats()
+		o := &s.Offload
+		o.Workers, o.Busy, o.Queue, o.Depth, o.HighWater = ps.Workers, ps.Busy, ps.Queue, ps.Depth, ps.HighWater
+		o.Submitted, o.Completed, o.Full = ps.Submitted, ps.Completed, ps.Rejected
+		o.Panics += ps.Panics
+		o.QueueWait, o.RunTime = ps.QueueWait, ps.RunTime
 	}
 	return s
 }

@@ -40,6 +40,14 @@ type Config struct {
 	// Limit, when set, bounds the accepted connections of every loop
 	// sharing it.
 	Limit *Limit
+
+	// Offload runs Conn.Offload tasks; nil: Offload returns ErrNoOffload.
+	Offload Executor
+	// OffloadPolicy decides what Offload does when the pool is full.
+	OffloadPolicy OffloadPolicy
+	// OffloadPending is how many tasks may wait behind a connection's
+	// running one before that counts as a full pool; default 16.
+	OffloadPending int
 }
 
 // Limit counts connections against a maximum shared by several loops.
@@ -98,6 +106,7 @@ func (c Config) withDefaults() (Config, error) {
 	def(&c.MaxFreeChunks, 256)
 	def(&c.TaskBudget, 1024)
 	def(&c.AcceptBudget, 64)
+	def(&c.OffloadPending, 16)
 	defDur(&c.LingerTimeout, 2*time.Second)
 	defDur(&c.DialTimeout, 10*time.Second)
 	defDur(&c.SlowCallback, 100*time.Millisecond)

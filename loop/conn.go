@@ -32,7 +32,7 @@ const (
 )
 
 // connFlags are independent facts about a connection.
-type connFlags uint8
+type connFlags uint16
 
 const (
 	flagPeerEOF     connFlags = 1 << iota // the peer sent FIN: never read again
@@ -43,6 +43,11 @@ const (
 	flagDirty                             // in the loop's flush list
 	flagCounted                           // holds a slot of Config.Limit
 	flagShutWR                            // shutdown(SHUT_WR) was done
+	flagOffPaused                         // waiting for offload room, or too many tasks queued
+	flagUserPaused                        // PauseReading was called
+
+	// pausedMask holds the reasons not to read an open connection.
+	pausedMask = flagPeerEOF | flagReadPaused | flagOffPaused | flagUserPaused
 )
 
 // Conn is one connection owned by a loop. Its methods must be called only on
@@ -73,6 +78,7 @@ type connExt struct {
 	dialDeadline  int64
 	reason        error           // close reason, kept while closing and lingering
 	dialDone      func(err error) // Engine.Dial's waiter
+	off           *offState       // offload tasks; nil until the first Offload
 }
 
 func (c *Conn) extra() *connExt {

@@ -44,7 +44,7 @@ func (l *Loop) close(c *Conn, reason error) {
 		c.extra().reason = reason
 	}
 	l.releaseIn(c)
-	if c.out.Len() == 0 {
+	if c.out.Len() == 0 && !c.OffloadBusy() {
 		l.startLinger(c)
 		return
 	}
@@ -59,6 +59,9 @@ func (l *Loop) close(c *Conn, reason error) {
 // does not make the kernel answer with a reset that would destroy bytes the
 // peer has not read yet.
 func (l *Loop) startLinger(c *Conn) {
+	if c.OffloadBusy() {
+		return // offNext calls settle again once the tasks are done
+	}
 	reason := c.closeReason()
 	if c.flags&flagPeerEOF != 0 || l.cfg.LingerTimeout < 0 {
 		l.finish(c, reason)
@@ -128,7 +131,7 @@ func (l *Loop) onPeerEOF(c *Conn) {
 	case c.state == stateOpen:
 		c.state = stateClosing
 		c.extra().reason = io.EOF
-		if c.out.Len() == 0 {
+		if c.out.Len() == 0 && !c.OffloadBusy() {
 			l.finish(c, io.EOF)
 			return
 		}
@@ -155,6 +158,7 @@ func (l *Loop) finish(c *Conn, reason error) {
 	}
 	l.timers.remove(c)
 	l.releaseIn(c)
+	l.releaseOffload(c)
 	if c.out.Len() > 0 || c.out.Pending() {
 		l.st.owed(-c.out.Len())
 		due := c.out.Reset(l.pool, l.takeDueBuf())

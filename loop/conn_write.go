@@ -12,18 +12,25 @@ func (c *Conn) Write(p []byte) (int, error) {
 	if err := c.writable(); err != nil {
 		return 0, err
 	}
-	l := c.loop
+	if err := c.loop.queueOut(c, p); err != nil {
+		return 0, err
+	}
+	return len(p), nil
+}
+
+// queueOut queues a copy of p on c whatever its state short of closed
+// (owed replies still go out while it closes), enforcing the hard cap.
+func (l *Loop) queueOut(c *Conn, p []byte) error {
 	if c.out.Len()+len(p) > l.cfg.WriteMax {
 		l.abort(c, ErrOutboundOverflow)
-		return 0, ErrOutboundOverflow
+		return ErrOutboundOverflow
 	}
-	if len(p) == 0 {
-		return 0, nil
+	if len(p) > 0 {
+		c.out.Write(l.pool, p)
+		l.st.owed(len(p))
+		l.markDirty(c)
 	}
-	c.out.Write(l.pool, p)
-	l.st.owed(len(p))
-	l.markDirty(c)
-	return len(p), nil
+	return nil
 }
 
 // OutboundBuffered returns how many owed bytes are queued and not yet handed
@@ -131,7 +138,7 @@ func (l *Loop) settle(c *Conn) {
 	}
 	if owed == 0 {
 		switch {
-		case c.state == stateClosing:
+		case c.state == stateClosing && !c.OffloadBusy():
 			l.startLinger(c)
 			return
 		case c.flags&(flagWriteClosed|flagShutWR) == flagWriteClosed:
@@ -158,14 +165,16 @@ func (l *Loop) setInterest(c *Conn) {
 	case stateConnecting:
 		want = flagWantWrite
 	case stateOpen:
-		if c.flags&(flagPeerEOF|flagReadPaused) == 0 {
+		if c.flags&pausedMask == 0 {
 			want |= flagWantRead
 		}
 		if c.out.Len() > 0 {
 			want |= flagWantWrite
 		}
 	case stateClosing:
-		want = flagWantWrite
+		if c.out.Len() > 0 {
+			want = flagWantWrite
+		}
 	case stateLingering:
 		want = flagWantRead
 	default:
@@ -215,4 +224,21 @@ func (l *Loop) runCompletions(c *Conn, due []func(error), err error) {
 func (l *Loop) callDone(c *Conn, done func(error), err error) {
 	defer l.guard(c, "write completion")
 	done(err)
+}
+
+// PauseReading stops reading c until ResumeReading. Input already buffered
+// stays buffered; a peer's FIN is noticed only once reading resumes.
+func (c *Conn) PauseReading() {
+	if c.flags&flagUserPaused == 0 {
+		c.flags |= flagUserPaused
+		c.loop.setInterest(c)
+	}
+}
+
+// ResumeReading undoes PauseReading.
+func (c *Conn) ResumeReading() {
+	if c.flags&flagUserPaused != 0 {
+		c.flags &^= flagUserPaused
+		c.loop.setInterest(c)
+	}
 }

@@ -21,7 +21,11 @@ func (l *Loop) dial(addr string, ctx any, done func(error)) (*Conn, error) {
 	if err != nil {
 		return nil, err
 	}
-	fd, connected, err := sock.Dial(a)
+	// A socket that connected at once (unix sockets do) still waits for
+	// its writable event: completing the dial here would run the waiter
+	// and OnOpen before Dial returns, when DialAsync's waiter cannot know
+	// the Conn yet, and inside whatever callback called Dial.
+	fd, _, err := sock.Dial(a)
 	if err != nil {
 		return nil, err
 	}
@@ -38,11 +42,7 @@ func (l *Loop) dial(addr string, ctx any, done func(error)) (*Conn, error) {
 	x := c.extra()
 	x.dialDone = done
 	x.dialDeadline = l.clock() + int64(l.cfg.DialTimeout)
-	if connected {
-		l.onConnected(c)
-	} else {
-		l.armConn(c, x.dialDeadline)
-	}
+	l.armConn(c, x.dialDeadline)
 	return c, nil
 }
 

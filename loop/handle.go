@@ -1,6 +1,8 @@
 package loop
 
 import (
+	"github.com/valyala/bytebufferpool"
+
 	"github.com/pinion-net/pinion/poller"
 )
 
@@ -68,6 +70,8 @@ const (
 	taskDrain
 	taskAbortAll
 	taskStopAccepting
+	taskOffloadDone
+	taskOffloadRetry
 )
 
 type task struct {
@@ -78,6 +82,9 @@ type task struct {
 	done func(error)
 	cfn  func(*Conn, error)
 	fn   func()
+
+	reply *bytebufferpool.ByteBuffer // taskOffloadDone
+	err   error                      // taskOffloadDone
 }
 
 func (l *Loop) post(t task) error {
@@ -122,6 +129,10 @@ func (l *Loop) runTask(t *task) {
 		if t.fn != nil {
 			t.fn()
 		}
+	case taskOffloadDone:
+		l.offloadDone(t)
+	case taskOffloadRetry:
+		l.retryOffload()
 	default:
 		l.runConnTask(t)
 	}
@@ -145,6 +156,9 @@ func (l *Loop) runConnTask(t *task) {
 		}
 		if t.done != nil {
 			c.out.OnFlushed(t.done)
+			// An empty write queued nothing, so nothing else would
+			// flush c and hand out its completion.
+			l.markDirty(c)
 		}
 	case taskClose:
 		l.close(c, nil)
@@ -174,6 +188,9 @@ func (l *Loop) failTask(t task) {
 		if t.fn != nil {
 			t.fn()
 		}
+	case taskOffloadDone:
+		l.replies.Put(t.reply)
+		l.st.offLate++
 	}
 }
 

@@ -40,8 +40,11 @@ type Loop struct {
 	listeners []*listener
 	pick      func() *Loop // acceptor mode: where accepted fds go
 
-	pool   *buffer.Pool
-	inPool bytebufferpool.Pool
+	pool    *buffer.Pool
+	inPool  bytebufferpool.Pool
+	replies bytebufferpool.Pool // offload replies: filled on workers, written here
+
+	offWaiters []*Conn // connections waiting for offload room, in order
 
 	timers timerHeap
 	epoch  time.Time

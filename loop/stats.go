@@ -10,12 +10,14 @@ import (
 // counters are the loop's own tallies, plain fields written only by the
 // loop goroutine and published once per tick.
 type counters struct {
-	opened, closed, accepted, dialed, rejected uint64
-	bytesIn, bytesOut                          uint64
-	events, polls, tasks, stale                uint64
-	acceptPauses, acceptErrors, readPauses     uint64
-	handlerNanos, slowCallbacks, panics        uint64
-	outbound, outboundPeak                     int64 // owed bytes over all connections
+	opened, closed, accepted, dialed, rejected             uint64
+	bytesIn, bytesOut                                      uint64
+	events, polls, tasks, stale                            uint64
+	acceptPauses, acceptErrors, readPauses                 uint64
+	handlerNanos, slowCallbacks, panics                    uint64
+	outbound, outboundPeak                                 int64 // owed bytes over all connections
+	offRejected, offLate, offPauses, offDropped, offPanics uint64
+	offWaiting                                             int64 // connections waiting for offload room now
 }
 
 // owed adds n (negative: subtracts) to the outbound gauge.
@@ -30,15 +32,17 @@ func (s *counters) owed(n int) {
 // writer (the loop) and is stored atomically, so readers never see a torn
 // value; a snapshot is per field, not across fields.
 type published struct {
-	id                                         int
-	conns                                      atomic.Int64
-	opened, closed, accepted, dialed, rejected atomic.Uint64
-	bytesIn, bytesOut                          atomic.Uint64
-	events, polls, tasks, stale                atomic.Uint64
-	acceptPauses, acceptErrors, readPauses     atomic.Uint64
-	handlerNanos, slowCallbacks, panics        atomic.Uint64
-	outbound, outboundPeak                     atomic.Int64
-	tickHist                                   metrics.Histogram
+	id                                                     int
+	conns                                                  atomic.Int64
+	opened, closed, accepted, dialed, rejected             atomic.Uint64
+	bytesIn, bytesOut                                      atomic.Uint64
+	events, polls, tasks, stale                            atomic.Uint64
+	acceptPauses, acceptErrors, readPauses                 atomic.Uint64
+	handlerNanos, slowCallbacks, panics                    atomic.Uint64
+	outbound, outboundPeak                                 atomic.Int64
+	offRejected, offLate, offPauses, offDropped, offPanics atomic.Uint64
+	offWaiting                                             atomic.Int64
+	tickHist                                               metrics.Histogram
 }
 
 func (p *published) init(id int) { p.id = id }
@@ -78,6 +82,14 @@ func (l *Loop) publish() {
 	if p.outboundPeak.Load() != s.outboundPeak {
 		p.outboundPeak.Store(s.outboundPeak)
 	}
+	store(&p.offRejected, s.offRejected)
+	store(&p.offLate, s.offLate)
+	store(&p.offPauses, s.offPauses)
+	store(&p.offDropped, s.offDropped)
+	store(&p.offPanics, s.offPanics)
+	if p.offWaiting.Load() != s.offWaiting {
+		p.offWaiting.Store(s.offWaiting)
+	}
 }
 
 // Stats is a snapshot of one loop's counters.
@@ -103,7 +115,14 @@ type Stats struct {
 	Panics        uint64        // recovered callback panics
 	Outbound      int64         // owed bytes queued over all connections now
 	OutboundPeak  int64         // the most owed bytes queued at once since the loop started
-	TickTime      HistogramSnapshot
+
+	OffloadRejected uint64 // Offload calls answered ErrOffloadFull (OffloadReject)
+	OffloadLate     uint64 // replies dropped: their connection was gone
+	OffloadPauses   uint64 // times a connection stopped being read to wait for the pool
+	OffloadDropped  uint64 // queued tasks never run: their connection closed
+	OffloadWaiting  int64  // connections waiting for pool room now
+	OffloadPanics   uint64 // offloaded tasks that panicked (also counted in Panics)
+	TickTime        HistogramSnapshot
 }
 
 // Stats returns a snapshot of the loop's counters, as of its last tick.
@@ -132,7 +151,14 @@ func (l *Loop) Stats() Stats {
 		Panics:        p.panics.Load(),
 		Outbound:      p.outbound.Load(),
 		OutboundPeak:  p.outboundPeak.Load(),
-		TickTime:      p.tickHist.Snapshot(),
+
+		OffloadRejected: p.offRejected.Load(),
+		OffloadLate:     p.offLate.Load(),
+		OffloadPauses:   p.offPauses.Load(),
+		OffloadDropped:  p.offDropped.Load(),
+		OffloadWaiting:  p.offWaiting.Load(),
+		OffloadPanics:   p.offPanics.Load(),
+		TickTime:        p.tickHist.Snapshot(),
 	}
 }
 

@@ -80,16 +80,18 @@ func (l *Loop) dispatch(ev poller.Event) {
 	if ev.Flags&(poller.Readable|poller.HangUp) != 0 {
 		switch c.state {
 		case stateOpen:
-			if c.flags&(flagReadPaused|flagPeerEOF) == 0 {
+			if c.flags&pausedMask == 0 {
 				l.read(c)
-			} else if ev.Flags&poller.Readable == 0 {
-				// Hang-up while not reading: nothing more can be sent.
+			} else if ev.Flags&poller.HangUp != 0 && c.flags&flagWantRead == 0 {
+				// Without read interest the poller reports only a full
+				// hang-up (EPOLLHUP): both directions are shut, so nothing
+				// owed can be sent either. Left alone it would repeat.
 				l.closeNow(c, &OpError{Op: "read", Err: errHangUp})
 			}
 		case stateLingering:
 			l.drainLinger(c)
 		case stateClosing:
-			if ev.Flags&poller.Readable == 0 {
+			if ev.Flags&poller.HangUp != 0 {
 				l.closeNow(c, c.closeReason())
 			}
 		}
@@ -126,7 +128,7 @@ func (l *Loop) read(c *Conn) {
 			// More input is likely waiting: flush the replies first, so
 			// owed bytes stay under the watermark and the pause can act.
 			l.flushDirty()
-			if c.state != stateOpen || c.flags&flagReadPaused != 0 {
+			if c.state != stateOpen || c.flags&pausedMask != 0 {
 				return
 			}
 		case err == nil:

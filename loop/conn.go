@@ -79,6 +79,7 @@ type connExt struct {
 	reason        error           // close reason, kept while closing and lingering
 	dialDone      func(err error) // Engine.Dial's waiter
 	off           *offState       // offload tasks; nil until the first Offload
+	session       *Session        // set by OffloadSession: input goes there, not to OnData
 }
 
 func (c *Conn) extra() *connExt {

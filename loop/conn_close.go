@@ -43,6 +43,11 @@ func (l *Loop) close(c *Conn, reason error) {
 	if reason != nil {
 		c.extra().reason = reason
 	}
+	if c.ext != nil && c.ext.session != nil {
+		// No more input will be delivered: the session reads EOF and can
+		// still write what it owes.
+		c.ext.session.peerEOF()
+	}
 	l.releaseIn(c)
 	if c.out.Len() == 0 && !c.OffloadBusy() {
 		l.startLinger(c)
@@ -125,9 +130,14 @@ func (l *Loop) closeNow(c *Conn, reason error) { l.finish(c, reason) }
 // then we close.
 func (l *Loop) onPeerEOF(c *Conn) {
 	c.flags |= flagPeerEOF
+	if c.ext != nil && c.ext.session != nil {
+		c.ext.session.peerEOF()
+	}
 	switch {
 	case c.flags&flagShutWR != 0:
-		l.finish(c, c.closeReason())
+		// Only an open connection is read, so our FIN came from
+		// CloseWrite: the peer's FIN ends it, and the peer closed.
+		l.finish(c, io.EOF)
 	case c.state == stateOpen:
 		c.state = stateClosing
 		c.extra().reason = io.EOF
@@ -159,6 +169,13 @@ func (l *Loop) finish(c *Conn, reason error) {
 	l.timers.remove(c)
 	l.releaseIn(c)
 	l.releaseOffload(c)
+	if c.ext != nil && c.ext.session != nil {
+		err := reason
+		if err == nil {
+			err = ErrClosed
+		}
+		c.ext.session.shut(err)
+	}
 	if c.out.Len() > 0 || c.out.Pending() {
 		l.st.owed(-c.out.Len())
 		due := c.out.Reset(l.pool, l.takeDueBuf())

@@ -72,6 +72,7 @@ const (
 	taskStopAccepting
 	taskOffloadDone
 	taskOffloadRetry
+	taskSessionWrite
 )
 
 type task struct {
@@ -140,7 +141,8 @@ func (l *Loop) runTask(t *task) {
 
 func (l *Loop) runConnTask(t *task) {
 	c := l.lookup(t.tok)
-	if c == nil || (c.state != stateOpen && c.state != stateConnecting && t.kind != taskAbort) {
+	if c == nil || (c.state != stateOpen && c.state != stateConnecting && t.kind != taskAbort &&
+		(t.kind != taskSessionWrite || c.state != stateClosing)) {
 		l.failTask(*t)
 		return
 	}
@@ -160,6 +162,14 @@ func (l *Loop) runConnTask(t *task) {
 			// flush c and hand out its completion.
 			l.markDirty(c)
 		}
+	case taskSessionWrite:
+		// Owed by a running session: allowed while the connection closes
+		// (after the peer's FIN), unlike AsyncWrite.
+		if err := l.queueOut(c, t.data); err != nil {
+			l.callDone(c, t.done, err)
+			return
+		}
+		c.out.OnFlushed(t.done)
 	case taskClose:
 		l.close(c, nil)
 	case taskAbort:
@@ -175,7 +185,7 @@ func (l *Loop) runConnTask(t *task) {
 // exactly once.
 func (l *Loop) failTask(t task) {
 	switch t.kind {
-	case taskWrite:
+	case taskWrite, taskSessionWrite:
 		if t.done != nil {
 			l.callDone(nil, t.done, ErrClosed)
 		}

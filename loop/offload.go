@@ -181,7 +181,11 @@ func (l *Loop) offloadDone(t *task) {
 	}
 	if t.err != nil {
 		o.queue = nil
-		l.close(c, t.err)
+		reason := t.err
+		if reason == errSessionEnd {
+			reason = nil
+		}
+		l.close(c, reason)
 		if c.state == stateClosing {
 			l.settle(c)
 		}

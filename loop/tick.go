@@ -148,6 +148,12 @@ func (l *Loop) read(c *Conn) {
 // last time, and keeps what it leaves now. data aliases the read buffer;
 // nil means no new bytes (Wake).
 func (l *Loop) deliver(c *Conn, data []byte) {
+	if c.ext != nil && c.ext.session != nil {
+		if len(data) > 0 {
+			c.ext.session.feed(c, data)
+		}
+		return
+	}
 	fromReadBuf := c.in == nil
 	if fromReadBuf {
 		l.view = data

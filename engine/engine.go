@@ -205,15 +205,28 @@ func (e *Engine) listen(s string) error {
 // balancer returns the acceptor's choice of loop.
 func (e *Engine) balancer() func() *loop.Loop {
 	if e.cfg.Balance == LeastConn {
+		// Loops publish Conns once per tick, so a burst accepted in one
+		// tick would all go to the loop that looked emptiest. Count also
+		// what this acceptor handed each loop and the loop has not yet
+		// reported as opened. The closure runs on the acceptor's loop only.
+		handed := make([]uint64, len(e.loops))
+		opened := make([]uint64, len(e.loops))
 		return func() *loop.Loop {
-			best := e.loops[0]
-			bestN := best.Stats().Conns
-			for _, l := range e.loops[1:] {
-				if n := l.Stats().Conns; n < bestN {
-					best, bestN = l, n
+			best, bestN := 0, int64(0)
+			for i, l := range e.loops {
+				s := l.Stats()
+				n := s.Conns
+				if seen := s.Opened - opened[i]; handed[i] > seen {
+					n += int64(handed[i] - seen)
+				} else {
+					handed[i], opened[i] = 0, s.Opened
+				}
+				if i == 0 || n < bestN {
+					best, bestN = i, n
 				}
 			}
-			return best
+			handed[best]++
+			return e.loops[best]
 		}
 	}
 	return e.nextLoop

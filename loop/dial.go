@@ -49,6 +49,9 @@ func (l *Loop) dial(addr string, ctx any, done func(error)) (*Conn, error) {
 // onConnected completes a dial when the socket became writable.
 func (l *Loop) onConnected(c *Conn) {
 	if err := sock.ConnectResult(int(c.fd)); err != nil {
+		if isInProgress(err) {
+			return // woken early: wait for the next writable event
+		}
 		l.closeNow(c, &OpError{Op: "connect", Err: err})
 		return
 	}

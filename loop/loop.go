@@ -3,6 +3,7 @@ package loop
 import (
 	"fmt"
 	"log/slog"
+	"slices"
 	"sync"
 	"time"
 
@@ -211,7 +212,9 @@ func (m *mailbox) take() []task {
 func (m *mailbox) giveBack(ts []task, rest []task) {
 	m.mu.Lock()
 	if len(rest) > 0 {
-		m.tasks = append(rest[:len(rest):len(rest)], m.tasks...)
+		// Copy rest into the queue's own array: rest aliases ts, which is
+		// cleared and becomes the spare below.
+		m.tasks = slices.Insert(m.tasks, 0, rest...)
 	}
 	clear(ts)
 	m.spare = ts[:0]

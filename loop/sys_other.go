@@ -23,5 +23,6 @@ func sysSetLinger0(int) error           { return errUnsupported }
 func sysSocketError(int) error          { return errUnsupported }
 func isAgain(error) bool                { return false }
 func isInterrupted(error) bool          { return false }
+func isInProgress(error) bool           { return false }
 func isOutOfFDs(error) bool             { return false }
 func isAbortedAccept(error) bool        { return false }

@@ -39,6 +39,9 @@ func sysSocketError(fd int) error {
 func isAgain(err error) bool       { return err == unix.EAGAIN || err == unix.EWOULDBLOCK }
 func isInterrupted(err error) bool { return err == unix.EINTR }
 
+// isInProgress reports a connect that has not finished yet.
+func isInProgress(err error) bool { return errors.Is(err, unix.EINPROGRESS) }
+
 // isOutOfFDs reports the accept errors that mean "no resources now": the
 // listener is paused and retried later (accept(2): EMFILE, ENFILE, ENOBUFS,
 // ENOMEM).

@@ -111,6 +111,7 @@ func (l *Loop) runTasks() bool {
 		l.flushDirty()
 	}
 	l.st.tasks += uint64(n)
+	l.st.wakeups++
 	l.mb.giveBack(ts, ts[n:])
 	return true
 }

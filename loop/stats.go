@@ -12,7 +12,7 @@ import (
 type counters struct {
 	opened, closed, accepted, dialed, rejected             uint64
 	bytesIn, bytesOut                                      uint64
-	events, polls, tasks, stale                            uint64
+	events, polls, tasks, stale, wakeups                   uint64
 	acceptPauses, acceptErrors, readPauses                 uint64
 	handlerNanos, slowCallbacks, panics                    uint64
 	outbound, outboundPeak                                 int64 // owed bytes over all connections
@@ -36,7 +36,7 @@ type published struct {
 	conns                                                  atomic.Int64
 	opened, closed, accepted, dialed, rejected             atomic.Uint64
 	bytesIn, bytesOut                                      atomic.Uint64
-	events, polls, tasks, stale                            atomic.Uint64
+	events, polls, tasks, stale, wakeups                   atomic.Uint64
 	acceptPauses, acceptErrors, readPauses                 atomic.Uint64
 	handlerNanos, slowCallbacks, panics                    atomic.Uint64
 	outbound, outboundPeak                                 atomic.Int64
@@ -70,6 +70,7 @@ func (l *Loop) publish() {
 	store(&p.polls, s.polls)
 	store(&p.tasks, s.tasks)
 	store(&p.stale, s.stale)
+	store(&p.wakeups, s.wakeups)
 	store(&p.acceptPauses, s.acceptPauses)
 	store(&p.acceptErrors, s.acceptErrors)
 	store(&p.readPauses, s.readPauses)
@@ -106,6 +107,7 @@ type Stats struct {
 	Events        uint64        // poller events handled
 	Polls         uint64        // blocking polls (the loop went idle)
 	Tasks         uint64        // posted tasks run
+	Wakeups       uint64        // ticks that found posted tasks (cross-goroutine wakeups)
 	StaleEvents   uint64        // events for connections already gone
 	AcceptPauses  uint64        // listener pauses after EMFILE/ENFILE
 	AcceptErrors  uint64        // other accept failures
@@ -142,6 +144,7 @@ func (l *Loop) Stats() Stats {
 		Events:        p.events.Load(),
 		Polls:         p.polls.Load(),
 		Tasks:         p.tasks.Load(),
+		Wakeups:       p.wakeups.Load(),
 		StaleEvents:   p.stale.Load(),
 		AcceptPauses:  p.acceptPauses.Load(),
 		AcceptErrors:  p.acceptErrors.Load(),

@@ -12,6 +12,8 @@ import (
 	"runtime"
 	"syscall"
 	"time"
+
+	"github.com/pinion-net/pinion/engine"
 )
 
 // serveConfig is what the serve flags say.
@@ -25,6 +27,11 @@ type serveConfig struct {
 	maxConns    int
 	idleTimeout time.Duration
 	readBuf     int
+
+	offloadWorkers int           // 0: the engine's default; negative: no pool
+	offloadQueue   int           // 0: the engine's default
+	offloadPolicy  string        // pause or reject
+	echoDelay      time.Duration // > 0: echo each chunk after this much blocking work
 }
 
 func parseServe(args []string, stderr io.Writer) (serveConfig, error) {
@@ -40,6 +47,10 @@ func parseServe(args []string, stderr io.Writer) (serveConfig, error) {
 	fs.IntVar(&c.maxConns, "max-conns", 10000, "most connections served at once; beyond it new ones are closed (negative: no bound)")
 	fs.DurationVar(&c.idleTimeout, "idle-timeout", 2*time.Minute, "close connections idle this long (0 or negative: never)")
 	fs.IntVar(&c.readBuf, "read-buffer", 64<<10, "read buffer of each loop (loop model); the goroutine model starts each connection at 4 KiB")
+	fs.IntVar(&c.offloadWorkers, "offload-workers", 0, "offload pool workers (loop model; 0: 4 per CPU, 8 to 256; negative: no pool)")
+	fs.IntVar(&c.offloadQueue, "offload-queue", 0, "offload tasks waiting for a worker, at most (loop model; 0: 64 per worker)")
+	fs.StringVar(&c.offloadPolicy, "offload-policy", "pause", "when the offload queue is full: pause (stop reading the connection) or reject (loop model)")
+	fs.DurationVar(&c.echoDelay, "echo-delay", 0, "with -proto echo: echo each chunk after D of blocking work (a sleep on the offload pool; in its own goroutine for -model goroutine)")
 	if err := fs.Parse(args); err != nil {
 		return c, err
 	}
@@ -54,6 +65,20 @@ func parseServe(args []string, stderr io.Writer) (serveConfig, error) {
 	}
 	if c.readBuf < 512 {
 		return c, fmt.Errorf("-read-buffer must be at least 512, got %d", c.readBuf)
+	}
+	if c.offloadQueue < 0 {
+		return c, fmt.Errorf("-offload-queue must not be negative, got %d", c.offloadQueue)
+	}
+	if _, err := engine.ParseOffloadPolicy(c.offloadPolicy); err != nil || c.offloadPolicy == "" {
+		return c, fmt.Errorf("unknown offload policy %q (want pause or reject)", c.offloadPolicy)
+	}
+	switch {
+	case c.echoDelay < 0:
+		return c, fmt.Errorf("-echo-delay must not be negative, got %v", c.echoDelay)
+	case c.echoDelay > 0 && c.proto != "echo":
+		return c, fmt.Errorf("-echo-delay works with -proto echo only, got -proto %s", c.proto)
+	case c.echoDelay > 0 && c.model == "loop" && c.offloadWorkers < 0:
+		return c, errors.New("-echo-delay needs the offload pool: -offload-workers must not be negative")
 	}
 	return c, nil
 }
@@ -90,10 +115,12 @@ func serve(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stderr, "pinion serve: %v\n", err)
 		return 1
 	}
-	fmt.Fprintf(stdout, "pinion: listening on %s (%s, %s, %d loops)\n", srv.addr(), cfg.proto, cfg.model, srv.loops())
 
+	// Signals are caught before the address is printed: a script may send
+	// SIGINT as soon as it reads the line.
 	sigs := make(chan os.Signal, 2)
 	signal.Notify(sigs, syscall.SIGINT, syscall.SIGTERM)
+	fmt.Fprintf(stdout, "pinion: listening on %s (%s, %s, %d loops)\n", srv.addr(), cfg.proto, cfg.model, srv.loops())
 	defer signal.Stop(sigs)
 	sig := <-sigs
 	log.Warn("shutting down; a second signal forces exit", "signal", sig)

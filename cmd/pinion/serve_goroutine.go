@@ -110,7 +110,9 @@ func (s *goroutineServer) untrack(c net.Conn) {
 // handle is one connection's goroutine: read, let the protocol consume,
 // write its replies, keep what it left. The buffer starts small, as a
 // typical net server's does, and doubles while a frame needs more, up to
-// maxFrame.
+// maxFrame. With -echo-delay each chunk read is served after that much
+// blocking work: a sleep, which costs this model nothing but the
+// goroutine.
 func (s *goroutineServer) handle(c net.Conn) {
 	defer s.wg.Done()
 	defer s.untrack(c)
@@ -118,12 +120,15 @@ func (s *goroutineServer) handle(c net.Conn) {
 	buf := make([]byte, goroutineBuf)
 	have := 0
 	for {
-		if s.cfg.idleTimeout > 0 {
-			_ = c.SetReadDeadline(time.Now().Add(s.cfg.idleTimeout))
+		if s.cfg.idleTimeout > 0 && !s.extendDeadline(c) {
+			return
 		}
 		n, err := c.Read(buf[have:])
 		have += n
 		if have > 0 {
+			if s.cfg.echoDelay > 0 {
+				time.Sleep(s.cfg.echoDelay)
+			}
 			used, perr := s.proto.serve(buf[:have], c)
 			have = copy(buf, buf[used:have])
 			if perr != nil {
@@ -166,4 +171,17 @@ func (s *goroutineServer) shutdown(ctx context.Context) error {
 	s.mu.Unlock()
 	<-done
 	return ctx.Err()
+}
+
+// extendDeadline pushes c's read deadline to a full idle timeout from now,
+// unless shutdown has begun: under s.mu, so it cannot undo the immediate
+// deadline shutdown sets to wake every reader.
+func (s *goroutineServer) extendDeadline(c net.Conn) bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.closed {
+		return false
+	}
+	_ = c.SetReadDeadline(time.Now().Add(s.cfg.idleTimeout))
+	return true
 }

@@ -220,7 +220,8 @@ func TestViolations(t *testing.T) {
 			pkgs: []pkg{
 				{ImportPath: m("poller"), Imports: []string{"errors", "golang.org/x/sys/unix"}},
 				{ImportPath: m("internal/buffer"), Imports: []string{"fmt"}},
-				{ImportPath: m("loop"), Imports: []string{m("poller"), m("internal/buffer"), m("internal/sock"), m("internal/affinity"), "github.com/valyala/bytebufferpool"}},
+				{ImportPath: m("loop"), Imports: []string{m("poller"), m("internal/buffer"), m("internal/sock"), m("internal/affinity"), m("internal/metrics"), "github.com/valyala/bytebufferpool"}},
+				{ImportPath: m("internal/offload"), Imports: []string{m("internal/metrics")}},
 				{ImportPath: m("engine"), Imports: []string{m("loop"), m("poller"), m("codec"), m("internal/offload"), m("internal/affinity"), m("internal/sock")}},
 				{ImportPath: m("cmd/pinion"), Imports: []string{m("engine"), m("loop"), m("codec"), "flag"}},
 			},
@@ -242,6 +243,11 @@ func TestViolations(t *testing.T) {
 				"loop imports " + m("engine") + ": loop may import only poller, internal/buffer, internal/sock, internal/affinity, internal/metrics",
 				"loop imports " + m("internal/offload") + ": loop may import only poller, internal/buffer, internal/sock, internal/affinity, internal/metrics",
 			},
+		},
+		{
+			name: "offload imports an internal package other than metrics",
+			pkgs: []pkg{{ImportPath: m("internal/offload"), Imports: []string{m("internal/metrics"), m("internal/buffer")}}},
+			want: []string{"internal/offload imports " + m("internal/buffer") + ": internal/offload may import only internal/metrics"},
 		},
 		{
 			name: "engine imports internal/buffer",

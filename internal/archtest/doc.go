@@ -5,8 +5,10 @@
 //
 // The allowed imports are:
 //
-//	poller, codec, internal/*   nothing of ours
-//	loop                        poller, internal/buffer, internal/sock, internal/affinity
+//	poller, codec, internal/*   nothing of ours, except:
+//	internal/offload            internal/metrics (ADR 0003)
+//	loop                        poller, internal/buffer, internal/sock, internal/affinity,
+//	                            internal/metrics (ADR 0003)
 //	engine                      loop, poller, codec, internal/offload, internal/affinity, internal/sock
 //	cmd/...                     public packages only (nothing under internal/)
 //

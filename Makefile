@@ -1,0 +1,128 @@
+# pinion's build, run and CI entry points (GNU make).
+#
+#   make run     build bin/pinion and serve echo on $(ADDR) in the foreground
+#   make test    what CI runs: deps, lint, race tests, a short fuzz pass,
+#                a smoke run of the benchmarks
+#   make lint    gofmt, go vet here and for darwin/freebsd/netbsd/openbsd,
+#                and a windows build
+#   make bench   the benchmarks, with allocations
+#
+# Recipes run in bash with -e and pipefail, so a failing command in a pipe
+# fails the target.
+
+SHELL := bash
+.SHELLFLAGS := -eu -o pipefail -c
+
+GO    ?= go
+GOFMT ?= $(shell $(GO) env GOROOT)/bin/gofmt
+BIN   ?= bin/pinion
+
+# Flags of `make run`.
+ADDR  ?= 127.0.0.1:9000
+PROTO ?= echo
+MODEL ?= loop
+
+TEST_TIMEOUT ?= 15m
+FUZZTIME     ?= 5s
+BENCHTIME    ?= 100x
+
+# Debian packages the tests need. gcc and libc6-dev: -race needs cgo.
+# Scenario tests will add wrk, redis-tools and curl here.
+DEB_PACKAGES ?= gcc libc6-dev
+
+# Systems lint vets for besides the host's; windows is built, not vetted.
+VET_GOOS ?= darwin freebsd netbsd openbsd
+
+.PHONY: all build run clean deps lint test test-race fuzz bench bench-smoke bench-report
+
+all: build
+
+build:
+	$(GO) build -o $(BIN) ./cmd/pinion
+
+run: build
+	$(BIN) serve -addr $(ADDR) -proto $(PROTO) -model $(MODEL)
+
+clean:
+	rm -rf bin
+
+# test runs its steps in this order even under make -j.
+test:
+	$(MAKE) --no-print-directory deps
+	$(MAKE) --no-print-directory lint
+	$(MAKE) --no-print-directory test-race
+	$(MAKE) --no-print-directory fuzz
+	$(MAKE) --no-print-directory bench-smoke
+
+# deps installs the missing DEB_PACKAGES with apt-get (one update, then
+# one install). Without root or apt-get it says so and installs nothing;
+# the steps that need a package then fail on their own.
+deps:
+	@missing=""; \
+	if ! command -v dpkg-query >/dev/null; then \
+		echo "deps: no dpkg-query (not Debian?); make sure these are installed: $(DEB_PACKAGES)"; \
+		exit 0; \
+	fi; \
+	for p in $(DEB_PACKAGES); do \
+		if ! dpkg-query -W -f='$${Status}' "$$p" 2>/dev/null | grep -q 'install ok installed'; then \
+			missing="$$missing $$p"; \
+		fi; \
+	done; \
+	if [ -z "$$missing" ]; then \
+		echo "deps: all present ($(or $(strip $(DEB_PACKAGES)),none needed))"; \
+	elif [ "$$(id -u)" -ne 0 ]; then \
+		echo "deps: not root, not installing:$$missing"; \
+	elif ! command -v apt-get >/dev/null; then \
+		echo "deps: no apt-get, not installing:$$missing"; \
+	else \
+		echo "deps: installing:$$missing"; \
+		apt-get update; \
+		DEBIAN_FRONTEND=noninteractive apt-get install -y $$missing; \
+	fi
+
+lint:
+	@unformatted=$$($(GOFMT) -l .); \
+	if [ -n "$$unformatted" ]; then \
+		echo "gofmt: these files are not formatted (run gofmt -w on them):"; \
+		echo "$$unformatted"; \
+		exit 1; \
+	fi
+	$(GO) vet ./...
+	@for os in $(VET_GOOS); do \
+		echo "GOOS=$$os $(GO) vet ./..."; \
+		GOOS=$$os $(GO) vet ./...; \
+	done
+	GOOS=windows $(GO) build ./...
+
+test-race:
+	$(GO) test -race -count=1 -timeout=$(TEST_TIMEOUT) ./...
+
+# fuzz runs every Fuzz target of the module for FUZZTIME. `go test -list`
+# prints a package's target names before its "ok <package>" line; one
+# -fuzz run may name only one target of one package.
+fuzz:
+	@targets=$$($(GO) test -list '^Fuzz' ./... | \
+		awk '/^Fuzz/ { names[n++] = $$1; next } \
+		     /^ok[ \t]/ { for (i = 0; i < n; i++) print $$2 " " names[i]; n = 0 }'); \
+	if [ -z "$$targets" ]; then echo "fuzz: no targets"; exit 0; fi; \
+	while read -r pkg name; do \
+		echo "fuzz: $$pkg $$name for $(FUZZTIME)"; \
+		$(GO) test -run='^$$' -fuzz="^$$name$$" -fuzztime=$(FUZZTIME) "$$pkg"; \
+	done <<< "$$targets"
+
+# bench-smoke runs each benchmark a fixed, small number of times: it checks
+# they run, not how fast.
+bench-smoke:
+	$(GO) test -run='^$$' -bench=. -benchtime=$(BENCHTIME) ./...
+
+bench:
+	$(GO) test -run='^$$' -bench=. -benchmem ./...
+
+# bench-report is the hook for the comparison harness (DESIGN §1: bench/ is
+# its own module); it does nothing until cmd/benchreport exists.
+bench-report:
+	@if [ -d cmd/benchreport ]; then \
+		$(GO) run ./cmd/benchreport; \
+	else \
+		echo "bench-report: no harness yet (cmd/benchreport does not exist)"; \
+	fi

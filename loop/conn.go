@@ -134,8 +134,10 @@ func (c *Conn) Buffered() int { return len(c.data()) }
 
 // Peek returns the first n unconsumed input bytes, or all of them when
 // fewer are buffered or n < 0, without consuming them. The slice aliases the
-// loop's buffers: it is valid until the next Discard or Next on c, or until
-// the callback returns, whichever comes first. Copy what must outlive it.
+// loop's buffers: it is valid until the callback that called Peek returns.
+// Discard and Next do not move or reuse those bytes before then, so a
+// decoder may discard a frame and still hand it out. Copy what must
+// outlive the callback.
 func (c *Conn) Peek(n int) []byte {
 	b := c.data()
 	if n >= 0 && n < len(b) {
@@ -166,7 +168,7 @@ func (c *Conn) Discard(n int) int {
 
 // Next returns the first n input bytes (all of them when n < 0 or fewer
 // are buffered) and consumes them. The slice has Peek's lifetime: valid
-// until the next Discard or Next on c, or until the callback returns.
+// until the callback returns.
 func (c *Conn) Next(n int) []byte {
 	b := c.Peek(n)
 	c.Discard(len(b))

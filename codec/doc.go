@@ -1,0 +1,49 @@
+// Package codec turns bytes into frames and protocol messages, and back.
+// It is pure: it makes no system calls, starts no goroutines and imports
+// nothing of pinion's, so it can be tested, fuzzed and reused on its own.
+//
+// # Sources
+//
+// Decoders read from a Source, the unconsumed input of a connection:
+// *loop.Conn satisfies it, and Bytes adapts a plain byte slice. A decoder
+// peeks at what it needs and discards exactly the bytes of what it returns,
+// so an incomplete frame stays in the source until more input arrives.
+//
+// # Framing
+//
+// The framing decoders, Line, Delimiter, Fixed and LengthField, share one
+// method:
+//
+//	Decode(src Source) ([]byte, error)
+//
+// It returns the next complete frame and consumes it; (nil, nil) when more
+// input is needed (an empty frame is a non-nil empty slice); or an error
+// for input that can never become a valid frame, after which the caller
+// closes the connection. AppendLine, AppendDelimited and LengthField.Append
+// write frames that the matching decoder reads back.
+//
+// A framing decoder's fields are its configuration. Build one with its New
+// function, which validates that configuration; the zero value is not a
+// usable decoder, and Decode of an invalid configuration returns an error
+// rather than guessing. Decode does not modify the decoder, so one decoder
+// may serve any number of connections on any number of goroutines.
+//
+// # Lifetimes
+//
+// A frame returned by Decode aliases the source's buffer: no byte is copied.
+// It is valid until the source's bytes change. For a loop.Conn that is
+// until the OnData callback returns; for Bytes, until the caller reuses the
+// array under B. Copy what must outlive it, for example before handing it
+// to the offload pool. The capacity of a frame ends where the frame does,
+// so appending to it never overwrites the input that follows.
+//
+// # Limits
+//
+// Every decoder that a peer can tell a size has a limit. Input over it
+// yields a *FrameTooLargeError as soon as the bytes seen prove it: a line
+// is refused once more than its limit arrived without a newline, a length
+// field as soon as its header declares too much. The decoders never
+// allocate, and never wait for, the size a peer declares, and the framing
+// decoders allocate nothing at all while decoding. Malformed input gives
+// an error wrapping ErrCorrupt.
+package codec

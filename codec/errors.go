@@ -22,10 +22,15 @@ type FrameTooLargeError struct {
 	// for a frame still missing its delimiter it is the length seen so far,
 	// a lower bound.
 	Size int64
-	Max  int // the limit that Size passes
+	Max  int    // the limit that Size passes
+	Unit string // what Size counts: "" means bytes; "elements" for array counts
 }
 
-// Error returns "codec: <What> of <Size> bytes exceeds the limit of <Max>".
+// Error returns "codec: <What> of <Size> <Unit> exceeds the limit of <Max>".
 func (e *FrameTooLargeError) Error() string {
-	return fmt.Sprintf("codec: %s of %d bytes exceeds the limit of %d", e.What, e.Size, e.Max)
+	unit := e.Unit
+	if unit == "" {
+		unit = "bytes"
+	}
+	return fmt.Sprintf("codec: %s of %d %s exceeds the limit of %d", e.What, e.Size, unit, e.Max)
 }

@@ -1,0 +1,345 @@
+package codec
+
+import "bytes"
+
+// This file holds the field lines of RFC 9112 §5, shared by the header and
+// trailer sections, and the fields that frame a request: Host,
+// Content-Length, Transfer-Encoding and Connection.
+
+// The fixed field refusals; see the request-level ones in http_request.go.
+var (
+	errHTTPObsFold      = &HTTPError{400, "obsolete line folding"}
+	errHTTPFieldColon   = &HTTPError{400, "field line without colon"}
+	errHTTPFieldName    = &HTTPError{400, "invalid field name"}
+	errHTTPFieldSpace   = &HTTPError{400, "whitespace between field name and colon"}
+	errHTTPFieldCR      = &HTTPError{400, "CR without LF"}
+	errHTTPFieldValue   = &HTTPError{400, "control character in field value"}
+	errHTTPTooManyField = &HTTPError{431, "too many header fields"}
+	errHTTPHosts        = &HTTPError{400, "more than one Host"}
+	errHTTPHost         = &HTTPError{400, "invalid Host"}
+	errHTTPCL           = &HTTPError{400, "malformed Content-Length"}
+	errHTTPCLDigits     = &HTTPError{400, "Content-Length has too many digits"}
+	errHTTPCLDiffer     = &HTTPError{400, "differing Content-Length values"}
+	errHTTPTE           = &HTTPError{400, "malformed Transfer-Encoding"}
+)
+
+// httpMaxLengthDigits is how many significant digits a Content-Length may
+// have: 18 digits always fit an int64, and no body we accept needs more.
+const httpMaxLengthDigits = 18
+
+// Byte classes as 128-bit sets: bit c of lo for c < 64, bit c-64 of hi for
+// c < 128; bytes from 128 up are in no set.
+const (
+	// httpTchar is tchar (RFC 9110 §5.6.2), the bytes of a token.
+	httpTcharLo = 1<<'!' | 1<<'#' | 1<<'$' | 1<<'%' | 1<<'&' | 1<<'\'' | 1<<'*' | 1<<'+' |
+		1<<'-' | 1<<'.' | (1<<10-1)<<'0'
+	httpTcharHi = (1<<26-1)<<('A'-64) | (1<<26-1)<<('a'-64) |
+		1<<('^'-64) | 1<<('_'-64) | 1<<('`'-64) | 1<<('|'-64) | 1<<('~'-64)
+
+	// httpRegName is unreserved and sub-delims (RFC 3986 §2.2, §2.3), the
+	// bytes of a reg-name besides percent-encodings.
+	httpRegNameLo = 1<<'!' | 1<<'$' | 1<<'&' | 1<<'\'' | 1<<'(' | 1<<')' | 1<<'*' | 1<<'+' |
+		1<<',' | 1<<';' | 1<<'=' | 1<<'-' | 1<<'.' | (1<<10-1)<<'0'
+	httpRegNameHi = (1<<26-1)<<('A'-64) | (1<<26-1)<<('a'-64) | 1<<('_'-64) | 1<<('~'-64)
+)
+
+// httpInSet reports whether c is in the set lo, hi (see httpTcharLo).
+func httpInSet(c byte, lo, hi uint64) bool {
+	if c < 64 {
+		return lo>>c&1 != 0
+	}
+	return c < 128 && hi>>(c-64)&1 != 0
+}
+
+// httpIsTchar reports whether c is tchar.
+func httpIsTchar(c byte) bool { return httpInSet(c, httpTcharLo, httpTcharHi) }
+
+// httpIsToken reports whether b is a token: one or more tchar.
+func httpIsToken(b []byte) bool {
+	for _, c := range b {
+		if !httpIsTchar(c) {
+			return false
+		}
+	}
+	return len(b) > 0
+}
+
+// httpFraming collects what the header fields say about framing and about
+// the connection; frame decides once the header section has ended.
+type httpFraming struct {
+	hosts         int
+	contentLength int64 // -1 when absent
+	te            bool  // a Transfer-Encoding field was seen
+	teChunked     bool  // chunked is listed
+	teOther       bool  // a coding other than chunked is listed
+	teMisplaced   bool  // a coding, chunked included, follows chunked
+	close         bool  // Connection lists close
+	keepAlive     bool  // Connection lists keep-alive
+}
+
+// fields parses field lines from b[pos] up to the empty line that ends them
+// and appends them to *dst; the section started at b[base] and may use
+// MaxHeaderBytes. With f non-nil (the header section) it records the
+// fields that frame the request. It returns the offset after the empty
+// line, or -1 when b ends first.
+func (p *httpParser) fields(pos, base int, dst *[]Header, f *httpFraming) (int, *HTTPError) {
+	for {
+		line, next, e := httpLineAt(p.b, pos, base, p.lim.maxHeaderBytes)
+		if next < 0 || e != nil {
+			return -1, e
+		}
+		if len(line) == 0 {
+			return next, nil
+		}
+		h, e := httpField(line)
+		if e != nil {
+			return -1, e
+		}
+		if len(*dst) >= p.lim.maxHeaders {
+			return -1, errHTTPTooManyField
+		}
+		if cap(*dst) < p.lim.maxHeaders {
+			grown := make([]Header, len(*dst), p.lim.maxHeaders)
+			copy(grown, *dst)
+			*dst = grown
+		}
+		*dst = append(*dst, h)
+		if f != nil {
+			if e := f.field(h); e != nil {
+				return -1, e
+			}
+		}
+		pos = next
+	}
+}
+
+// httpField parses field-name ":" OWS field-value OWS (RFC 9112 §5). The
+// name is a token with nothing between it and the colon (§5.1: a server
+// MUST reject whitespace there); a line that starts with whitespace is
+// obs-fold, which §5.2 lets a server reject; the value holds no control
+// character but HTAB (RFC 9110 §5.5).
+func httpField(line []byte) (Header, *HTTPError) {
+	if line[0] == ' ' || line[0] == '\t' {
+		return Header{}, errHTTPObsFold
+	}
+	i := 0
+	for i < len(line) && httpIsTchar(line[i]) {
+		i++
+	}
+	switch {
+	case i == len(line):
+		return Header{}, errHTTPFieldColon
+	case line[i] == ' ' || line[i] == '\t':
+		return Header{}, errHTTPFieldSpace
+	case line[i] != ':' || i == 0:
+		if line[i] == '\r' {
+			return Header{}, errHTTPFieldCR
+		}
+		return Header{}, errHTTPFieldName
+	}
+	v := httpTrimOWS(line[i+1:])
+	for _, c := range v {
+		if c < ' ' && c != '\t' || c == 0x7f {
+			if c == '\r' {
+				return Header{}, errHTTPFieldCR
+			}
+			return Header{}, errHTTPFieldValue
+		}
+	}
+	return Header{Name: line[:i:i], Value: v}, nil
+}
+
+// field records h when it is one of the fields that frame the request.
+func (f *httpFraming) field(h Header) *HTTPError {
+	switch len(h.Name) {
+	case len("host"):
+		if !httpEqualFold(h.Name, "host") {
+			return nil
+		}
+		// RFC 9112 §3.2: 400 for more than one Host or an invalid one.
+		f.hosts++
+		if f.hosts > 1 {
+			return errHTTPHosts
+		}
+		if !httpValidHost(h.Value, false) {
+			return errHTTPHost
+		}
+	case len("connection"):
+		if httpEqualFold(h.Name, "connection") {
+			f.connection(h.Value)
+		}
+	case len("content-length"):
+		if httpEqualFold(h.Name, "content-length") {
+			return f.contentLengthField(h.Value)
+		}
+	case len("transfer-encoding"):
+		if httpEqualFold(h.Name, "transfer-encoding") {
+			return f.transferEncoding(h.Value)
+		}
+	}
+	return nil
+}
+
+// connection records the close and keep-alive options of a Connection
+// field, a list of case-insensitive tokens (RFC 9110 §7.6.1).
+func (f *httpFraming) connection(v []byte) {
+	for more := true; more; {
+		var opt []byte
+		opt, v, more = httpCutElement(v)
+		switch {
+		case httpEqualFold(opt, "close"):
+			f.close = true
+		case httpEqualFold(opt, "keep-alive"):
+			f.keepAlive = true
+		}
+	}
+}
+
+// contentLengthField records a Content-Length field. RFC 9112 §6.3 allows
+// a recipient to take a list of identical values ("42, 42"), or repeated
+// fields with identical values, as that one value; anything else that is
+// not 1*DIGIT is an error. Values are compared by number, so "042" and
+// "42" agree.
+func (f *httpFraming) contentLengthField(v []byte) *HTTPError {
+	for more := true; more; {
+		var elem []byte
+		elem, v, more = httpCutElement(v)
+		n, e := httpParseLength(elem)
+		if e != nil {
+			return e
+		}
+		if f.contentLength >= 0 && n != f.contentLength {
+			return errHTTPCLDiffer
+		}
+		f.contentLength = n
+	}
+	return nil
+}
+
+// httpParseLength parses 1*DIGIT of at most httpMaxLengthDigits
+// significant digits, so it cannot overflow.
+func httpParseLength(d []byte) (int64, *HTTPError) {
+	if len(d) == 0 {
+		return 0, errHTTPCL
+	}
+	for len(d) > 1 && d[0] == '0' {
+		d = d[1:]
+	}
+	var n int64
+	for _, c := range d {
+		if !httpIsDigit(c) {
+			return 0, errHTTPCL
+		}
+		n = n*10 + int64(c-'0')
+	}
+	if len(d) > httpMaxLengthDigits {
+		return 0, errHTTPCLDigits
+	}
+	return n, nil
+}
+
+// transferEncoding records a Transfer-Encoding field: a list of
+// transfer-codings, each a token with optional parameters, continued by
+// later Transfer-Encoding fields (RFC 9112 §6.1). frame decides what the
+// list means.
+func (f *httpFraming) transferEncoding(v []byte) *HTTPError {
+	f.te = true
+	for more := true; more; {
+		var elem []byte
+		elem, v, more = httpCutElement(v)
+		if len(elem) == 0 {
+			continue // RFC 9110 §5.6.1: empty list elements are ignored
+		}
+		name, params := elem, false
+		if i := bytes.IndexByte(elem, ';'); i >= 0 {
+			name, params = httpTrimOWS(elem[:i]), true
+		}
+		if !httpIsToken(name) {
+			return errHTTPTE
+		}
+		if f.teChunked {
+			f.teMisplaced = true
+		}
+		if httpEqualFold(name, "chunked") {
+			if params {
+				return errHTTPTE // chunked has no parameters
+			}
+			f.teChunked = true
+		} else {
+			f.teOther = true
+		}
+	}
+	return nil
+}
+
+// httpCutElement returns the first element of the comma-separated list v,
+// without the whitespace around it, and the rest of the list after the
+// comma; more is false when there is no comma.
+func httpCutElement(v []byte) (elem, rest []byte, more bool) {
+	i := bytes.IndexByte(v, ',')
+	if i < 0 {
+		return httpTrimOWS(v), nil, false
+	}
+	return httpTrimOWS(v[:i]), v[i+1:], true
+}
+
+// httpTrimOWS returns b without leading and trailing SP and HTAB; the
+// result's capacity ends with it.
+func httpTrimOWS(b []byte) []byte {
+	i, j := 0, len(b)
+	for i < j && (b[i] == ' ' || b[i] == '\t') {
+		i++
+	}
+	for j > i && (b[j-1] == ' ' || b[j-1] == '\t') {
+		j--
+	}
+	return b[i:j:j]
+}
+
+// httpValidHost reports whether v is uri-host [ ":" port ] (RFC 9110 §7.2,
+// RFC 3986 §3.2.2-3): an IP literal in brackets, or a reg-name (which
+// covers IPv4 addresses) of unreserved, sub-delims and percent-encodings,
+// and a port of digits. An empty v is a valid Host (for a target without
+// an authority). needPort asks for the authority-form of CONNECT (RFC 9112
+// §3.2.3): a non-empty host and a non-empty port.
+func httpValidHost(v []byte, needPort bool) bool {
+	i := 0
+	if len(v) > 0 && v[0] == '[' {
+		end := bytes.IndexByte(v, ']')
+		if end < 2 {
+			return false
+		}
+		for _, c := range v[1:end] {
+			if !httpIsHex(c) && c != ':' && c != '.' {
+				return false
+			}
+		}
+		i = end + 1
+	} else {
+		for i < len(v) && v[i] != ':' {
+			switch c := v[i]; {
+			case c == '%':
+				if i+2 >= len(v) || !httpIsHex(v[i+1]) || !httpIsHex(v[i+2]) {
+					return false
+				}
+				i += 3
+			case httpInSet(c, httpRegNameLo, httpRegNameHi):
+				i++
+			default:
+				return false
+			}
+		}
+	}
+	if i == len(v) {
+		return !needPort
+	}
+	if v[i] != ':' || needPort && (i == 0 || i == len(v)-1) {
+		return false
+	}
+	for _, c := range v[i+1:] {
+		if !httpIsDigit(c) {
+			return false
+		}
+	}
+	return true
+}

@@ -28,6 +28,22 @@
 // rather than guessing. Decode does not modify the decoder, so one decoder
 // may serve any number of connections on any number of goroutines.
 //
+// # Protocols
+//
+// ParseRequest (and DecodeRequest on a Source) parses an HTTP/1.1 request
+// strictly per RFC 9112 — request line, fields, Content-Length or chunked
+// bodies with trailers — and refuses what a server must refuse with an
+// *HTTPError carrying the status to answer (400, 413, 431, 501, 505).
+// AppendResponse writes a response, with the Date header formatted once a
+// second by a DateCache.
+//
+// ParseCommand (and DecodeCommand) parses RESP2 commands, as arrays of bulk
+// strings or inline; the Append functions write every reply type and
+// ParseReply reads them back, for clients.
+//
+// All parsers are restartable: given part of a message they return 0 and a
+// nil error, and are called again from the start once more input arrived.
+//
 // # Lifetimes
 //
 // A frame returned by Decode aliases the source's buffer: no byte is copied.

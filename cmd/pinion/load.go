@@ -1,11 +1,123 @@
 package main
 
 import (
+	"errors"
+	"flag"
 	"fmt"
 	"io"
+	"net"
+	"os"
+	"time"
 )
 
+// loadConfig is what the load flags say.
+type loadConfig struct {
+	addr     string
+	proto    string
+	conns    int
+	duration time.Duration
+	warmup   time.Duration
+	pipeline int
+	size     int
+	timeout  time.Duration
+	json     bool
+	idle     bool
+}
+
+func parseLoad(args []string, stderr io.Writer) (loadConfig, error) {
+	var c loadConfig
+	fs := flag.NewFlagSet("load", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	fs.StringVar(&c.addr, "addr", "127.0.0.1:9000", "server address (HOST:PORT)")
+	fs.StringVar(&c.proto, "proto", "echo", "protocol: echo")
+	fs.IntVar(&c.conns, "conns", 100, "connections")
+	fs.DurationVar(&c.duration, "duration", 10*time.Second, "measured time, after the warm-up")
+	fs.DurationVar(&c.warmup, "warmup", time.Second, "time before the measured window; its requests are not counted")
+	fs.IntVar(&c.pipeline, "pipeline", 1, "requests each connection keeps in flight")
+	fs.IntVar(&c.size, "size", 64, "request size in bytes (echo)")
+	fs.DurationVar(&c.timeout, "timeout", 5*time.Second, "connect timeout, and the longest a connection waits for a response")
+	fs.BoolVar(&c.json, "json", false, "print the report as one JSON object")
+	fs.BoolVar(&c.idle, "idle", false, "open -conns connections, exchange one message on each, print \"ready N\", "+
+		"then hold them idle until SIGINT, SIGTERM or the end of stdin")
+	fs.Usage = func() {
+		fmt.Fprint(fs.Output(), `usage: pinion load -addr HOST:PORT -proto echo -conns N -duration D -pipeline P -size S
+                   [-warmup D] [-timeout D] [-json]
+       pinion load -idle -addr HOST:PORT -conns N [-size S] [-timeout D]
+
+Each connection writes -pipeline requests, reads and checks every response,
+and repeats until the warm-up and the measured window are over. Progress
+lines go to stderr; "pinion load: measuring" is printed the moment the
+warm-up ends and "pinion load: measured" when the window ends, so a caller
+can sample the server exactly over the window. The exit status is 1 when a
+response did not match its request or nothing could be measured.
+
+`)
+		fs.PrintDefaults()
+	}
+	if err := fs.Parse(args); err != nil {
+		return c, err
+	}
+	if fs.NArg() > 0 {
+		return c, fmt.Errorf("unexpected arguments: %v", fs.Args())
+	}
+	if _, _, err := net.SplitHostPort(c.addr); err != nil {
+		return c, fmt.Errorf("-addr: %w", err)
+	}
+	switch {
+	case c.conns < 1:
+		return c, fmt.Errorf("-conns must be at least 1, got %d", c.conns)
+	case c.pipeline < 1:
+		return c, fmt.Errorf("-pipeline must be at least 1, got %d", c.pipeline)
+	case c.size < 1:
+		return c, fmt.Errorf("-size must be at least 1, got %d", c.size)
+	case !c.idle && c.duration <= 0:
+		return c, fmt.Errorf("-duration must be positive, got %v", c.duration)
+	case c.warmup < 0:
+		return c, fmt.Errorf("-warmup must not be negative, got %v", c.warmup)
+	case c.timeout <= 0:
+		return c, fmt.Errorf("-timeout must be positive, got %v", c.timeout)
+	}
+	if _, err := newLoadProto(c.proto, c.size); err != nil {
+		return c, err
+	}
+	return c, nil
+}
+
+// load is "pinion load": a closed-loop load generator, or with -idle a
+// holder of idle connections for measuring a server's memory.
 func load(args []string, stdout, stderr io.Writer) int {
-	fmt.Fprintln(stderr, "pinion load: not built yet")
-	return 2
+	cfg, err := parseLoad(args, stderr)
+	if err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return 0
+		}
+		fmt.Fprintf(stderr, "pinion load: %v\n", err)
+		return 2
+	}
+	if cfg.idle {
+		return loadIdle(cfg, stdout, stderr, idleStop(os.Stdin))
+	}
+	res, err := runLoad(cfg, stderr)
+	if err != nil {
+		fmt.Fprintf(stderr, "pinion load: %v\n", err)
+		return 1
+	}
+	if cfg.json {
+		err = res.writeJSON(stdout)
+	} else {
+		err = res.writeText(stdout)
+	}
+	if err != nil {
+		fmt.Fprintf(stderr, "pinion load: %v\n", err)
+		return 1
+	}
+	switch {
+	case res.VerifyErrors > 0:
+		fmt.Fprintf(stderr, "pinion load: %d verification errors; first: %s\n", res.VerifyErrors, res.FirstError)
+		return 1
+	case res.Requests == 0:
+		fmt.Fprintln(stderr, "pinion load: no request completed in the measured window")
+		return 1
+	}
+	return 0
 }

@@ -80,12 +80,21 @@ func (p *Pool) TrySubmit(fn func()) error {
 	if p.closed {
 		return ErrClosed
 	}
+	j := job{fn: fn, enqueued: p.clock()}
 	select {
-	case p.jobs <- job{fn: fn, enqueued: p.clock()}:
+	case p.jobs <- j:
 	default:
-		p.rejected.Add(1)
+		// Ask for OnRoom first, then try once more: a worker that takes a
+		// job after the store sees it, and one that took the last jobs
+		// between the failed send and the store left room for this send.
+		// Storing after the failure alone could lose the episode's OnRoom.
 		p.wantRoom.Store(true)
-		return ErrFull
+		select {
+		case p.jobs <- j:
+		default:
+			p.rejected.Add(1)
+			return ErrFull
+		}
 	}
 	p.submitted.Add(1)
 	depth := int64(len(p.jobs))

@@ -1,0 +1,71 @@
+package main
+
+import (
+	"encoding/json"
+	"fmt"
+	"io"
+	"time"
+)
+
+// loadResult is the report of a run; with -json it is printed as is, and
+// bench/cmd/cpumem reads it.
+//
+// Requests and bytes count the responses completed inside the measured
+// window; rates divide by its length. Bytes are response bytes, and MB is
+// 10^6 bytes. Latency is from the write of a request's batch to the read
+// that completed its response, in microseconds.
+type loadResult struct {
+	Proto         string        `json:"proto"`
+	Addr          string        `json:"addr"`
+	Conns         int           `json:"conns"`
+	Open          int           `json:"open"`
+	Pipeline      int           `json:"pipeline"`
+	Size          int           `json:"size"`
+	WarmupS       float64       `json:"warmup_s"`
+	DurationS     float64       `json:"duration_s"`
+	Requests      uint64        `json:"requests"`
+	RequestsPerS  float64       `json:"requests_per_s"`
+	Bytes         uint64        `json:"bytes"`
+	MBPerS        float64       `json:"mb_per_s"`
+	Latency       latencyReport `json:"latency_us"`
+	ConnectErrors int           `json:"connect_errors"`
+	IOErrors      int           `json:"io_errors"`
+	Timeouts      int           `json:"timeouts"`
+	VerifyErrors  int           `json:"verify_errors"`
+	FirstError    string        `json:"first_error,omitempty"`
+}
+
+type latencyReport struct {
+	P50  float64 `json:"p50"`
+	P99  float64 `json:"p99"`
+	P999 float64 `json:"p999"`
+	Max  float64 `json:"max"`
+	Mean float64 `json:"mean"`
+}
+
+func (r *loadResult) writeJSON(w io.Writer) error {
+	enc := json.NewEncoder(w)
+	return enc.Encode(r)
+}
+
+func (r *loadResult) writeText(w io.Writer) error {
+	d := func(us float64) time.Duration {
+		return time.Duration(us * float64(time.Microsecond)).Round(time.Microsecond)
+	}
+	l := r.Latency
+	_, err := fmt.Fprintf(w, `%s %s: %d connections (%d open), pipeline %d, %d B requests, %v after %v of warm-up
+requests    %d  (%.0f/s)
+throughput  %.2f MB/s of responses
+latency     p50 %v  p99 %v  p99.9 %v  max %v  mean %v
+errors      connect %d  io %d  timeouts %d  verify %d
+`,
+		r.Proto, r.Addr, r.Conns, r.Open, r.Pipeline, r.Size,
+		time.Duration(r.DurationS*float64(time.Second)), time.Duration(r.WarmupS*float64(time.Second)),
+		r.Requests, r.RequestsPerS, r.MBPerS,
+		d(l.P50), d(l.P99), d(l.P999), d(l.Max), d(l.Mean),
+		r.ConnectErrors, r.IOErrors, r.Timeouts, r.VerifyErrors)
+	if err == nil && r.FirstError != "" {
+		_, err = fmt.Fprintf(w, "first error %s\n", r.FirstError)
+	}
+	return err
+}

@@ -2,31 +2,75 @@ package main
 
 import (
 	"fmt"
-	"io"
+	"time"
+
+	"github.com/pinion-net/pinion/codec"
 )
 
-// A protocol is the code both server models share: given the unconsumed
-// input of a connection, it consumes what it can, writes the replies to w,
-// and reports how many bytes it consumed. An error closes the connection
-// after the replies written so far.
+// A protocol is the code both server models share. serve consumes the
+// complete requests at the start of in, appends their replies to out, and
+// says what the connection does next. It never blocks: a reply owed only
+// after blocking work is marked in the action, and each model provides the
+// blocking (the offload pool for the loop model, the connection's own
+// goroutine for the goroutine model).
+//
+// in is valid only during the call; out is the caller's buffer, grown by
+// append.
 type protocol interface {
-	serve(in []byte, w io.Writer) (int, error)
+	serve(sc *scratch, in, out []byte) (n int, reply []byte, next action)
 }
 
-// echo sends every byte back, in order.
-type echo struct{}
-
-func (echo) serve(in []byte, w io.Writer) (int, error) {
-	if len(in) == 0 {
-		return 0, nil
-	}
-	return w.Write(in)
+// action is what a connection does after serve.
+type action struct {
+	// close: close once the replies are written (a "Connection: close",
+	// a QUIT, a refused request). err, when set, is the reason.
+	close bool
+	err   error
+	// block > 0: the replies from blockFrom on are owed only after that
+	// much blocking work. serve stops after such a request; the caller
+	// serves the rest of the input once it is written.
+	block     time.Duration
+	blockFrom int
+	// partial: in holds the start of a request not complete yet.
+	partial bool
 }
 
-func newProtocol(name string) (protocol, error) {
+// scratch is reusable parsing state, one per goroutine that serves: one
+// per loop in the loop model, one per connection in the goroutine model.
+type scratch struct {
+	now  time.Time
+	req  codec.Request
+	args [][]byte
+	date codec.DateCache
+	out  []byte // the loop model's reply buffer
+}
+
+// echo sends every byte back, in order, after delay of blocking work when
+// delay > 0.
+type echo struct {
+	delay time.Duration
+}
+
+func (e echo) serve(_ *scratch, in, out []byte) (int, []byte, action) {
+	return len(in), append(out, in...), action{block: e.delay}
+}
+
+// protoOptions are the settings protocols take from the serve flags.
+type protoOptions struct {
+	echoDelay     time.Duration
+	headerTimeout time.Duration
+	maxHeader     int
+	maxBody       int64
+}
+
+func newProtocol(name string, o protoOptions) (protocol, error) {
 	switch name {
 	case "echo":
-		return echo{}, nil
+		return echo{delay: o.echoDelay}, nil
+	case "http":
+		return newHTTP(o)
+	case "resp":
+		return newRESP(o)
 	}
-	return nil, fmt.Errorf("unknown protocol %q (want echo)", name)
+	return nil, fmt.Errorf("unknown protocol %q (want echo, http or resp)", name)
 }

@@ -32,6 +32,24 @@ type serveConfig struct {
 	offloadQueue   int           // 0: the engine's default
 	offloadPolicy  string        // pause or reject
 	echoDelay      time.Duration // > 0: echo each chunk after this much blocking work
+
+	headerTimeout time.Duration // a request must arrive whole within this (0: no bound)
+	maxHeader     int           // HTTP request line and headers, bytes
+	maxBody       int64         // HTTP body, bytes
+}
+
+// protoOptions returns the protocol settings of the flags.
+func (c serveConfig) protoOptions() protoOptions {
+	return protoOptions{echoDelay: c.echoDelay, headerTimeout: c.headerTimeout, maxHeader: c.maxHeader, maxBody: c.maxBody}
+}
+
+// maxInbound is the most unconsumed input a connection may hold: a whole
+// request of the largest size allowed.
+func (c serveConfig) maxInbound() int {
+	if c.proto == "echo" {
+		return 1 << 20
+	}
+	return c.maxHeader + int(c.maxBody) + 64<<10 // chunk framing and trailers
 }
 
 func parseServe(args []string, stderr io.Writer) (serveConfig, error) {
@@ -39,7 +57,7 @@ func parseServe(args []string, stderr io.Writer) (serveConfig, error) {
 	fs := flag.NewFlagSet("serve", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	fs.StringVar(&c.addr, "addr", "127.0.0.1:9000", "listen address (HOST:PORT, tcp6://[::1]:PORT, unix:///path)")
-	fs.StringVar(&c.proto, "proto", "echo", "protocol: echo")
+	fs.StringVar(&c.proto, "proto", "echo", "protocol: echo, http or resp")
 	fs.StringVar(&c.model, "model", "loop", "server model: loop (pinion) or goroutine (net package, one goroutine per connection)")
 	fs.IntVar(&c.loops, "loops", runtime.GOMAXPROCS(0), "event loops (loop model)")
 	fs.BoolVar(&c.pin, "pin", true, "pin each loop's thread to a CPU (Linux, loop model)")
@@ -51,6 +69,9 @@ func parseServe(args []string, stderr io.Writer) (serveConfig, error) {
 	fs.IntVar(&c.offloadQueue, "offload-queue", 0, "offload tasks waiting for a worker, at most (loop model; 0: 64 per worker)")
 	fs.StringVar(&c.offloadPolicy, "offload-policy", "pause", "when the offload queue is full: pause (stop reading the connection) or reject (loop model)")
 	fs.DurationVar(&c.echoDelay, "echo-delay", 0, "with -proto echo: echo each chunk after D of blocking work (a sleep on the offload pool; in its own goroutine for -model goroutine)")
+	fs.DurationVar(&c.headerTimeout, "header-timeout", 10*time.Second, "a request must arrive whole within this once it starts; trickled bytes do not extend it (0: no bound)")
+	fs.IntVar(&c.maxHeader, "max-header", 8<<10, "largest HTTP request line and headers, bytes (431 beyond)")
+	fs.Int64Var(&c.maxBody, "max-body", 1<<20, "largest HTTP request body, bytes (413 beyond)")
 	if err := fs.Parse(args); err != nil {
 		return c, err
 	}
@@ -65,6 +86,9 @@ func parseServe(args []string, stderr io.Writer) (serveConfig, error) {
 	}
 	if c.readBuf < 512 {
 		return c, fmt.Errorf("-read-buffer must be at least 512, got %d", c.readBuf)
+	}
+	if c.maxHeader < 256 || c.maxBody < 0 || c.maxBody > 1<<30 {
+		return c, fmt.Errorf("-max-header must be at least 256 and -max-body within [0, 1 GiB], got %d and %d", c.maxHeader, c.maxBody)
 	}
 	if c.offloadQueue < 0 {
 		return c, fmt.Errorf("-offload-queue must not be negative, got %d", c.offloadQueue)
@@ -99,7 +123,7 @@ func serve(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stderr, "pinion serve: %v\n", err)
 		return 2
 	}
-	proto, err := newProtocol(cfg.proto)
+	proto, err := newProtocol(cfg.proto, cfg.protoOptions())
 	if err != nil {
 		fmt.Fprintf(stderr, "pinion serve: %v\n", err)
 		return 2

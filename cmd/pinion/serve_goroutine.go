@@ -10,12 +10,8 @@ import (
 	"time"
 )
 
-// goroutineBuf is the first read buffer of a connection and maxFrame the
-// most input a connection may leave unconsumed, as in the loop model.
-const (
-	goroutineBuf = 4 << 10
-	maxFrame     = 1 << 20
-)
+// goroutineBuf is the first read buffer of a connection.
+const goroutineBuf = 4 << 10
 
 // goroutineServer serves a protocol with the net package, one goroutine per
 // connection: the baseline pinion is compared against.
@@ -109,42 +105,75 @@ func (s *goroutineServer) untrack(c net.Conn) {
 
 // handle is one connection's goroutine: read, let the protocol consume,
 // write its replies, keep what it left. The buffer starts small, as a
-// typical net server's does, and doubles while a frame needs more, up to
-// maxFrame. With -echo-delay each chunk read is served after that much
-// blocking work: a sleep, which costs this model nothing but the
-// goroutine.
+// typical net server's does, and doubles while a request needs more, up to
+// the largest request allowed. Blocking work owed by a reply is a plain
+// sleep here: blocking costs this model nothing but the goroutine.
 func (s *goroutineServer) handle(c net.Conn) {
 	defer s.wg.Done()
 	defer s.untrack(c)
 	defer c.Close()
+	sc := &scratch{}
+	var out []byte
 	buf := make([]byte, goroutineBuf)
 	have := 0
+	headerArmed := false
 	for {
-		if s.cfg.idleTimeout > 0 && !s.extendDeadline(c) {
+		if !headerArmed && s.cfg.idleTimeout > 0 && !s.extendDeadline(c, s.cfg.idleTimeout) {
 			return
 		}
 		n, err := c.Read(buf[have:])
 		have += n
-		if have > 0 {
-			if s.cfg.echoDelay > 0 {
-				time.Sleep(s.cfg.echoDelay)
-			}
-			used, perr := s.proto.serve(buf[:have], c)
-			have = copy(buf, buf[used:have])
-			if perr != nil {
+		for have > 0 {
+			sc.now = time.Now()
+			used, reply, next := s.proto.serve(sc, buf[:have], out[:0])
+			out = reply[:0]
+			if !writeReplies(c, reply, next) {
 				return
 			}
-			if have == len(buf) {
-				if len(buf) >= maxFrame {
-					return // a frame larger than the limit
-				}
-				buf = append(buf, make([]byte, len(buf))...)
+			have = copy(buf, buf[used:have])
+			if next.close || next.err != nil {
+				return
 			}
+			if next.partial && !headerArmed && s.cfg.headerTimeout > 0 {
+				headerArmed = s.extendDeadline(c, s.cfg.headerTimeout)
+			} else if !next.partial {
+				headerArmed = false
+			}
+			if used == 0 || next.partial {
+				break
+			}
+		}
+		if have == len(buf) {
+			if len(buf) >= s.cfg.maxInbound() {
+				return // a request larger than the limit
+			}
+			buf = append(buf, make([]byte, len(buf))...)
 		}
 		if err != nil {
 			return
 		}
 	}
+}
+
+// writeReplies writes one serve call's replies, sleeping first where they
+// are owed after blocking work. It reports false when writing failed.
+func writeReplies(c net.Conn, reply []byte, next action) bool {
+	now, later := reply, []byte(nil)
+	if next.block > 0 {
+		now, later = reply[:next.blockFrom], reply[next.blockFrom:]
+	}
+	if len(now) > 0 {
+		if _, err := c.Write(now); err != nil {
+			return false
+		}
+	}
+	if next.block > 0 {
+		time.Sleep(next.block) // the blocking work
+		if _, err := c.Write(later); err != nil {
+			return false
+		}
+	}
+	return true
 }
 
 // shutdown closes the listener, then makes every connection's read return
@@ -173,15 +202,16 @@ func (s *goroutineServer) shutdown(ctx context.Context) error {
 	return ctx.Err()
 }
 
-// extendDeadline pushes c's read deadline to a full idle timeout from now,
+// extendDeadline sets c's read deadline to d from now (the idle timeout, or
+// the header timeout when a request starts),
 // unless shutdown has begun: under s.mu, so it cannot undo the immediate
 // deadline shutdown sets to wake every reader.
-func (s *goroutineServer) extendDeadline(c net.Conn) bool {
+func (s *goroutineServer) extendDeadline(c net.Conn, d time.Duration) bool {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if s.closed {
 		return false
 	}
-	_ = c.SetReadDeadline(time.Now().Add(s.cfg.idleTimeout))
+	_ = c.SetReadDeadline(time.Now().Add(d))
 	return true
 }

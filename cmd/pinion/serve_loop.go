@@ -3,11 +3,13 @@ package main
 import (
 	"bytes"
 	"context"
+	"errors"
 	"io"
 	"log/slog"
 	"time"
 
 	"github.com/pinion-net/pinion/engine"
+	"github.com/pinion-net/pinion/loop"
 )
 
 // loopServer serves a protocol on pinion's event loops.
@@ -16,47 +18,107 @@ type loopServer struct {
 }
 
 // loopHandler adapts a protocol to engine.Handler: the input is handed over
-// in place, and replies are queued on the connection. With a delay, each
-// chunk of input is served on the offload pool instead, after that much
-// blocking work.
+// in place, and replies are queued on the connection. Replies owed after
+// blocking work are produced on the offload pool; once a connection has a
+// task there, every later reply goes through the pool too, so replies stay
+// in request order.
 type loopHandler struct {
 	engine.BaseHandler
-	proto protocol
-	delay time.Duration
+	proto         protocol
+	headerTimeout time.Duration
+	scratch       []*scratch // one per loop, by loop ID: only that loop touches it
+}
+
+// connState is what the handler keeps per connection, allocated only for
+// connections that ever hold a partial request.
+type connState struct {
+	headerArmed bool // a read deadline for the request under way is set
 }
 
 func (h *loopHandler) OnData(c *engine.Conn) {
-	if h.delay > 0 {
-		h.offload(c)
+	sc := h.scratch[c.Loop().ID()]
+	sc.now = c.Loop().Now()
+	for c.Buffered() > 0 {
+		n, reply, next := h.proto.serve(sc, c.Peek(-1), sc.out[:0])
+		sc.out = reply[:0]
+		c.Discard(n)
+		if !h.send(c, sc, reply, next) {
+			return
+		}
+		if next.close || next.err != nil {
+			_ = c.CloseWithError(next.err)
+			return
+		}
+		if next.partial || n == 0 {
+			h.armHeaderDeadline(c, next.partial)
+			return
+		}
+	}
+	h.armHeaderDeadline(c, false)
+}
+
+// send writes the replies of one serve call, through the offload pool
+// when they are owed after blocking work or when earlier replies are still
+// there. It reports false when the connection was closed instead.
+func (h *loopHandler) send(c *engine.Conn, sc *scratch, reply []byte, next action) bool {
+	if next.block <= 0 && !c.OffloadBusy() {
+		_, _ = c.Write(reply)
+		return true
+	}
+	now, later := reply, []byte(nil)
+	if next.block > 0 {
+		now, later = reply[:next.blockFrom], reply[next.blockFrom:]
+	}
+	if !c.OffloadBusy() { // nothing owed before: what needs no blocking goes now
+		_, _ = c.Write(now)
+		now = nil
+	}
+	// Copies: reply is the loop's scratch, reused by the next serve call.
+	now, later, d := bytes.Clone(now), bytes.Clone(later), next.block
+	err := c.Offload(func(_ context.Context, w io.Writer) error {
+		if _, err := w.Write(now); err != nil {
+			return err
+		}
+		time.Sleep(d) // the blocking work
+		_, err := w.Write(later)
+		return err
+	})
+	if err == nil {
+		return true
+	}
+	if b, ok := h.proto.(busyReplier); ok && errors.Is(err, loop.ErrOffloadFull) {
+		_, _ = c.Write(b.busy(sc, nil))
+	}
+	_ = c.CloseWithError(err)
+	return false
+}
+
+// armHeaderDeadline sets a read deadline when a request starts arriving and
+// clears it once no request is partial. Set once per request, it is not
+// pushed back by bytes trickling in.
+func (h *loopHandler) armHeaderDeadline(c *engine.Conn, partial bool) {
+	if h.headerTimeout <= 0 {
 		return
 	}
-	n, err := h.proto.serve(c.Peek(-1), c)
-	c.Discard(n)
-	if err != nil {
-		_ = c.CloseWithError(err)
+	st, _ := c.Context().(*connState)
+	switch {
+	case partial && (st == nil || !st.headerArmed):
+		if st == nil {
+			st = &connState{}
+			c.SetContext(st)
+		}
+		st.headerArmed = true
+		c.SetReadDeadline(c.Loop().Now().Add(h.headerTimeout))
+	case !partial && st != nil && st.headerArmed:
+		st.headerArmed = false
+		c.SetReadDeadline(time.Time{})
 	}
 }
 
-// offload hands all the input to a task that sleeps h.delay (standing for
-// blocking work), then serves it; the connection's tasks run in order, so
-// the replies do too. Only protocols that consume every byte (echo) may be
-// served this way: a partial frame would be split between two tasks. A
-// task the pool refuses (-offload-policy reject) closes the connection:
-// echo has no way to answer "busy".
-func (h *loopHandler) offload(c *engine.Conn) {
-	// A copy: Next's slice is valid only until this callback returns.
-	in := bytes.Clone(c.Next(-1))
-	if len(in) == 0 {
-		return
-	}
-	err := c.Offload(func(_ context.Context, w io.Writer) error {
-		time.Sleep(h.delay)
-		_, err := h.proto.serve(in, w)
-		return err
-	})
-	if err != nil {
-		_ = c.CloseWithError(err)
-	}
+// busyReplier is a protocol that can answer "busy" when the offload pool
+// refuses work (-offload-policy reject), e.g. HTTP's 503.
+type busyReplier interface {
+	busy(sc *scratch, out []byte) []byte
 }
 
 func startLoopServer(cfg serveConfig, proto protocol, log *slog.Logger) (server, error) {
@@ -72,7 +134,11 @@ func startLoopServer(cfg serveConfig, proto protocol, log *slog.Logger) (server,
 	if err != nil {
 		return nil, err
 	}
-	e, err := engine.Start(&loopHandler{proto: proto, delay: cfg.echoDelay}, engine.Config{
+	h := &loopHandler{proto: proto, headerTimeout: cfg.headerTimeout}
+	for range cfg.loops {
+		h.scratch = append(h.scratch, &scratch{})
+	}
+	e, err := engine.Start(h, engine.Config{
 		Addrs:          []string{cfg.addr},
 		Loops:          cfg.loops,
 		Balance:        lb,
@@ -80,6 +146,7 @@ func startLoopServer(cfg serveConfig, proto protocol, log *slog.Logger) (server,
 		MaxConns:       cfg.maxConns,
 		IdleTimeout:    negativeIfZero(cfg.idleTimeout),
 		ReadBufferSize: cfg.readBuf,
+		MaxInbound:     cfg.maxInbound(),
 		OffloadWorkers: cfg.offloadWorkers,
 		OffloadQueue:   cfg.offloadQueue,
 		OffloadPolicy:  policy,

@@ -20,17 +20,21 @@ func startModel(t testing.TB, model string, mutate func(*serveConfig)) string {
 	cfg := serveConfig{
 		addr: "127.0.0.1:0", proto: "echo", model: model, loops: 2, pin: false,
 		lb: "reuseport", maxConns: -1, idleTimeout: time.Minute, readBuf: 64 << 10,
+		offloadPolicy: "pause", headerTimeout: 10 * time.Second, maxHeader: 8 << 10, maxBody: 1 << 20,
 	}
 	if mutate != nil {
 		mutate(&cfg)
 	}
 	log := slog.New(slog.NewTextHandler(io.Discard, nil))
+	proto, err := newProtocol(cfg.proto, cfg.protoOptions())
+	if err != nil {
+		t.Fatalf("protocol %s: %v", cfg.proto, err)
+	}
 	var srv server
-	var err error
 	if model == "loop" {
-		srv, err = startLoopServer(cfg, echo{}, log)
+		srv, err = startLoopServer(cfg, proto, log)
 	} else {
-		srv, err = startGoroutineServer(cfg, echo{}, log)
+		srv, err = startGoroutineServer(cfg, proto, log)
 	}
 	if err != nil {
 		t.Fatalf("start %s server: %v", model, err)

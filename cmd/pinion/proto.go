@@ -2,6 +2,7 @@ package main
 
 import (
 	"fmt"
+	"io"
 	"time"
 
 	"github.com/pinion-net/pinion/codec"
@@ -73,4 +74,13 @@ func newProtocol(name string, o protoOptions) (protocol, error) {
 		return newRESP(o)
 	}
 	return nil, fmt.Errorf("unknown protocol %q (want echo, http or resp)", name)
+}
+
+// closeProtocol releases what a protocol holds beyond its connections, for
+// those that are io.Closers (resp's store stops its sweeper). A server
+// calls it once it has stopped serving.
+func closeProtocol(p protocol) {
+	if c, ok := p.(io.Closer); ok {
+		_ = c.Close()
+	}
 }

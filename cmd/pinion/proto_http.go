@@ -1,5 +1,271 @@
 package main
 
-import "errors"
+import (
+	"bytes"
+	"strconv"
+	"time"
 
-func newHTTP(protoOptions) (protocol, error) { return nil, errors.New("-proto http is being built") }
+	"github.com/pinion-net/pinion/codec"
+)
+
+// httpProto is -proto http: HTTP/1.1 with keep-alive and pipelining, on
+// codec's strict parser. Its routes:
+//
+//	GET  /plaintext  200 text/plain        Hello, World!
+//	GET  /json       200 application/json  {"message":"Hello, World!"}
+//	GET  /block?ms=N 200 text/plain        ok, after N ms (0-10000) of blocking work; 400 for another N
+//	POST /echo       200 application/octet-stream, the request body
+//
+// HEAD is served wherever GET is, as GET without the body (RFC 9110
+// §9.3.2). Another method on one of these paths is answered 405 with
+// Allow; any other path 404. The path is matched as sent, without
+// percent-decoding; an absolute-form target ("http://host/json") is
+// matched on its path.
+//
+// A request the parser refuses is answered with the status its
+// *codec.HTTPError carries (400, 413, 431, 501 or 505) and
+// "Connection: close", and nothing after it is read. So is a request
+// without keep-alive, after its response. An HTTP/1.0 request that asks for
+// keep-alive gets "Connection: keep-alive" back, since 1.0 clients close
+// without it.
+//
+// Serving allocates nothing once the scratch's Request and the reply
+// buffer have grown: the bodies are constants and the Date header comes
+// from the scratch's DateCache.
+type httpProto struct {
+	lim     codec.HTTPLimits
+	maxBody int64 // -max-body; 0 refuses every body, which lim cannot say
+}
+
+// httpServerName is the Server header of every response.
+const httpServerName = "pinion"
+
+// The response bodies.
+const (
+	httpHello    = "Hello, World!"
+	httpJSON     = `{"message":"Hello, World!"}`
+	httpBlockOK  = "ok"
+	httpNotFound = "Not Found\n"
+	httpBadBlock = "ms must be an integer from 0 to 10000\n"
+	httpMethod   = "Method Not Allowed\n"
+
+	httpBlockMaxMs = 10000
+)
+
+// errHTTPBodyRefused is the refusal of a body over a -max-body too small for
+// codec.HTTPLimits to express (0).
+var errHTTPBodyRefused = &codec.HTTPError{Status: 413, Reason: "request body over -max-body"}
+
+// newHTTP returns the HTTP protocol with the limits of o: maxHeader bytes
+// of request line and header section (the codec's default, 8 KiB, when not
+// positive) and maxBody bytes of body.
+func newHTTP(o protoOptions) (protocol, error) {
+	return &httpProto{
+		lim:     codec.HTTPLimits{MaxHeaderBytes: o.maxHeader, MaxBody: max(o.maxBody, 1)},
+		maxBody: max(o.maxBody, 0),
+	}, nil
+}
+
+// serve answers the complete requests at the start of in, in order. It
+// stops after a request owed blocking work (/block), after a request that
+// ends the connection, and at a refused or incomplete one.
+func (h *httpProto) serve(sc *scratch, in, out []byte) (int, []byte, action) {
+	off := 0
+	for off < len(in) {
+		n, err := codec.ParseRequest(in[off:], &sc.req, &h.lim)
+		if err == nil && n > 0 && int64(len(sc.req.Body)) > h.maxBody {
+			err = errHTTPBodyRefused
+		}
+		if err != nil {
+			return off, h.refuse(sc, out, err), action{close: true, err: err}
+		}
+		if n == 0 {
+			return off, httpAppendContinue(out, in[off:]), action{partial: true}
+		}
+		off += n
+		from := len(out)
+		var block time.Duration
+		out, block = h.route(sc, out)
+		keepAlive := sc.req.KeepAlive
+		if block > 0 {
+			return off, out, action{block: block, blockFrom: from, close: !keepAlive}
+		}
+		if !keepAlive {
+			return off, out, action{close: true}
+		}
+	}
+	return off, out, action{}
+}
+
+// route appends the response to sc.req, and for /block the blocking work
+// it is owed after.
+func (h *httpProto) route(sc *scratch, out []byte) ([]byte, time.Duration) {
+	r := &sc.req
+	path, query := httpSplitTarget(r.Target)
+	getLike := string(r.Method) == "GET" || string(r.Method) == "HEAD"
+	switch string(path) {
+	case "/plaintext":
+		if getLike {
+			return h.respond(sc, out, 200, "text/plain", []byte(httpHello)), 0
+		}
+		return h.notAllowed(sc, out, "GET, HEAD"), 0
+	case "/json":
+		if getLike {
+			return h.respond(sc, out, 200, "application/json", []byte(httpJSON)), 0
+		}
+		return h.notAllowed(sc, out, "GET, HEAD"), 0
+	case "/block":
+		if !getLike {
+			return h.notAllowed(sc, out, "GET, HEAD"), 0
+		}
+		ms, ok := httpBlockMillis(query)
+		if !ok {
+			return h.respond(sc, out, 400, "text/plain", []byte(httpBadBlock)), 0
+		}
+		return h.respond(sc, out, 200, "text/plain", []byte(httpBlockOK)), time.Duration(ms) * time.Millisecond
+	case "/echo":
+		if string(r.Method) == "POST" {
+			return h.respond(sc, out, 200, "application/octet-stream", r.Body), 0
+		}
+		return h.notAllowed(sc, out, "POST"), 0
+	}
+	return h.respond(sc, out, 404, "text/plain", []byte(httpNotFound)), 0
+}
+
+// respond appends a response to sc.req.
+func (h *httpProto) respond(sc *scratch, out []byte, status int, contentType string, body []byte) []byte {
+	out = codec.AppendResponse(out, status, contentType, body, sc.req.KeepAlive, httpServerName, &sc.date, sc.now)
+	return h.finish(sc, out, len(body))
+}
+
+// notAllowed appends a 405 response listing the methods allow. It is
+// written here because it has a field, Allow, that AppendResponse does not.
+func (h *httpProto) notAllowed(sc *scratch, out []byte, allow string) []byte {
+	out = append(out, "HTTP/1.1 405 Method Not Allowed\r\nServer: "+httpServerName+"\r\nDate: "...)
+	out = sc.date.Append(out, sc.now)
+	out = append(out, "\r\nAllow: "...)
+	out = append(out, allow...)
+	out = append(out, "\r\nContent-Type: text/plain\r\nContent-Length: "...)
+	out = strconv.AppendInt(out, int64(len(httpMethod)), 10)
+	if !sc.req.KeepAlive {
+		out = append(out, "\r\nConnection: close"...)
+	}
+	out = append(out, "\r\n\r\n"+httpMethod...)
+	return h.finish(sc, out, len(httpMethod))
+}
+
+// finish adjusts the response just appended to out, whose body is its last
+// bodyLen bytes, to the request: a HEAD response loses its body (keeping
+// the Content-Length of GET), and an HTTP/1.0 keep-alive request gets
+// "Connection: keep-alive" before the empty line that ends the header
+// section.
+func (h *httpProto) finish(sc *scratch, out []byte, bodyLen int) []byte {
+	if string(sc.req.Method) == "HEAD" {
+		out = out[:len(out)-bodyLen]
+		bodyLen = 0
+	}
+	if sc.req.Minor == 0 && sc.req.KeepAlive {
+		const field = "Connection: keep-alive\r\n"
+		at := len(out) - bodyLen - len("\r\n")
+		out = append(out, field...)
+		copy(out[at+len(field):], out[at:len(out)-len(field)])
+		copy(out[at:], field)
+	}
+	return out
+}
+
+// refuse appends the answer to a refused request: err's status (400 when
+// err is no *codec.HTTPError), its reason phrase as the body, and
+// "Connection: close".
+func (h *httpProto) refuse(sc *scratch, out []byte, err error) []byte {
+	status := 400
+	if e, ok := err.(*codec.HTTPError); ok {
+		status = e.Status
+	}
+	body := codec.StatusText(status) + "\n"
+	return codec.AppendResponse(out, status, "text/plain", []byte(body), false, httpServerName, &sc.date, sc.now)
+}
+
+// busy is the answer when the offload pool refuses a request's blocking
+// work: 503, and the connection closes.
+func (h *httpProto) busy(sc *scratch, out []byte) []byte {
+	const body = "Service Unavailable\n"
+	return codec.AppendResponse(out, 503, "text/plain", []byte(body), false, httpServerName, &sc.date, sc.now)
+}
+
+// httpSplitTarget returns the path and query of a request target. An
+// absolute-form target ("http://host:port/p?q") gives its path ("/" when
+// empty); other forms (authority, asterisk) are returned whole as the path
+// and match no route.
+func httpSplitTarget(t []byte) (path, query []byte) {
+	if len(t) > 0 && t[0] != '/' {
+		if i := bytes.Index(t, []byte("://")); i >= 0 {
+			rest := t[i+len("://"):]
+			j := bytes.IndexAny(rest, "/?")
+			switch {
+			case j < 0:
+				return []byte("/"), nil
+			case rest[j] == '?':
+				return []byte("/"), rest[j+1:]
+			}
+			t = rest[j:]
+		}
+	}
+	if i := bytes.IndexByte(t, '?'); i >= 0 {
+		return t[:i], t[i+1:]
+	}
+	return t, nil
+}
+
+// httpBlockMillis returns the value of the first "ms" parameter of query:
+// decimal digits, from 0 to httpBlockMaxMs.
+func httpBlockMillis(query []byte) (int, bool) {
+	for len(query) > 0 {
+		var param []byte
+		param, query, _ = bytes.Cut(query, []byte("&"))
+		v, ok := bytes.CutPrefix(param, []byte("ms="))
+		if !ok {
+			continue
+		}
+		if len(v) == 0 || len(v) > len("10000") {
+			return 0, false
+		}
+		ms := 0
+		for _, c := range v {
+			if c < '0' || c > '9' {
+				return 0, false
+			}
+			ms = 10*ms + int(c-'0')
+		}
+		return ms, ms <= httpBlockMaxMs
+	}
+	return 0, false
+}
+
+// httpAppendContinue appends "100 Continue" (RFC 9110 §10.1.1) when the
+// partial request p is exactly a whole HTTP/1.1 header section that has
+// "Expect: 100-continue": a client that sent that waits for it (curl
+// waits a second) before sending the body. Once body bytes follow the
+// header section nothing is appended, so the interim response goes out
+// once per request; a repeat would be harmless anyway, as a client takes
+// any number of 1xx responses before the final one.
+func httpAppendContinue(out, p []byte) []byte {
+	end := bytes.Index(p, []byte("\r\n\r\n"))
+	if end < 0 || end+4 != len(p) {
+		return out
+	}
+	line, fields, _ := bytes.Cut(p[:end+2], []byte("\r\n"))
+	if !bytes.HasSuffix(line, []byte(" HTTP/1.1")) {
+		return out
+	}
+	for len(fields) > 0 {
+		var f []byte
+		f, fields, _ = bytes.Cut(fields, []byte("\r\n"))
+		name, value, ok := bytes.Cut(f, []byte(":"))
+		if ok && bytes.EqualFold(name, []byte("Expect")) &&
+			bytes.EqualFold(bytes.TrimSpace(value), []byte("100-continue")) {
+			return append(out, "HTTP/1.1 100 Continue\r\n\r\n"...)
+		}
+	}
+	return out
+}

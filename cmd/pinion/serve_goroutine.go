@@ -134,6 +134,9 @@ func (s *goroutineServer) handle(c net.Conn) {
 			if next.close || next.err != nil {
 				return
 			}
+			if used > 0 {
+				headerArmed = false // a request completed: the next one gets a deadline of its own
+			}
 			if next.partial && !headerArmed && s.cfg.headerTimeout > 0 {
 				headerArmed = s.extendDeadline(c, s.cfg.headerTimeout)
 			} else if !next.partial {
@@ -179,6 +182,7 @@ func writeReplies(c net.Conn, reply []byte, next action) bool {
 // shutdown closes the listener, then makes every connection's read return
 // so its goroutine flushes and exits; at ctx's end it closes them all.
 func (s *goroutineServer) shutdown(ctx context.Context) error {
+	defer closeProtocol(s.proto)
 	s.mu.Lock()
 	s.closed = true
 	_ = s.ln.Close()

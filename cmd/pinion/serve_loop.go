@@ -14,7 +14,8 @@ import (
 
 // loopServer serves a protocol on pinion's event loops.
 type loopServer struct {
-	e *engine.Engine
+	e     *engine.Engine
+	proto protocol // closed after shutdown
 }
 
 // loopHandler adapts a protocol to engine.Handler: the input is handed over
@@ -38,10 +39,12 @@ type connState struct {
 func (h *loopHandler) OnData(c *engine.Conn) {
 	sc := h.scratch[c.Loop().ID()]
 	sc.now = c.Loop().Now()
+	served := false // a request completed: one partial after it gets a deadline of its own
 	for c.Buffered() > 0 {
 		n, reply, next := h.proto.serve(sc, c.Peek(-1), sc.out[:0])
 		sc.out = reply[:0]
 		c.Discard(n)
+		served = served || n > 0
 		if !h.send(c, sc, reply, next) {
 			return
 		}
@@ -50,6 +53,9 @@ func (h *loopHandler) OnData(c *engine.Conn) {
 			return
 		}
 		if next.partial || n == 0 {
+			if served {
+				h.armHeaderDeadline(c, false)
+			}
 			h.armHeaderDeadline(c, next.partial)
 			return
 		}
@@ -155,12 +161,16 @@ func startLoopServer(cfg serveConfig, proto protocol, log *slog.Logger) (server,
 	if err != nil {
 		return nil, err
 	}
-	return &loopServer{e: e}, nil
+	return &loopServer{e: e, proto: proto}, nil
 }
 
-func (s *loopServer) addr() string                       { return s.e.Addrs()[0].String() }
-func (s *loopServer) loops() int                         { return s.e.Loops() }
-func (s *loopServer) shutdown(ctx context.Context) error { return s.e.Shutdown(ctx) }
+func (s *loopServer) addr() string { return s.e.Addrs()[0].String() }
+func (s *loopServer) loops() int   { return s.e.Loops() }
+
+func (s *loopServer) shutdown(ctx context.Context) error {
+	defer closeProtocol(s.proto)
+	return s.e.Shutdown(ctx)
+}
 
 // negativeIfZero maps the flag's "0: never" to the engine's "negative: off".
 func negativeIfZero(d time.Duration) time.Duration {

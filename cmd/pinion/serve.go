@@ -70,8 +70,8 @@ func parseServe(args []string, stderr io.Writer) (serveConfig, error) {
 	fs.StringVar(&c.offloadPolicy, "offload-policy", "pause", "when the offload queue is full: pause (stop reading the connection) or reject (loop model)")
 	fs.DurationVar(&c.echoDelay, "echo-delay", 0, "with -proto echo: echo each chunk after D of blocking work (a sleep on the offload pool; in its own goroutine for -model goroutine)")
 	fs.DurationVar(&c.headerTimeout, "header-timeout", 10*time.Second, "a request must arrive whole within this once it starts; trickled bytes do not extend it (0: no bound)")
-	fs.IntVar(&c.maxHeader, "max-header", 8<<10, "largest HTTP request line and headers, bytes (431 beyond)")
-	fs.Int64Var(&c.maxBody, "max-body", 1<<20, "largest HTTP request body, bytes (413 beyond)")
+	fs.IntVar(&c.maxHeader, "max-header", 8<<10, "largest HTTP request line and headers (431 beyond), and RESP inline command, bytes")
+	fs.Int64Var(&c.maxBody, "max-body", 1<<20, "largest HTTP request body (413 beyond), and RESP bulk string, bytes")
 	if err := fs.Parse(args); err != nil {
 		return c, err
 	}

@@ -59,9 +59,11 @@ func TestKVShardsSpreadKeys(t *testing.T) {
 	if got := s.size(); got != keys {
 		t.Fatalf("size = %d, want %d", got, keys)
 	}
-	// 64 keys a shard on average; the standard deviation is 8, so these
-	// bounds are 4 of them away.
-	lo, hi := 32, 96
+	// 64 keys a shard on average with a standard deviation of 8. Over 256
+	// shards, 4 deviations still fail about one run in 200 (the seed is
+	// random), so the bounds are 6 away: a broken hash that sends keys to
+	// a few shards still fails at once.
+	lo, hi := 16, 112
 	for i := range s.shards {
 		if n := len(s.shards[i].m); n < lo || n > hi {
 			t.Errorf("shard %d holds %d keys, want %d to %d", i, n, lo, hi)

@@ -37,8 +37,10 @@ func run(args []string, stdout, stderr io.Writer) int {
 
 func usage(w io.Writer) {
 	fmt.Fprint(w, `usage:
-  pinion serve -addr HOST:PORT -proto echo -model loop|goroutine [-loops N] [-pin=true|false]
+  pinion serve -addr HOST:PORT -proto echo|http|resp -model loop|goroutine [-loops N] [-pin=true|false]
                [-lb reuseport|roundrobin|leastconn] [-max-conns N] [-idle-timeout D]
+               [-offload-workers N] [-offload-queue N] [-offload-policy pause|reject] [-echo-delay D]
+               [-header-timeout D] [-max-header N] [-max-body N]
   pinion load  -addr HOST:PORT -proto echo -conns N -duration D -pipeline P -size S
 `)
 }

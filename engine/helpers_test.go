@@ -201,7 +201,10 @@ func (p pattern) firstDiff(off int64, got []byte) int {
 
 // loopGoroutines counts goroutines running a loop: those whose stack holds
 // loop.(*Loop).Run.
-func loopGoroutines() int {
+func loopGoroutines() int { return goroutinesIn("loop.(*Loop).Run(") }
+
+// goroutinesIn counts the goroutines whose stack holds frame.
+func goroutinesIn(frame string) int {
 	buf := make([]byte, 1<<20)
 	for {
 		n := runtime.Stack(buf, true)
@@ -211,7 +214,7 @@ func loopGoroutines() int {
 		}
 		buf = make([]byte, 2*len(buf))
 	}
-	return strings.Count(string(buf), "loop.(*Loop).Run(")
+	return strings.Count(string(buf), frame)
 }
 
 // isReset reports whether err is a connection reset, as opposed to a clean

@@ -6,8 +6,6 @@ import (
 	"fmt"
 	"io"
 	"net"
-	"runtime"
-	"strings"
 	"testing"
 	"time"
 
@@ -15,18 +13,7 @@ import (
 )
 
 // offWorkerGoroutines counts goroutines running an offload pool worker.
-func offWorkerGoroutines() int {
-	buf := make([]byte, 1<<20)
-	for {
-		n := runtime.Stack(buf, true)
-		if n < len(buf) {
-			buf = buf[:n]
-			break
-		}
-		buf = make([]byte, 2*len(buf))
-	}
-	return strings.Count(string(buf), "offload.(*Pool).worker(")
-}
+func offWorkerGoroutines() int { return goroutinesIn("offload.(*Pool).worker(") }
 
 // offNoWorkersLeft fails unless every pool worker has exited. A worker
 // that has signalled its exit may still be returning when Shutdown does:

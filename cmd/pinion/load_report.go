@@ -13,7 +13,8 @@ import (
 // Requests and bytes count the responses completed inside the measured
 // window; rates divide by its length. Bytes are response bytes, and MB is
 // 10^6 bytes. Latency is from the write of a request's batch to the read
-// that completed its response, in microseconds.
+// that completed its response, in microseconds. CPUS is the load
+// generator's own CPU time (user plus system, all threads) in the window.
 type loadResult struct {
 	Proto         string        `json:"proto"`
 	Addr          string        `json:"addr"`
@@ -27,6 +28,7 @@ type loadResult struct {
 	RequestsPerS  float64       `json:"requests_per_s"`
 	Bytes         uint64        `json:"bytes"`
 	MBPerS        float64       `json:"mb_per_s"`
+	CPUS          float64       `json:"cpu_s"` // this process's CPU time in the window; -1: unknown
 	Latency       latencyReport `json:"latency_us"`
 	ConnectErrors int           `json:"connect_errors"`
 	IOErrors      int           `json:"io_errors"`
@@ -53,15 +55,20 @@ func (r *loadResult) writeText(w io.Writer) error {
 		return time.Duration(us * float64(time.Microsecond)).Round(time.Microsecond)
 	}
 	l := r.Latency
+	cpu := "unknown"
+	if r.CPUS >= 0 {
+		cpu = fmt.Sprintf("%.0f%% of one core", 100*r.CPUS/r.DurationS)
+	}
 	_, err := fmt.Fprintf(w, `%s %s: %d connections (%d open), pipeline %d, %d B requests, %v after %v of warm-up
 requests    %d  (%.0f/s)
 throughput  %.2f MB/s of responses
+client CPU  %s
 latency     p50 %v  p99 %v  p99.9 %v  max %v  mean %v
 errors      connect %d  io %d  timeouts %d  verify %d
 `,
 		r.Proto, r.Addr, r.Conns, r.Open, r.Pipeline, r.Size,
 		time.Duration(r.DurationS*float64(time.Second)), time.Duration(r.WarmupS*float64(time.Second)),
-		r.Requests, r.RequestsPerS, r.MBPerS,
+		r.Requests, r.RequestsPerS, r.MBPerS, cpu,
 		d(l.P50), d(l.P99), d(l.P999), d(l.Max), d(l.Mean),
 		r.ConnectErrors, r.IOErrors, r.Timeouts, r.VerifyErrors)
 	if err == nil && r.FirstError != "" {

@@ -44,8 +44,10 @@ func runLoad(cfg loadConfig, stderr io.Writer) (*loadResult, error) {
 	}()
 
 	time.Sleep(time.Until(win.start))
+	cpu0 := processCPU()
 	fmt.Fprintln(stderr, "pinion load: measuring")
 	time.Sleep(time.Until(win.end))
+	cpu1 := processCPU()
 	fmt.Fprintln(stderr, "pinion load: measured")
 	// Every read and write has a deadline no later than hard; closing the
 	// connections is the backstop should one still hang on.
@@ -55,7 +57,12 @@ func runLoad(cfg loadConfig, stderr io.Writer) (*loadResult, error) {
 		dialed.closeAll()
 		<-done
 	}
-	return collect(cfg, dialed, conns), nil
+	r := collect(cfg, dialed, conns)
+	r.CPUS = -1
+	if cpu0 >= 0 && cpu1 >= 0 {
+		r.CPUS = (cpu1 - cpu0).Seconds()
+	}
+	return r, nil
 }
 
 // collect merges the connections' figures into the run's result.

@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"io"
 	"net"
+	"runtime"
 	"strings"
 	"sync"
 	"testing"
@@ -48,7 +49,7 @@ func TestLoadEcho(t *testing.T) {
 		}
 		r, fields := decodeResult(t, stdout)
 		for _, k := range []string{"proto", "addr", "conns", "open", "pipeline", "size", "warmup_s", "duration_s",
-			"requests", "requests_per_s", "bytes", "mb_per_s", "latency_us",
+			"requests", "requests_per_s", "bytes", "mb_per_s", "cpu_s", "latency_us",
 			"connect_errors", "io_errors", "timeouts", "verify_errors"} {
 			if _, ok := fields[k]; !ok {
 				t.Errorf("JSON report has no %q field", k)
@@ -74,6 +75,9 @@ func TestLoadEcho(t *testing.T) {
 		if !(0 < l.P50 && l.P50 <= l.P99 && l.P99 <= l.P999 && l.P999 <= l.Max) {
 			t.Errorf("latency p50 %v p99 %v p99.9 %v max %v: want 0 < p50 <= p99 <= p99.9 <= max", l.P50, l.P99, l.P999, l.Max)
 		}
+		if r.CPUS <= 0 || r.CPUS > 2*r.DurationS*float64(runtime.NumCPU()) {
+			t.Errorf("cpu_s = %v for a %vs window, want a plausible positive figure", r.CPUS, r.DurationS)
+		}
 		for _, line := range []string{"pinion load: measuring\n", "pinion load: measured\n"} {
 			if !strings.Contains(stderr, line) {
 				t.Errorf("stderr lacks %q:\n%s", line, stderr)
@@ -89,7 +93,7 @@ func TestLoadText(t *testing.T) {
 	if code != 0 {
 		t.Fatalf("exit status %d, want 0\nstderr: %s", code, stderr)
 	}
-	for _, want := range []string{"requests ", "MB/s", "p99.9 ", "verify 0"} {
+	for _, want := range []string{"requests ", "MB/s", "client CPU ", "p99.9 ", "verify 0"} {
 		if !strings.Contains(stdout, want) {
 			t.Errorf("text report lacks %q:\n%s", want, stdout)
 		}

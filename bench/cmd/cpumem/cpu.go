@@ -15,6 +15,7 @@ type loadReport struct {
 	Requests      uint64  `json:"requests"`
 	RequestsPerS  float64 `json:"requests_per_s"`
 	DurationS     float64 `json:"duration_s"`
+	CPUS          float64 `json:"cpu_s"`
 	ConnectErrors int     `json:"connect_errors"`
 	IOErrors      int     `json:"io_errors"`
 	Timeouts      int     `json:"timeouts"`
@@ -32,9 +33,8 @@ type cpuRun struct {
 	conns     int
 	pipeline  int
 	load      loadReport
-	window    time.Duration // between the two CPU samples
+	window    time.Duration // between the two samples of the server's CPU
 	serverCPU time.Duration // in the window
-	clientCPU time.Duration
 }
 
 // serverUsPerReq is the server's CPU time per request, in microseconds.
@@ -42,24 +42,21 @@ func (c cpuRun) serverUsPerReq() float64 {
 	return float64(c.serverCPU) / float64(time.Microsecond) / float64(c.load.Requests)
 }
 
-func (c cpuRun) clientUtil() float64 { return float64(c.clientCPU) / float64(c.window) }
+func (c cpuRun) clientUtil() float64 { return c.load.CPUS / c.load.DurationS }
 func (c cpuRun) serverUtil() float64 { return float64(c.serverCPU) / float64(c.window) }
 func (c cpuRun) errors() int         { return c.load.ConnectErrors + c.load.IOErrors + c.load.Timeouts }
 
-// cpuSample is both processes' CPU time, in clock ticks, at one moment.
+// cpuSample is the server's CPU time, in clock ticks, at one moment.
 type cpuSample struct {
-	at             time.Time
-	server, client int64
+	at     time.Time
+	server int64
 }
 
-func (r *runner) sample(srv, ld *proc) (cpuSample, error) {
+func (r *runner) sample(srv *proc) (cpuSample, error) {
 	s := cpuSample{at: time.Now()}
 	var err error
 	if s.server, err = cpuTicks(srv.pid()); err != nil {
 		return s, fmt.Errorf("server CPU: %w", err)
-	}
-	if s.client, err = cpuTicks(ld.pid()); err != nil {
-		return s, fmt.Errorf("client CPU: %w", err)
 	}
 	return s, nil
 }
@@ -78,7 +75,7 @@ func (r *runner) cpuMatrix(ctx context.Context) ([]cpuRun, error) {
 					if err := ctx.Err(); err != nil {
 						return nil, err
 					}
-					run, err := r.cpuRun(model, n, p)
+					run, err := retry(r, func() (cpuRun, error) { return r.cpuRun(model, n, p) })
 					if err != nil {
 						return nil, fmt.Errorf("cpu run %s, %d conns, pipeline %d: %w", model, n, p, err)
 					}
@@ -122,14 +119,14 @@ func (r *runner) cpuRun(model string, conns, pipeline int) (cpuRun, error) {
 	if _, err := ld.waitLine(connectTimeout+o.warmup+15*time.Second, "start of the window", stderrLine("pinion load: measuring")); err != nil {
 		return run, err
 	}
-	s0, err := r.sample(srv, ld)
+	s0, err := r.sample(srv)
 	if err != nil {
 		return run, err
 	}
 	if _, err := ld.waitLine(o.duration+15*time.Second, "end of the window", stderrLine("pinion load: measured")); err != nil {
 		return run, err
 	}
-	s1, err := r.sample(srv, ld)
+	s1, err := r.sample(srv)
 	if err != nil {
 		return run, err
 	}
@@ -143,7 +140,6 @@ func (r *runner) cpuRun(model string, conns, pipeline int) (cpuRun, error) {
 	}
 	run.window = s1.at.Sub(s0.at)
 	run.serverCPU = r.ticks(s1.server - s0.server)
-	run.clientCPU = r.ticks(s1.client - s0.client)
 	return run, nil
 }
 

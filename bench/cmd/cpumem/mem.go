@@ -40,7 +40,7 @@ func (r *runner) memMatrix(ctx context.Context) ([]memRun, error) {
 				if err := ctx.Err(); err != nil {
 					return nil, err
 				}
-				run, err := r.memRun(model, n)
+				run, err := retry(r, func() (memRun, error) { return r.memRun(model, n) })
 				if err != nil {
 					return nil, fmt.Errorf("memory run %s, %d conns: %w", model, n, err)
 				}

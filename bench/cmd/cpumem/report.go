@@ -16,6 +16,11 @@ const (
 	referenceGoroKiB = 8.0   // what the goroutine model is expected to hold
 )
 
+// disturbedUtil flags a CPU run in which both the server and the client
+// got less than this share of their CPUs: in a closed loop one of them is
+// normally saturated, so both idling means something else had the box.
+const disturbedUtil = 0.6
+
 // report is everything the report shows.
 type report struct {
 	opt        options
@@ -193,15 +198,18 @@ func (r *report) markdown() string {
 	w("The server runs on CPU %d and the load generator on CPU %d (`taskset`), one event loop\n", o.serverCPU, o.clientCPU)
 	w("(`-loops 1 -pin=false`: taskset does the pinning) or, for the baseline, `GOMAXPROCS` 1 from the\n")
 	w("affinity mask. On a box this small the client and the server compete for the machine, and the\n")
-	w("client is the bottleneck (see its CPU share): **requests per second are client-bound and shown\n")
-	w("only for context. The figures that carry are server CPU per request and memory per idle\n")
-	w("connection**, which do not depend on how fast the client is.\n\n")
+	w("client (a goroutine per connection on one core) is at least as busy as the server (see the CPU\n")
+	w("shares): **requests per second are client-bound and shown only for context. The figures that\n")
+	w("carry are server CPU per request and memory per idle connection**, which do not depend on how\n")
+	w("fast the client is. The box may be shared with other work: the load average above and the\n")
+	w("ranges below say how much that disturbed the runs.\n\n")
 	w("- *server µs/req*: the server's user+system CPU time (`/proc/PID/stat` fields 14 and 15, in\n")
 	w("  ticks of 1/%d s) over the load's measured window, divided by the requests completed in it.\n", m.clkTick)
 	w("  The window is marked by `pinion load` itself (`pinion load: measuring` / `measured` on stderr),\n")
 	w("  after a %v warm-up; each cell ran %d time(s) with the models interleaved, and the table gives\n", o.warmup, o.repeat)
 	w("  the median with the range of the runs.\n")
-	w("- *client CPU*: the load generator's CPU over the same window, as a share of one core.\n")
+	w("- *client CPU*: the load generator's own CPU time over its window (it measures itself: `cpu_s`\n")
+	w("  in its JSON report), as a share of one core.\n")
 	w("- *KiB/conn*: (VmRSS with N idle connections − VmRSS of the fresh server) / N. Each connection\n")
 	w("  echoed one %d-byte message and then stayed idle; RSS is read once it stops moving. Kernel\n", o.size)
 	w("  memory (socket buffers, epoll) is not in RSS and not counted.\n")
@@ -261,6 +269,17 @@ func (r *report) cpuTable(w func(string, ...any)) {
 	}
 	if len(errs) > 0 {
 		w("\nRuns with connect, I/O or timeout errors: %s.\n", strings.Join(errs, "; "))
+	}
+	var starved []string
+	for _, c := range r.cpu {
+		if c.serverUtil() < disturbedUtil && c.clientUtil() < disturbedUtil {
+			starved = append(starved, fmt.Sprintf("%s %d×%d (server %.0f%%, client %.0f%%)",
+				c.model, c.conns, c.pipeline, 100*c.serverUtil(), 100*c.clientUtil()))
+		}
+	}
+	if len(starved) > 0 {
+		w("\nRuns where neither side got %.0f%% of its CPU, most likely disturbed by other work on the box (they count in the medians): %s.\n",
+			100*disturbedUtil, strings.Join(starved, "; "))
 	}
 	w("\n")
 }

@@ -133,3 +133,15 @@ func (r *runner) ticks(d int64) time.Duration {
 func (r *runner) logf(format string, args ...any) {
 	fmt.Fprintf(r.log, "cpumem: "+format+"\n", args...)
 }
+
+// retry runs a measurement, and once more should it fail: on a shared box
+// one run can be starved or disturbed; two failures in a row are not luck.
+func retry[T any](r *runner, run func() (T, error)) (T, error) {
+	v, err := run()
+	if err != nil {
+		r.logf("run failed, trying once more: %v", err)
+		time.Sleep(pause)
+		v, err = run()
+	}
+	return v, err
+}

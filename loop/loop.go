@@ -52,6 +52,8 @@ type Loop struct {
 	now    int64 // loop clock: nanoseconds since epoch, read once per tick
 	busy   bool  // the last tick had work: poll without blocking
 
+	lastYield int64 // loop clock when the loop last blocked or yielded
+
 	// During OnData (and Wake) of active, view holds its unconsumed input.
 	active *Conn
 	view   []byte

@@ -15,11 +15,9 @@ import (
 
 var errHangUp = errors.New("connection hung up")
 
-func sysRead(fd int, p []byte) (int, error)  { return unix.Read(fd, p) }
-func sysWrite(fd int, p []byte) (int, error) { return unix.Write(fd, p) }
-func sysClose(fd int) error                  { return unix.Close(fd) }
-func sysShutdownWrite(fd int) error          { return sock.ShutdownWrite(fd) }
-func sysSetLinger0(fd int) error             { return sock.SetLinger0(fd) }
+func sysClose(fd int) error         { return unix.Close(fd) }
+func sysShutdownWrite(fd int) error { return sock.ShutdownWrite(fd) }
+func sysSetLinger0(fd int) error    { return sock.SetLinger0(fd) }
 
 // sysSocketError returns the socket's pending error (SO_ERROR), if any.
 func sysSocketError(fd int) error {

@@ -1,6 +1,7 @@
 package loop
 
 import (
+	"runtime"
 	"runtime/debug"
 	"time"
 
@@ -36,7 +37,7 @@ func (l *Loop) tick() {
 	for i := range n {
 		l.dispatch(l.events[i])
 	}
-	if n == len(l.events) && len(l.events) < 4096 {
+	if n == len(l.events) && len(l.events) < maxEvents {
 		l.events = make([]poller.Event, 2*len(l.events))
 	}
 
@@ -48,10 +49,43 @@ func (l *Loop) tick() {
 		l.busy = true
 	}
 
+	end := l.clock()
 	if l.busy {
-		l.stats.tickHist.Observe(time.Duration(l.clock() - start))
+		l.stats.tickHist.Observe(time.Duration(end - start))
 	}
 	l.publish()
+	l.yield(timeout != 0, end)
+}
+
+// maxEvents caps the events one tick handles. Polling is level-triggered,
+// so what is left is reported again next tick; meanwhile timers and posted
+// tasks wait at most one capped tick (a few milliseconds), not one per
+// thousands of events.
+const maxEvents = 512
+
+// yieldAfter is how long the loop runs without passing through the Go
+// scheduler before it yields once.
+//
+// A loop that stays busy never parks, so the runtime's monitor thread
+// (sysmon) sees a goroutine running for over 10ms and preempts it, or
+// retakes its P while it is in a system call and wakes another thread to
+// run it; each time, sysmon goes back to polling every 20µs. Measured at
+// 10,000 connections, that cost 0.13 context switches and 0.05 nanosleeps
+// per request. A voluntary runtime.Gosched every couple of milliseconds
+// keeps sysmon quiet.
+const yieldAfter = 2 * time.Millisecond
+
+// yield lets the scheduler run after yieldAfter of continuous work; a poll
+// that blocked counts as a pause.
+func (l *Loop) yield(blocked bool, now int64) {
+	if blocked {
+		l.lastYield = now
+		return
+	}
+	if time.Duration(now-l.lastYield) >= yieldAfter {
+		runtime.Gosched()
+		l.lastYield = l.clock()
+	}
 }
 
 // dispatch handles one event: errors, then writable, then readable.

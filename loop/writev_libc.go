@@ -4,6 +4,10 @@ package loop
 
 import "golang.org/x/sys/unix"
 
+// sysRead and sysWrite go through libc, as these systems require.
+func sysRead(fd int, p []byte) (int, error)  { return unix.Read(fd, p) }
+func sysWrite(fd int, p []byte) (int, error) { return unix.Write(fd, p) }
+
 // sysState holds the loop's scratch for system calls.
 type sysState struct{}
 

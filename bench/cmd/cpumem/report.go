@@ -325,7 +325,10 @@ func (r *report) memTable(w func(string, ...any)) {
 		g, okG := r.memStat("goroutine", n)
 		w("| %d | %s | %s | %s | %s |\n", n, kib(l, okL), kib(g, okG), rss(l, okL), rss(g, okG))
 	}
-	w("\n")
+	w("\n## Other reports\n\n")
+	w("- [benchmarks-offload.md](benchmarks-offload.md): blocking work on the offload pool against the goroutine model, 10,000 connections, several pool sizes.\n")
+	w("- [benchmarks-protocols.md](benchmarks-protocols.md): HTTP and RESP against the goroutine model, net/http and redis-server.\n")
+	w("- `bench/ab.sh OLD NEW` compares the server CPU per request of two builds, interleaved.\n")
 }
 
 func kib(s memStat, ok bool) string {

@@ -180,6 +180,7 @@ func (c Config) withDefaults() (Config, error) {
 	dur(&c.IdleTimeout, 2*time.Minute)
 	dur(&c.WriteTimeout, time.Minute)
 	dur(&c.ShutdownTimeout, 10*time.Second)
+	dur(&c.SlowCallback, 100*time.Millisecond)
 	if c.Logger == nil {
 		c.Logger = slog.New(slog.DiscardHandler)
 	}

@@ -28,6 +28,8 @@ type Engine struct {
 	addrs []net.Addr
 	limit *loop.Limit
 	pool  *offload.Pool // nil with OffloadWorkers < 0
+
+	watchdog *watchdog // nil with SlowCallback off
 	wg    sync.WaitGroup
 	next  atomic.Uint32 // round robin for acceptors and Dial
 
@@ -80,6 +82,7 @@ func Start(h Handler, cfg Config) (*Engine, error) {
 		e.wg.Add(1)
 		go e.runLoop(l, cpus[i%len(cpus)])
 	}
+	e.startWatchdog()
 	return e, nil
 }
 
@@ -303,6 +306,7 @@ func (e *Engine) shutdown(ctx context.Context) error {
 // nothing submits any more; running tasks have had their contexts
 // cancelled if the shutdown ran out of time.
 func (e *Engine) closePool() error {
+	e.stopWatchdog()
 	if e.pool == nil {
 		return nil
 	}

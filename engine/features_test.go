@@ -603,3 +603,50 @@ func TestTwoEngines(t *testing.T) {
 		t.Errorf("Accepted: got a=%d b=%d, want 1 each", sa, sb)
 	}
 }
+
+// blockingHandler blocks its loop in OnData until release is closed.
+type blockingHandler struct {
+	h2Echo
+	release chan struct{}
+}
+
+func (h *blockingHandler) OnData(c *engine.Conn) {
+	<-h.release // blocks the loop on purpose
+	h.h2Echo.OnData(c)
+}
+
+// TestWatchdogStack checks that a callback blocking its loop is reported
+// while it still blocks, with the stack it is blocked in.
+func TestWatchdogStack(t *testing.T) {
+	h := &blockingHandler{release: make(chan struct{})}
+	log, logs := h2Logger()
+	cfg := h2Config()
+	cfg.Loops = 1
+	cfg.SlowCallback = 20 * time.Millisecond
+	cfg.Logger = log
+	e := h2Start(t, h, cfg)
+	c := h2Dial(t, e.Addrs()[0])
+	released := false
+	defer func() {
+		if !released {
+			close(h.release)
+		}
+	}()
+	if _, err := c.Write([]byte("x")); err != nil {
+		t.Fatal(err)
+	}
+	h2Eventually(t, 5*time.Second, "the watchdog did not report the blocked callback", func() bool {
+		return strings.Contains(logs.String(), "a handler callback is blocking its loop")
+	})
+	out := logs.String()
+	if !strings.Contains(out, "blockingHandler).OnData") {
+		t.Errorf("the report lacks the blocked handler's frame; got:\n%s", out)
+	}
+	close(h.release)
+	released = true
+	got := make([]byte, 1)
+	if _, err := io.ReadFull(c, got); err != nil || got[0] != 'x' {
+		t.Fatalf("echo of the blocked input: got %q, %v; want \"x\"", got, err)
+	}
+	h2RoundTrip(t, c, "after")
+}

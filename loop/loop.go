@@ -5,6 +5,7 @@ import (
 	"log/slog"
 	"slices"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/valyala/bytebufferpool"
@@ -53,6 +54,9 @@ type Loop struct {
 	busy   bool  // the last tick had work: poll without blocking
 
 	lastYield int64 // loop clock when the loop last blocked or yielded
+
+	running atomic.Int64  // loop clock at the start of the callback running now; 0: none
+	goid    atomic.Uint64 // the loop goroutine's ID, for the blocked-callback watchdog
 
 	// During OnData (and Wake) of active, view holds its unconsumed input.
 	active *Conn
@@ -108,6 +112,7 @@ func (l *Loop) Conns() int { return l.nconns }
 // called. It must be called once, on a goroutine that does nothing else;
 // pinning it to a thread and a CPU is the caller's business.
 func (l *Loop) Run() {
+	l.goid.Store(currentGoroutineID())
 	defer l.exit()
 	if l.cfg.TickInterval > 0 {
 		l.scheduleTick()

@@ -1,6 +1,7 @@
 package loop
 
 import (
+	"bytes"
 	"runtime"
 	"runtime/debug"
 	"time"
@@ -232,6 +233,7 @@ func (l *Loop) guard(c *Conn, callback string) {
 	}
 	l.active = nil
 	l.view = nil
+	l.running.Store(0)
 	l.st.panics++
 	pe := &PanicError{Callback: callback, Value: r, Stack: debug.Stack()}
 	l.log.Error("handler panic; closing its connection", "callback", callback, "panic", r, "stack", string(pe.Stack))
@@ -243,6 +245,7 @@ func (l *Loop) guard(c *Conn, callback string) {
 // timed runs after a callback that started at start, counting handler time
 // and reporting slow callbacks.
 func (l *Loop) timed(start int64, callback string) {
+	l.running.Store(0)
 	d := time.Duration(l.clock() - start)
 	l.st.handlerNanos += uint64(d)
 	if l.cfg.SlowCallback > 0 && d >= l.cfg.SlowCallback {
@@ -253,14 +256,14 @@ func (l *Loop) timed(start int64, callback string) {
 
 func (l *Loop) callData(c *Conn) {
 	defer l.guard(c, "OnData")
-	start := l.clock()
+	start := l.enter()
 	l.h.OnData(c)
 	l.timed(start, "OnData")
 }
 
 func (l *Loop) callOpen(c *Conn) {
 	defer l.guard(c, "OnOpen")
-	start := l.clock()
+	start := l.enter()
 	l.h.OnOpen(c)
 	l.timed(start, "OnOpen")
 }
@@ -272,7 +275,49 @@ func (l *Loop) callClose(c *Conn, reason error) {
 
 func (l *Loop) callTick() {
 	defer l.guard(nil, "OnTick")
-	start := l.clock()
+	start := l.enter()
 	l.h.OnTick(l)
 	l.timed(start, "OnTick")
+}
+
+// enter marks the start of a timed callback for Blocked and returns it.
+func (l *Loop) enter() int64 {
+	start := l.clock()
+	l.running.Store(start)
+	return start
+}
+
+// Blocked reports, from any goroutine, since when (loop clock) and for how
+// long the loop has been inside one handler callback; zero when it is not
+// in one. A watchdog uses it to catch a callback blocking the loop while
+// it still blocks, and GoroutineID to find that callback's stack.
+func (l *Loop) Blocked() (since int64, d time.Duration) {
+	s := l.running.Load()
+	if s == 0 {
+		return 0, 0
+	}
+	return s, time.Duration(l.clock() - s)
+}
+
+// GoroutineID returns the ID the runtime gave the loop's goroutine (as in
+// runtime.Stack's "goroutine N [...]" headers), 0 before Run.
+func (l *Loop) GoroutineID() uint64 { return l.goid.Load() }
+
+// currentGoroutineID parses the calling goroutine's ID from its stack
+// header. The runtime offers no other way; it runs once per loop.
+func currentGoroutineID() uint64 {
+	var buf [64]byte
+	b := buf[:runtime.Stack(buf[:], false)]
+	b, ok := bytes.CutPrefix(b, []byte("goroutine "))
+	if !ok {
+		return 0
+	}
+	var id uint64
+	for _, c := range b {
+		if c < '0' || c > '9' {
+			break
+		}
+		id = id*10 + uint64(c-'0')
+	}
+	return id
 }

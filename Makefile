@@ -33,7 +33,7 @@ DEB_PACKAGES ?= gcc libc6-dev curl wrk redis-tools redis-server
 # Systems lint vets for besides the host's; windows is built, not vetted.
 VET_GOOS ?= darwin freebsd netbsd openbsd
 
-.PHONY: all build run clean deps lint test test-race fuzz bench bench-smoke bench-report
+.PHONY: all build run clean deps lint test test-race fuzz bench bench-smoke bench-report bench-protocols bench-report-smoke
 
 all: build
 
@@ -93,9 +93,11 @@ lint:
 		GOOS=$$os $(GO) vet ./...; \
 	done
 	GOOS=windows $(GO) build ./...
+	cd bench && $(GO) vet ./...
 
 test-race:
 	$(GO) test -race -count=1 -timeout=$(TEST_TIMEOUT) ./...
+	cd bench && $(GO) test -count=1 ./...
 
 # fuzz runs every Fuzz target of the module for FUZZTIME. `go test -list`
 # prints a package's target names before its "ok <package>" line; one
@@ -118,11 +120,18 @@ bench-smoke:
 bench:
 	$(GO) test -run='^$$' -bench=. -benchmem ./...
 
-# bench-report is the hook for the comparison harness (DESIGN §1: bench/ is
-# its own module); it does nothing until cmd/benchreport exists.
+# bench-report measures server CPU per request and memory per idle
+# connection of both models and rewrites docs/benchmarks.md (about 8
+# minutes; needs taskset and 2 CPUs). bench-protocols rewrites
+# docs/benchmarks-protocols.md (HTTP and RESP against the goroutine model,
+# net/http and redis-server; about 5 minutes).
+BENCH_REPEAT ?= 3
 bench-report:
-	@if [ -d cmd/benchreport ]; then \
-		$(GO) run ./cmd/benchreport; \
-	else \
-		echo "bench-report: no harness yet (cmd/benchreport does not exist)"; \
-	fi
+	cd bench && $(GO) run ./cmd/cpumem -repeat $(BENCH_REPEAT) -out ../docs/benchmarks.md
+
+bench-protocols:
+	bench/protocols.sh
+
+# bench-report-smoke checks the harness end to end in about 25 seconds.
+bench-report-smoke:
+	cd bench && $(GO) vet ./... && $(GO) test ./... && $(GO) run ./cmd/cpumem -quick -out "$$(mktemp)"

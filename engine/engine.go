@@ -30,8 +30,8 @@ type Engine struct {
 	pool  *offload.Pool // nil with OffloadWorkers < 0
 
 	watchdog *watchdog // nil with SlowCallback off
-	wg    sync.WaitGroup
-	next  atomic.Uint32 // round robin for acceptors and Dial
+	wg       sync.WaitGroup
+	next     atomic.Uint32 // round robin for acceptors and Dial
 
 	shutdownOnce sync.Once
 	shutdownErr  error

@@ -167,10 +167,11 @@ func respLineEnd(b []byte, i, max int, errLong error, what string) (int, error) 
 	}
 }
 
-// respParseInt parses s as RESP writes integers: an optional minus sign and
-// decimal digits, without leading zeros (nor "-0"), within int64. It
-// reports false for anything else, overflow included.
-func respParseInt(s []byte) (int64, bool) {
+// ParseInt parses s as RESP writes integers, and as Redis reads integer
+// values: an optional minus sign and decimal digits, without leading zeros
+// (nor "-0"), within int64. It reports false for anything else, overflow
+// included, and never allocates.
+func ParseInt(s []byte) (int64, bool) {
 	neg := len(s) > 0 && s[0] == '-'
 	if neg {
 		s = s[1:]
@@ -220,7 +221,7 @@ func respNumber(b []byte, i int, bad error) (n int64, next int, err error) {
 	if err != nil || end < 0 {
 		return 0, -1, err
 	}
-	n, ok := respParseInt(b[i:end])
+	n, ok := ParseInt(b[i:end])
 	if !ok {
 		return 0, -1, bad
 	}

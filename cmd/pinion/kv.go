@@ -228,7 +228,7 @@ func (s *kvStore) incrBy(key []byte, delta, now int64) (int64, error) {
 	var n int64
 	if e != nil {
 		var ok bool
-		if n, ok = parseInt(e.val); !ok {
+		if n, ok = codec.ParseInt(e.val); !ok {
 			return 0, errKVNotInteger
 		}
 	}
@@ -359,37 +359,4 @@ func (sh *kvShard) sweep(now int64) int {
 		}
 	}
 	return deleted
-}
-
-// parseInt parses b as Redis parses integers in values: an optional minus
-// sign and decimal digits without leading zeros (nor "-0"), within int64.
-// It reports false for anything else. It does not allocate, unlike
-// strconv.ParseInt(string(b)) on failure.
-func parseInt(b []byte) (int64, bool) {
-	neg := len(b) > 0 && b[0] == '-'
-	if neg {
-		b = b[1:]
-	}
-	if len(b) == 0 || len(b) > 19 || (b[0] == '0' && (len(b) > 1 || neg)) {
-		return 0, false
-	}
-	limit := uint64(math.MaxInt64)
-	if neg {
-		limit++
-	}
-	var n uint64
-	for _, c := range b {
-		if c < '0' || c > '9' {
-			return 0, false
-		}
-		d := uint64(c - '0')
-		if n > (limit-d)/10 {
-			return 0, false
-		}
-		n = n*10 + d
-	}
-	if neg {
-		return -int64(n), true // n == 1<<63 wraps to MinInt64, as wanted
-	}
-	return int64(n), true
 }

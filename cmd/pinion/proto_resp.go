@@ -258,7 +258,7 @@ func (r *resp) set(args [][]byte, out []byte, now int64) []byte {
 				unit = time.Millisecond
 			}
 			i++
-			n, ok := parseInt(args[i])
+			n, ok := codec.ParseInt(args[i])
 			if !ok {
 				return codec.AppendError(out, respErrNotInteger)
 			}
@@ -348,7 +348,7 @@ func (r *resp) mset(args [][]byte, out []byte, now int64) []byte {
 // seconds, or is deleted for seconds <= 0), else :0. Redis 7's NX, XX, GT
 // and LT options are not supported: a wrong-arity error.
 func (r *resp) expire(args [][]byte, out []byte, now int64) []byte {
-	n, ok := parseInt(args[2])
+	n, ok := codec.ParseInt(args[2])
 	if !ok {
 		return codec.AppendError(out, respErrNotInteger)
 	}
@@ -392,7 +392,7 @@ func (r *resp) flushall(args [][]byte, out []byte, _ int64) []byte {
 
 // selectDB is SELECT index: there is only database 0.
 func (r *resp) selectDB(args [][]byte, out []byte, _ int64) []byte {
-	n, ok := parseInt(args[1])
+	n, ok := codec.ParseInt(args[1])
 	switch {
 	case !ok:
 		return codec.AppendError(out, respErrNotInteger)

@@ -101,8 +101,7 @@ func (l *Loop) post(t task) error {
 // runTasks runs posted tasks up to the budget and reports whether any ran.
 func (l *Loop) runTasks() bool {
 	ts := l.mb.take()
-	if len(ts) == 0 {
-		l.mb.giveBack(ts, nil)
+	if ts == nil {
 		return false
 	}
 	n := min(len(ts), l.cfg.TaskBudget)

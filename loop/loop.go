@@ -192,6 +192,10 @@ type mailbox struct {
 	tasks  []task
 	spare  []task
 	closed bool
+	// queued mirrors len(tasks), stored under mu, so that the loop's
+	// every-tick look at an empty mailbox takes no lock. A task pushed
+	// just after the look is not lost: its push also wakes the poller.
+	queued atomic.Int32
 }
 
 func (m *mailbox) push(t task) bool {
@@ -201,15 +205,21 @@ func (m *mailbox) push(t task) bool {
 		return false
 	}
 	m.tasks = append(m.tasks, t)
+	m.queued.Store(int32(len(m.tasks)))
 	m.mu.Unlock()
 	return true
 }
 
-// take returns the queued tasks and gives the mailbox the spare slice.
+// take returns the queued tasks, or nil when there are none, and gives the
+// mailbox the spare slice.
 func (m *mailbox) take() []task {
+	if m.queued.Load() == 0 {
+		return nil
+	}
 	m.mu.Lock()
 	ts := m.tasks
 	m.tasks = m.spare[:0]
+	m.queued.Store(0)
 	m.mu.Unlock()
 	return ts
 }
@@ -222,6 +232,7 @@ func (m *mailbox) giveBack(ts []task, rest []task) {
 		// Copy rest into the queue's own array: rest aliases ts, which is
 		// cleared and becomes the spare below.
 		m.tasks = slices.Insert(m.tasks, 0, rest...)
+		m.queued.Store(int32(len(m.tasks)))
 	}
 	clear(ts)
 	m.spare = ts[:0]

@@ -7,6 +7,7 @@ import (
 	"net"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 )
 
@@ -22,10 +23,11 @@ type goroutineServer struct {
 	log   *slog.Logger
 	slots chan struct{} // one per connection served; nil: no bound
 
-	mu     sync.Mutex
-	conns  map[net.Conn]struct{}
-	closed bool
-	wg     sync.WaitGroup
+	mu       sync.Mutex
+	conns    map[net.Conn]struct{}
+	closed   bool        // under mu: no connection is tracked any more
+	stopping atomic.Bool // set before shutdown wakes the readers; read per request without mu
+	wg       sync.WaitGroup
 }
 
 func startGoroutineServer(cfg serveConfig, proto protocol, log *slog.Logger) (server, error) {
@@ -183,6 +185,7 @@ func writeReplies(c net.Conn, reply []byte, next action) bool {
 // so its goroutine flushes and exits; at ctx's end it closes them all.
 func (s *goroutineServer) shutdown(ctx context.Context) error {
 	defer closeProtocol(s.proto)
+	s.stopping.Store(true)
 	s.mu.Lock()
 	s.closed = true
 	_ = s.ln.Close()
@@ -207,15 +210,14 @@ func (s *goroutineServer) shutdown(ctx context.Context) error {
 }
 
 // extendDeadline sets c's read deadline to d from now (the idle timeout, or
-// the header timeout when a request starts),
-// unless shutdown has begun: under s.mu, so it cannot undo the immediate
-// deadline shutdown sets to wake every reader.
+// the header timeout when a request starts), unless shutdown has begun. It
+// takes no lock on this per-request path: stopping is set before shutdown
+// sets its immediate deadlines, so if shutdown's deadline came first and
+// this one undid it, the second look at stopping sees it and gives up.
 func (s *goroutineServer) extendDeadline(c net.Conn, d time.Duration) bool {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if s.closed {
+	if s.stopping.Load() {
 		return false
 	}
 	_ = c.SetReadDeadline(time.Now().Add(d))
-	return true
+	return !s.stopping.Load()
 }

@@ -22,6 +22,10 @@ type loadConfig struct {
 	timeout  time.Duration
 	json     bool
 	idle     bool
+
+	path   string // http: the request target
+	status int    // http: the status every response must have
+	op     string // resp: get or set
 }
 
 func parseLoad(args []string, stderr io.Writer) (loadConfig, error) {
@@ -29,20 +33,23 @@ func parseLoad(args []string, stderr io.Writer) (loadConfig, error) {
 	fs := flag.NewFlagSet("load", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	fs.StringVar(&c.addr, "addr", "127.0.0.1:9000", "server address (HOST:PORT)")
-	fs.StringVar(&c.proto, "proto", "echo", "protocol: echo")
+	fs.StringVar(&c.proto, "proto", "echo", "protocol: echo, http or resp")
 	fs.IntVar(&c.conns, "conns", 100, "connections")
 	fs.DurationVar(&c.duration, "duration", 10*time.Second, "measured time, after the warm-up")
 	fs.DurationVar(&c.warmup, "warmup", time.Second, "time before the measured window; its requests are not counted")
 	fs.IntVar(&c.pipeline, "pipeline", 1, "requests each connection keeps in flight")
-	fs.IntVar(&c.size, "size", 64, "request size in bytes (echo)")
+	fs.IntVar(&c.size, "size", 64, "echo: request size in bytes; resp: value size in bytes; http: unused")
 	fs.DurationVar(&c.timeout, "timeout", 5*time.Second, "connect timeout, and the longest a connection waits for a response")
 	fs.BoolVar(&c.json, "json", false, "print the report as one JSON object")
-	fs.BoolVar(&c.idle, "idle", false, "open -conns connections, exchange one message on each, print \"ready N\", "+
+	fs.BoolVar(&c.idle, "idle", false, "open -conns connections, exchange one request and response on each, print \"ready N\", "+
 		"then hold them idle until SIGINT, SIGTERM or the end of stdin")
+	fs.StringVar(&c.path, "path", "/plaintext", "http: the path every request gets")
+	fs.IntVar(&c.status, "status", 200, "http: the status every response must have")
+	fs.StringVar(&c.op, "op", "get", "resp: get (one SET per connection, then GETs of its value) or set")
 	fs.Usage = func() {
-		fmt.Fprint(fs.Output(), `usage: pinion load -addr HOST:PORT -proto echo -conns N -duration D -pipeline P -size S
-                   [-warmup D] [-timeout D] [-json]
-       pinion load -idle -addr HOST:PORT -conns N [-size S] [-timeout D]
+		fmt.Fprint(fs.Output(), `usage: pinion load -addr HOST:PORT -proto echo|http|resp -conns N -duration D -pipeline P -size S
+                   [-path P] [-status N] [-op get|set] [-warmup D] [-timeout D] [-json]
+       pinion load -idle -addr HOST:PORT -proto echo|http|resp -conns N [-size S] [-timeout D]
 
 Each connection writes -pipeline requests, reads and checks every response,
 and repeats until the warm-up and the measured window are over. Progress
@@ -50,6 +57,19 @@ lines go to stderr; "pinion load: measuring" is printed the moment the
 warm-up ends and "pinion load: measured" when the window ends, so a caller
 can sample the server exactly over the window. The exit status is 1 when a
 response did not match its request or nothing could be measured.
+
+Protocols:
+  echo  requests of -size pseudo-random bytes; the response must be the
+        same bytes.
+  http  "GET -path HTTP/1.1" with a Host header; every response must be
+        HTTP/1.1 with Content-Length (not chunked), keep the connection
+        alive and have status -status. With -status 200 the body is
+        checked too for /plaintext ("Hello, World!") and /json
+        ({"message":"Hello, World!"}); for any other path only the status.
+  resp  each connection has its own key, key:<8-digit id>, and a value of
+        -size printable bytes. -op set sends "SET key value" and wants +OK;
+        -op get starts each connection with one SET and then sends
+        "GET key", wanting the value back.
 
 `)
 		fs.PrintDefaults()
@@ -76,8 +96,12 @@ response did not match its request or nothing could be measured.
 		return c, fmt.Errorf("-warmup must not be negative, got %v", c.warmup)
 	case c.timeout <= 0:
 		return c, fmt.Errorf("-timeout must be positive, got %v", c.timeout)
+	case c.status < 200 || c.status > 599:
+		return c, fmt.Errorf("-status must be from 200 to 599, got %d", c.status)
+	case c.op != "get" && c.op != "set":
+		return c, fmt.Errorf("-op must be get or set, got %q", c.op)
 	}
-	if _, err := newLoadProto(c.proto, c.size); err != nil {
+	if _, err := newLoadProto(c); err != nil {
 		return c, err
 	}
 	return c, nil

@@ -10,12 +10,13 @@ import (
 	"time"
 )
 
-// loadIdle opens cfg.conns connections, exchanges one verified message of
-// cfg.size bytes on each, prints "ready N" on stdout, and holds them idle
+// loadIdle opens cfg.conns connections, exchanges one request of cfg.proto
+// and its verified response on each (for -proto resp -op get, the SET that
+// starts a connection), prints "ready N" on stdout, and holds them idle
 // until stop is closed. Any connection that fails makes it give up at once
 // (exit status 1) rather than hold fewer than asked.
 func loadIdle(cfg loadConfig, stdout, stderr io.Writer, stop <-chan struct{}) int {
-	proto, err := newLoadProto(cfg.proto, cfg.size)
+	proto, err := newLoadProto(cfg)
 	if err != nil {
 		fmt.Fprintf(stderr, "pinion load: %v\n", err)
 		return 2

@@ -7,8 +7,9 @@ import (
 	"math/rand/v2"
 )
 
-// errVerify marks a response that does not match its request.
-var errVerify = errors.New("response does not match the request")
+// errVerify marks a response that does not match its request. The errors
+// wrapping it say what was wrong, and the report puts the protocol first.
+var errVerify = errors.New("verification failed")
 
 // A loadProto is the client side of one protocol: it makes the session of
 // each connection.
@@ -43,23 +44,35 @@ type loadSession interface {
 	check(in []byte) (used, done int, err error)
 }
 
-func newLoadProto(name string, size int) (loadProto, error) {
-	switch name {
+// newLoadProto returns the protocol cfg.proto with the settings of cfg.
+func newLoadProto(cfg loadConfig) (loadProto, error) {
+	switch cfg.proto {
 	case "echo":
-		return newEchoLoad(size), nil
+		return newEchoLoad(cfg.size), nil
+	case "http":
+		return newHTTPLoad(cfg)
+	case "resp":
+		return newRESPLoad(cfg), nil
 	}
-	return nil, fmt.Errorf("unknown protocol %q (want echo)", name)
+	return nil, fmt.Errorf("unknown protocol %q (want echo, http or resp)", cfg.proto)
 }
 
+// loadAhead bounds what a connection has in flight: a session stops
+// writing before the requests it has written and not had answered hold
+// more than loadAhead bytes, or before their responses would (whichever
+// is smaller). It is below what loopback socket buffers hold, so a writer
+// that does not read cannot deadlock with a server that stops reading
+// when its responses back up: either the requests fit in the buffers, and
+// the writes never block, or the responses do, and the server never stops.
+const loadAhead = 64 << 10
+
+// aheadFor returns how many requests a connection may have in flight when
+// each request takes req bytes and its response resp bytes: at least one.
+func aheadFor(req, resp int) int { return max(1, loadAhead/max(1, min(req, resp))) }
+
 // echoPeriod is the length of the echo pattern: a prime, so the phases of
-// different connections are far apart; echoAhead is the most bytes a
-// connection has written and not yet got back. It is below what loopback
-// socket buffers hold, so a writer that does not read cannot deadlock with
-// a server that stops reading when its replies back up.
-const (
-	echoPeriod = 65521
-	echoAhead  = 64 << 10
-)
+// different connections are far apart.
+const echoPeriod = 65521
 
 // echoLoad sends every connection a stream that repeats one pseudo-random
 // pattern, starting at a phase of its own, so a connection's expected bytes
@@ -85,7 +98,7 @@ func (e *echoLoad) session(id int) loadSession {
 	return &echoSession{pat: e.pat, size: e.size, phase: uint64(id) * 40503 % echoPeriod}
 }
 
-func (e *echoLoad) readSize(pipeline int) int { return min(pipeline*e.size, echoAhead) }
+func (e *echoLoad) readSize(pipeline int) int { return min(pipeline*e.size, loadAhead) }
 
 // echoSession is one connection's echo stream. Offsets count bytes since
 // the connection opened.
@@ -101,7 +114,7 @@ type echoSession struct {
 func (s *echoSession) begin(n int) { s.left = n * s.size }
 
 func (s *echoSession) next() []byte {
-	room := echoAhead - int(s.sent-s.recv)
+	room := loadAhead - int(s.sent-s.recv)
 	if s.left == 0 || room <= 0 {
 		return nil
 	}

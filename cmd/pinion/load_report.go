@@ -4,11 +4,12 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"strings"
 	"time"
 )
 
 // loadResult is the report of a run; with -json it is printed as is, and
-// bench/cmd/cpumem reads it.
+// bench/cmd/matrix reads it.
 //
 // Requests and bytes count the responses completed inside the measured
 // window; rates divide by its length. Bytes are response bytes, and MB is
@@ -21,7 +22,9 @@ type loadResult struct {
 	Conns         int           `json:"conns"`
 	Open          int           `json:"open"`
 	Pipeline      int           `json:"pipeline"`
-	Size          int           `json:"size"`
+	Size          int           `json:"size"`           // echo: request bytes; resp: value bytes; http: unused
+	Path          string        `json:"path,omitempty"` // http: the path requested
+	Op            string        `json:"op,omitempty"`   // resp: get or set
 	WarmupS       float64       `json:"warmup_s"`
 	DurationS     float64       `json:"duration_s"`
 	Requests      uint64        `json:"requests"`
@@ -59,14 +62,14 @@ func (r *loadResult) writeText(w io.Writer) error {
 	if r.CPUS >= 0 {
 		cpu = fmt.Sprintf("%.0f%% of one core", 100*r.CPUS/r.DurationS)
 	}
-	_, err := fmt.Fprintf(w, `%s %s: %d connections (%d open), pipeline %d, %d B requests, %v after %v of warm-up
+	_, err := fmt.Fprintf(w, `%s %s: %d connections (%d open), pipeline %d, %s, %v after %v of warm-up
 requests    %d  (%.0f/s)
 throughput  %.2f MB/s of responses
 client CPU  %s
 latency     p50 %v  p99 %v  p99.9 %v  max %v  mean %v
 errors      connect %d  io %d  timeouts %d  verify %d
 `,
-		r.Proto, r.Addr, r.Conns, r.Open, r.Pipeline, r.Size,
+		r.Proto, r.Addr, r.Conns, r.Open, r.Pipeline, r.requestsText(),
 		time.Duration(r.DurationS*float64(time.Second)), time.Duration(r.WarmupS*float64(time.Second)),
 		r.Requests, r.RequestsPerS, r.MBPerS, cpu,
 		d(l.P50), d(l.P99), d(l.P999), d(l.Max), d(l.Mean),
@@ -75,4 +78,15 @@ errors      connect %d  io %d  timeouts %d  verify %d
 		_, err = fmt.Fprintf(w, "first error %s\n", r.FirstError)
 	}
 	return err
+}
+
+// requestsText says what the requests of the run were.
+func (r *loadResult) requestsText() string {
+	switch r.Proto {
+	case "http":
+		return "GET " + r.Path
+	case "resp":
+		return fmt.Sprintf("%s of %d B values", strings.ToUpper(r.Op), r.Size)
+	}
+	return fmt.Sprintf("%d B requests", r.Size)
 }

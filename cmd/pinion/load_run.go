@@ -14,7 +14,7 @@ const maxDrain = time.Second
 // what every connection measured. It returns within -timeout (connecting)
 // plus -warmup, -duration and the drain, whatever the server does.
 func runLoad(cfg loadConfig, stderr io.Writer) (*loadResult, error) {
-	proto, err := newLoadProto(cfg.proto, cfg.size)
+	proto, err := newLoadProto(cfg)
 	if err != nil {
 		return nil, err
 	}
@@ -73,6 +73,12 @@ func collect(cfg loadConfig, dialed *dialResult, conns []*loadConn) *loadResult 
 		WarmupS: cfg.warmup.Seconds(), DurationS: cfg.duration.Seconds(),
 		ConnectErrors: dialed.failed,
 	}
+	switch cfg.proto {
+	case "http":
+		r.Path = cfg.path
+	case "resp":
+		r.Op = cfg.op
+	}
 	if dialed.firstErr != nil {
 		r.FirstError = "connect: " + dialed.firstErr.Error()
 	}
@@ -91,8 +97,12 @@ func collect(cfg loadConfig, dialed *dialResult, conns []*loadConn) *loadResult 
 		case errMismatch:
 			r.VerifyErrors++
 		}
-		// A mismatch is the error that matters most: it wins the slot.
-		if r.FirstError == "" || (kindOf(lc.err) == errMismatch && r.VerifyErrors == 1) {
+		// A mismatch is the error that matters most: it wins the slot, and
+		// names the protocol whose check it failed.
+		switch {
+		case kindOf(lc.err) == errMismatch && r.VerifyErrors == 1:
+			r.FirstError = cfg.proto + " " + lc.err.Error()
+		case r.FirstError == "":
 			r.FirstError = lc.err.Error()
 		}
 	}

@@ -93,9 +93,25 @@ func TestLoadText(t *testing.T) {
 	if code != 0 {
 		t.Fatalf("exit status %d, want 0\nstderr: %s", code, stderr)
 	}
-	for _, want := range []string{"requests ", "MB/s", "client CPU ", "p99.9 ", "verify 0"} {
+	for _, want := range []string{"requests ", "MB/s", "client CPU ", "p99.9 ", "verify 0", "64 B requests"} {
 		if !strings.Contains(stdout, want) {
 			t.Errorf("text report lacks %q:\n%s", want, stdout)
+		}
+	}
+	for _, tc := range []struct {
+		proto string
+		args  []string
+		want  string
+	}{
+		{"http", []string{"-path", "/json"}, "pipeline 2, GET /json,"},
+		{"resp", []string{"-op", "set", "-size", "10"}, "pipeline 2, SET of 10 B values,"},
+	} {
+		addr := startModel(t, "loop", func(c *serveConfig) { c.proto = tc.proto })
+		code, stdout, stderr := runLoadCmd(t, append([]string{"-addr", addr, "-proto", tc.proto, "-conns", "2",
+			"-pipeline", "2", "-warmup", "0s", "-duration", "100ms"}, tc.args...)...)
+		if code != 0 || !strings.Contains(stdout, tc.want) || !strings.HasPrefix(stdout, tc.proto+" ") {
+			t.Errorf("%s: exit status %d, report %q; want 0 and a report starting %q and saying %q\nstderr: %s",
+				tc.proto, code, stdout, tc.proto, tc.want, stderr)
 		}
 	}
 }
@@ -150,8 +166,8 @@ func TestLoadDetectsCorruption(t *testing.T) {
 	if r.VerifyErrors != 3 {
 		t.Errorf("verify_errors = %d, want 3 (one per connection)", r.VerifyErrors)
 	}
-	if !strings.Contains(r.FirstError, "byte 1000 of the stream") {
-		t.Errorf("first_error = %q, want it to name byte 1000 of the stream", r.FirstError)
+	if !strings.HasPrefix(r.FirstError, "echo verification failed: ") || !strings.Contains(r.FirstError, "byte 1000 of the stream") {
+		t.Errorf("first_error = %q, want it to name echo and byte 1000 of the stream", r.FirstError)
 	}
 	if !strings.Contains(stderr, "verification errors") {
 		t.Errorf("stderr does not report the verification errors:\n%s", stderr)
@@ -266,7 +282,12 @@ func TestParseLoadRejects(t *testing.T) {
 		{[]string{"-duration", "0s"}, "-duration"},
 		{[]string{"-warmup", "-1s"}, "-warmup"},
 		{[]string{"-timeout", "0s"}, "-timeout"},
-		{[]string{"-proto", "smtp"}, "unknown protocol"},
+		{[]string{"-proto", "smtp"}, "unknown protocol \"smtp\" (want echo, http or resp)"},
+		{[]string{"-status", "99"}, "-status"},
+		{[]string{"-status", "600"}, "-status"},
+		{[]string{"-op", "del"}, "-op"},
+		{[]string{"-proto", "http", "-path", "plaintext"}, "-path"},
+		{[]string{"-proto", "http", "-path", "/a b"}, "-path"},
 		{[]string{"-addr", "nowhere"}, "-addr"},
 		{[]string{"extra"}, "unexpected arguments"},
 	} {
@@ -305,18 +326,18 @@ func TestSourceAddrs(t *testing.T) {
 }
 
 // TestEchoSession checks the echo stream on its own: flow control holds
-// the writer at echoAhead, responses split anywhere verify, and one wrong
+// the writer at loadAhead, responses split anywhere verify, and one wrong
 // byte or one byte too many is caught.
 func TestEchoSession(t *testing.T) {
 	p := newEchoLoad(1000)
 	s := p.session(7)
-	s.begin(100) // 100,000 bytes: more than echoAhead
+	s.begin(100) // 100,000 bytes: more than loadAhead
 	var sent []byte
 	for b := s.next(); b != nil; b = s.next() {
 		sent = append(sent, b...)
 	}
-	if len(sent) != echoAhead {
-		t.Fatalf("wrote %d bytes before reading, want echoAhead = %d", len(sent), echoAhead)
+	if len(sent) != loadAhead {
+		t.Fatalf("wrote %d bytes before reading, want loadAhead = %d", len(sent), loadAhead)
 	}
 	done := 0
 	for i := 0; i < len(sent); i += 777 {
@@ -326,12 +347,12 @@ func TestEchoSession(t *testing.T) {
 		}
 		done += k
 	}
-	if done != echoAhead/1000 {
-		t.Errorf("%d responses done, want %d", done, echoAhead/1000)
+	if done != loadAhead/1000 {
+		t.Errorf("%d responses done, want %d", done, loadAhead/1000)
 	}
 	b := s.next()
-	if len(b) != 100_000-echoAhead {
-		t.Fatalf("next after reading gave %d bytes, want the rest, %d", len(b), 100_000-echoAhead)
+	if len(b) != 100_000-loadAhead {
+		t.Fatalf("next after reading gave %d bytes, want the rest, %d", len(b), 100_000-loadAhead)
 	}
 	bad := append([]byte(nil), b...)
 	bad[5] ^= 1

@@ -1,7 +1,7 @@
 // Command pinion runs pinion's servers and tools.
 //
 //	pinion serve -addr HOST:PORT -proto echo -model loop|goroutine [flags]
-//	pinion load  -addr HOST:PORT -proto echo -conns N -duration D [flags]
+//	pinion load  -addr HOST:PORT -proto echo|http|resp -conns N -duration D [flags]
 //
 // Run "pinion serve -h" or "pinion load -h" for the flags of each.
 package main
@@ -41,6 +41,6 @@ func usage(w io.Writer) {
                [-lb reuseport|roundrobin|leastconn] [-max-conns N] [-idle-timeout D]
                [-offload-workers N] [-offload-queue N] [-offload-policy pause|reject] [-echo-delay D]
                [-header-timeout D] [-max-header N] [-max-body N]
-  pinion load  -addr HOST:PORT -proto echo -conns N -duration D -pipeline P -size S
+  pinion load  -addr HOST:PORT -proto echo|http|resp -conns N -duration D -pipeline P -size S
 `)
 }

@@ -1,0 +1,201 @@
+package main
+
+import (
+	"bytes"
+	"errors"
+	"time"
+
+	"github.com/panjf2000/gnet/v2"
+
+	"github.com/pinion-net/pinion/codec"
+)
+
+// httpServerName is the Server header of every response.
+const httpServerName = "gnet"
+
+// httpServer is -proto http: HTTP/1.1 with keep-alive and pipelining,
+// parsed by codec.ParseRequest with its default limits (8 KiB of request
+// line and headers, 1 MiB of body), the defaults of pinion serve. Its
+// fields are only read once it is built, by every loop at once.
+type httpServer struct {
+	*server
+	lim codec.HTTPLimits
+
+	// The response bodies, those of pinion serve -proto http.
+	hello    []byte // Hello, World!
+	json     []byte // {"message":"Hello, World!"}
+	notFound []byte // Not Found\n
+}
+
+// httpConn is a connection's scratch state, kept as its gnet context and
+// reused for each of its requests: once req's fields and out have grown,
+// serving allocates nothing. Only the loop that owns the connection
+// touches it.
+type httpConn struct {
+	req  codec.Request
+	date codec.DateCache
+	now  time.Time // read once per OnTraffic
+	out  []byte    // the replies of one OnTraffic; empty between calls
+}
+
+// newHTTPServer returns the HTTP handler built on s.
+func newHTTPServer(s *server) *httpServer {
+	return &httpServer{
+		server:   s,
+		hello:    []byte("Hello, World!"),
+		json:     []byte(`{"message":"Hello, World!"}`),
+		notFound: []byte("Not Found\n"),
+	}
+}
+
+// OnOpen gives an admitted connection its scratch state. It runs on the
+// loop that owns c.
+func (h *httpServer) OnOpen(c gnet.Conn) ([]byte, gnet.Action) {
+	if !h.admit() {
+		return nil, gnet.Close
+	}
+	c.SetContext(new(httpConn))
+	return nil, gnet.None
+}
+
+// OnTraffic answers every complete request buffered on c, in order, with
+// one write, and leaves an incomplete last one in gnet's inbound buffer
+// until more of it arrives. It closes c after a refused request or one
+// without keep-alive, once the replies are written. It runs on the loop
+// that owns c.
+//
+// Peek(-1) returns all buffered input: the loop's read buffer itself when
+// nothing was left over, otherwise a copy gnet makes of its inbound buffer
+// and the new bytes. Either is valid only until Discard, and the parsed
+// request aliases it, so the replies are complete before Discard. Discard
+// must not be given 0: gnet's Discard(n) with n <= 0 drops everything.
+func (h *httpServer) OnTraffic(c gnet.Conn) gnet.Action {
+	hc, ok := c.Context().(*httpConn)
+	if !ok {
+		// Only a connection refused in OnOpen has no scratch, and gnet
+		// closes those before reading them.
+		return gnet.Close
+	}
+	in, err := c.Peek(-1)
+	if err != nil || len(in) == 0 {
+		return gnet.None
+	}
+	hc.now = time.Now()
+	used, closing := h.answer(hc, in)
+	if len(hc.out) > 0 {
+		_, err = c.Write(hc.out)
+		hc.out = hc.out[:0]
+		if err != nil {
+			return gnet.Close // gnet has closed c already
+		}
+	}
+	if closing {
+		return gnet.Close
+	}
+	if used > 0 {
+		_, _ = c.Discard(used)
+	}
+	return gnet.None
+}
+
+// answer appends to hc.out the replies to the complete requests at the
+// start of in. It returns the bytes they used and whether the connection
+// closes after the replies: after a refused request, answered with its
+// status and "Connection: close", or after one without keep-alive.
+func (h *httpServer) answer(hc *httpConn, in []byte) (used int, closing bool) {
+	for used < len(in) {
+		n, err := codec.ParseRequest(in[used:], &hc.req, &h.lim)
+		if err != nil {
+			hc.out = h.refuse(hc, hc.out, err)
+			return used, true
+		}
+		if n == 0 {
+			return used, false
+		}
+		used += n
+		hc.out = h.route(hc, hc.out)
+		if !hc.req.KeepAlive {
+			return used, true
+		}
+	}
+	return used, false
+}
+
+// route appends the response to hc.req.
+func (h *httpServer) route(hc *httpConn, out []byte) []byte {
+	r := &hc.req
+	if string(r.Method) == "GET" || string(r.Method) == "HEAD" {
+		switch string(httpPath(r.Target)) {
+		case "/plaintext":
+			return h.respond(hc, out, 200, "text/plain", h.hello)
+		case "/json":
+			return h.respond(hc, out, 200, "application/json", h.json)
+		}
+	}
+	return h.respond(hc, out, 404, "text/plain", h.notFound)
+}
+
+// respond appends a response with body to hc.req, shaped as pinion serve
+// shapes it: a HEAD response keeps GET's Content-Length but not the body
+// (RFC 9110 §9.3.2), and an HTTP/1.0 request that asked for keep-alive is
+// told "Connection: keep-alive", without which a 1.0 client closes.
+func (h *httpServer) respond(hc *httpConn, out []byte, status int, contentType string, body []byte) []byte {
+	r := &hc.req
+	head := string(r.Method) == "HEAD"
+	out = codec.AppendResponse(out, status, contentType, body, r.KeepAlive, httpServerName, &hc.date, hc.now)
+	if head {
+		out = out[:len(out)-len(body)]
+	}
+	if r.Minor == 0 && r.KeepAlive {
+		bodyLen := len(body)
+		if head {
+			bodyLen = 0
+		}
+		out = httpInsertField(out, len(out)-bodyLen-len("\r\n"), "Connection: keep-alive\r\n")
+	}
+	return out
+}
+
+// refuse appends the answer to a request the parser refused: the status
+// its *codec.HTTPError carries (400 for any other error), the reason
+// phrase as the body, and "Connection: close".
+func (h *httpServer) refuse(hc *httpConn, out []byte, err error) []byte {
+	status := 400
+	if e, ok := errors.AsType[*codec.HTTPError](err); ok {
+		status = e.Status
+	}
+	body := codec.StatusText(status) + "\n"
+	return codec.AppendResponse(out, status, "text/plain", []byte(body), false, httpServerName, &hc.date, hc.now)
+}
+
+// httpInsertField inserts field, a header field line with its CRLF, at at
+// in out, the offset of the CRLF that ends the header section.
+func httpInsertField(out []byte, at int, field string) []byte {
+	n := len(out)
+	out = append(out, field...)
+	copy(out[at+len(field):], out[at:n])
+	copy(out[at:], field)
+	return out
+}
+
+// httpPath returns the path of a request target, matched as sent (no
+// percent-decoding): the origin form up to any query, and the path of an
+// absolute form ("http://host/json?x" gives "/json", "http://host" gives
+// "/"). Other forms are returned whole and match no route.
+func httpPath(t []byte) []byte {
+	if len(t) > 0 && t[0] != '/' {
+		_, rest, ok := bytes.Cut(t, []byte("://"))
+		if !ok {
+			return t
+		}
+		i := bytes.IndexAny(rest, "/?")
+		if i < 0 || rest[i] == '?' {
+			return []byte("/")
+		}
+		t = rest[i:]
+	}
+	if i := bytes.IndexByte(t, '?'); i >= 0 {
+		t = t[:i]
+	}
+	return t
+}

@@ -5,7 +5,10 @@
 #                a smoke run of the benchmarks
 #   make lint    gofmt, go vet here and for darwin/freebsd/netbsd/openbsd,
 #                and a windows build
-#   make bench   the benchmarks, with allocations
+#   make bench   the full benchmark matrix against net, gnet and a C
+#                reference: rewrites docs/benchmarks.md and its plots
+#   make bench-quick  the same harness on a small matrix (in make test)
+#   make bench-go     the Go benchmarks of every package, with allocations
 #
 # Recipes run in bash with -e and pipefail, so a failing command in a pipe
 # fails the target.
@@ -33,7 +36,7 @@ DEB_PACKAGES ?= gcc libc6-dev curl wrk redis-tools redis-server
 # Systems lint vets for besides the host's; windows is built, not vetted.
 VET_GOOS ?= darwin freebsd netbsd openbsd
 
-.PHONY: all build run clean deps lint test test-race fuzz bench bench-smoke bench-report bench-protocols bench-report-smoke
+.PHONY: all build run clean deps lint test test-race fuzz bench bench-quick bench-go bench-smoke bench-protocols
 
 all: build
 
@@ -53,6 +56,7 @@ test:
 	$(MAKE) --no-print-directory test-race
 	$(MAKE) --no-print-directory fuzz
 	$(MAKE) --no-print-directory bench-smoke
+	$(MAKE) --no-print-directory bench-quick
 
 # deps installs the missing DEB_PACKAGES with apt-get (one update, then
 # one install). Without root or apt-get it says so and installs nothing;
@@ -117,21 +121,24 @@ fuzz:
 bench-smoke:
 	$(GO) test -run='^$$' -bench=. -benchtime=$(BENCHTIME) ./...
 
-bench:
+bench-go:
 	$(GO) test -run='^$$' -bench=. -benchmem ./...
 
-# bench-report measures server CPU per request and memory per idle
-# connection of both models and rewrites docs/benchmarks.md (about 8
-# minutes; needs taskset and 2 CPUs). bench-protocols rewrites
-# docs/benchmarks-protocols.md (HTTP and RESP against the goroutine model,
-# net/http and redis-server; about 5 minutes).
+# bench runs the full matrix (pinion loop and goroutine, gnet, the C
+# reference; echo, HTTP, RESP; 100 to 10,000 connections; a memory probe
+# up to 18,000 idle connections) and rewrites docs/benchmarks.md and
+# docs/benchmarks/*.svg: about 17 minutes on 2 cores. It needs taskset, a
+# C compiler and 2 CPUs. bench-quick runs the same harness on a small
+# matrix into a temporary directory (about 2 minutes) and fails on any
+# wrong response. bench-protocols rewrites docs/benchmarks-protocols.md
+# (third-party clients: wrk, redis-benchmark; about 5 minutes).
 BENCH_REPEAT ?= 3
-bench-report:
-	cd bench && $(GO) run ./cmd/cpumem -repeat $(BENCH_REPEAT) -out ../docs/benchmarks.md
+bench:
+	cd bench && $(GO) run ./cmd/matrix -repeat $(BENCH_REPEAT) -out ../docs/benchmarks.md
+
+bench-quick:
+	out=$${BENCH_QUICK_OUT:-$$(mktemp -d)}; \
+	cd bench && $(GO) run ./cmd/matrix -quick -out "$$out/benchmarks.md"
 
 bench-protocols:
 	bench/protocols.sh
-
-# bench-report-smoke checks the harness end to end in about 25 seconds.
-bench-report-smoke:
-	cd bench && $(GO) vet ./... && $(GO) test ./... && $(GO) run ./cmd/cpumem -quick -out "$$(mktemp)"

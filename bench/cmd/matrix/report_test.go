@@ -1,0 +1,128 @@
+package main
+
+import (
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+)
+
+func TestRotate(t *testing.T) {
+	xs := []string{"a", "b", "c"}
+	for i, want := range [][]string{{"a", "b", "c"}, {"b", "c", "a"}, {"c", "a", "b"}, {"a", "b", "c"}} {
+		if got := rotate(xs, i); !slices.Equal(got, want) {
+			t.Errorf("rotate(%v, %d) = %v, want %v", xs, i, got, want)
+		}
+	}
+	if !slices.Equal(xs, []string{"a", "b", "c"}) {
+		t.Errorf("rotate changed its input: %v", xs)
+	}
+}
+
+// fakeRun is a run of server s in cell (work, conns) that served reqs
+// requests in one second with us µs of server CPU each.
+func fakeRun(v, s, work string, conns int, us float64, reqs uint64, clientUtil float64) cpuRun {
+	c := cpuRun{server: s, work: work, conns: conns, variant: v, window: time.Second, rssKiB: 10 << 10}
+	c.load.Requests, c.load.RequestsPerS, c.load.DurationS, c.load.CPUS = reqs, float64(reqs), 1, clientUtil
+	c.serverCPU = time.Duration(us * float64(reqs) * float64(time.Microsecond))
+	c.load.Latency.P99 = 1500
+	return c
+}
+
+// testReport is a report of one goal workload at one connection count in
+// which loop needs loopUs µs per request, gnet 1.2 µs and C 1.0 µs.
+func testReport(t *testing.T, loopUs float64) *report {
+	dir := t.TempDir()
+	w, _ := workloadByName("echo64-p1")
+	r := &report{
+		opt: options{out: filepath.Join(dir, "b.md"), plots: filepath.Join(dir, "benchmarks"), repeat: 1, memRepeat: 1,
+			servers: serverNames(), workloads: []workload{w}, conns: []int{100, 1000}, memConns: []int{1000, 10000}},
+		machine: machine{date: time.Now(), clkTick: 100},
+		pinned:  variant{name: "pinned", loops: 1, pinned: true, clientCPU: 1},
+		wide:    variant{name: "unpinned", loops: 2},
+	}
+	for _, n := range r.opt.conns {
+		r.cpu = append(r.cpu,
+			fakeRun("pinned", "loop", w.name, n, loopUs, 100000, 0.99),
+			fakeRun("pinned", "goroutine", w.name, n, 1.5, 90000, 0.99),
+			fakeRun("pinned", "gnet", w.name, n, 1.2, 95000, 0.5),
+			fakeRun("pinned", "c", w.name, n, 1.0, 120000, 0.99))
+	}
+	for _, s := range serverNames() {
+		for _, n := range r.opt.memConns {
+			r.mem = append(r.mem, memRun{server: s, conns: n, rss0: 2000, rssN: 2000 + int64(n)/5, settled: true})
+		}
+	}
+	return r
+}
+
+func TestGoals(t *testing.T) {
+	verdicts := func(r *report) []string {
+		var out []string
+		for _, g := range r.goals() {
+			out = append(out, g.status)
+		}
+		return out
+	}
+	// loop 1.0 µs: 1.2× gnet, 1.0× C; 0.2 KiB per connection; C fastest.
+	if got, want := verdicts(testReport(t, 1.0)), []string{"met", "met", "met", "met"}; !slices.Equal(got, want) {
+		t.Errorf("loop at 1.0 µs: goals %v, want %v", got, want)
+	}
+	// loop 1.2 µs: 1.0× gnet, 0.83× C.
+	r := testReport(t, 1.2)
+	if got, want := verdicts(r), []string{"not met", "not met", "met", "met"}; !slices.Equal(got, want) {
+		t.Errorf("loop at 1.2 µs: goals %v, want %v", got, want)
+	}
+	if d := r.goals()[0].detail; !strings.Contains(d, "echo64-p1 × 100 conns (1.00×)") {
+		t.Errorf("gnet goal detail %q does not name the missed point", d)
+	}
+	// A Go server driven faster than C: the load generator is the limit.
+	r.cpu = append(r.cpu[:0:0], r.cpu...)
+	for i := range r.cpu {
+		if r.cpu[i].server == "loop" {
+			r.cpu[i].load.RequestsPerS = 200000
+		}
+	}
+	if g := r.headroom(); g.status != "not met" || !strings.Contains(g.detail, "at 2 of 2 cells a Go server got more: echo64-p1 × 100 conns: C 120000 req/s, loop 200000") {
+		t.Errorf("headroom = %+v, want not met naming loop", g)
+	}
+}
+
+func TestWriteReport(t *testing.T) {
+	r := testReport(t, 1.0)
+	if err := writeReport(r); err != nil {
+		t.Fatal(err)
+	}
+	md, err := os.ReadFile(r.opt.out)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{
+		"## Goals", "**MET**: loop serves at least 1.10×",
+		"| 100 | loop | 100000 † | 1.000 | 1.50× | 10% | 99% | 1.5ms | 10.0 |",
+		"| 100 | gnet | 95000 | 1.200 | 1.25× |", // client at 50%: not client-bound
+		"| echo64-p1 | 100 | 1.000 | 1.200 | 1.000 | 1.20× ✓ | 1.00× ✓ |",
+		"| loop | 0.200 | 0.200 | 2.0 → 3.9 |",
+		"![server CPU per request](benchmarks/cpu-per-request.svg)",
+		"![memory per connection](benchmarks/memory-per-connection.svg)",
+	} {
+		if !strings.Contains(string(md), want) {
+			t.Errorf("report lacks %q:\n%s", want, md)
+		}
+	}
+	for _, f := range []string{"cpu-per-request.svg", "memory-per-connection.svg"} {
+		b, err := os.ReadFile(filepath.Join(r.opt.plots, f))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !strings.Contains(string(b), "<svg") || !strings.Contains(string(b), "gnet") {
+			t.Errorf("%s is not an SVG with a gnet series (%d bytes)", f, len(b))
+		}
+	}
+	// No unpinned runs and fewer than two counts: no plot, and no link to one.
+	if _, err := os.Stat(filepath.Join(r.opt.plots, "cpu-per-request-unpinned.svg")); err == nil {
+		t.Error("an unpinned plot was written without unpinned runs")
+	}
+}

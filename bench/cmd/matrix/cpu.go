@@ -116,11 +116,7 @@ func (r *runner) cpuRun(s string, w workload, conns int, v variant) (cpuRun, err
 	args := append([]string{r.bin.pinion}, w.loadArgs(addr, conns)...)
 	args = append(args, "-warmup", o.warmup.String(), "-duration", o.duration.String(),
 		"-timeout", connectTimeout.String(), "-json")
-	cpu := -1
-	if v.pinned {
-		cpu = v.clientCPU
-	}
-	ld, err := r.start("pinion load", cpu, args...)
+	ld, err := r.start("pinion load", v.clientCPUs, args...)
 	if err != nil {
 		return run, err
 	}

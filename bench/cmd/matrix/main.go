@@ -39,22 +39,23 @@ import (
 
 // options are what the flags say.
 type options struct {
-	root      string
-	out       string // the report
-	plots     string // directory of the plots
-	repeat    int
-	memRepeat int
-	warmup    time.Duration
-	duration  time.Duration
-	servers   []string
-	workloads []workload
-	conns     []int
-	wideConns []int // connection counts of the unpinned two-loop variant
-	memConns  []int // idle connections of the memory probe, ascending
-	serverCPU int
-	clientCPU int
-	quick     bool
-	args      []string // the command line, for the report
+	root       string
+	out        string // the report
+	plots      string // directory of the plots
+	repeat     int
+	memRepeat  int
+	warmup     time.Duration
+	duration   time.Duration
+	servers    []string
+	workloads  []workload
+	conns      []int
+	wideConns  []int // connection counts of the unpinned two-loop variant
+	memConns   []int // idle connections of the memory probe, ascending
+	serverCPU  int
+	clientCPUs string
+	quick      bool
+	replot     string   // a runsFile to rewrite the report from, instead of measuring
+	args       []string // the command line, for the report
 }
 
 func main() {
@@ -72,9 +73,16 @@ func run(args []string, stdout, stderr io.Writer) int {
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
 	defer stop()
-	r := &runner{opt: opt, log: stderr}
-	defer r.stopAll()
-	rep, err := r.measure(ctx)
+	var rep *report
+	if opt.replot != "" {
+		rep, err = loadSaved(opt.replot, opt)
+	} else {
+		r := &runner{opt: opt, log: stderr}
+		defer r.stopAll()
+		if rep, err = r.measure(ctx); err == nil {
+			err = rep.save(filepath.Join(opt.plots, runsFile))
+		}
+	}
 	if err != nil {
 		fmt.Fprintf(stderr, "matrix: %v\n", err)
 		return 1
@@ -106,9 +114,10 @@ func parseFlags(args []string, stderr io.Writer) (options, error) {
 	fs.StringVar(&workloads, "workloads", strings.Join(workloadNames(allWorkloads), ","), "workloads to run")
 	fs.StringVar(&conns, "conns", "100,1000,10000", "connection counts of the pinned matrix")
 	fs.StringVar(&wide, "wide-conns", "1000", "connection counts of the unpinned two-loop variant (\"none\": skip it)")
-	fs.StringVar(&memConns, "mem-conns", "1000,10000,18000", "idle connections of the memory probe")
+	fs.StringVar(&memConns, "mem-conns", "1000,10000,18000", "idle connections of the memory probe (\"none\": skip it)")
 	fs.IntVar(&opt.serverCPU, "server-cpu", 0, "CPU the server is pinned to")
-	fs.IntVar(&opt.clientCPU, "client-cpu", 1, "CPU the load generator is pinned to")
+	fs.StringVar(&opt.clientCPUs, "client-cpus", "1", "CPUs the load generator is pinned to (a taskset list: 1, 1-3, 4,6)")
+	fs.StringVar(&opt.replot, "replot", "", "rewrite the report and its plots from this "+runsFile+" instead of measuring")
 	fs.BoolVar(&opt.quick, "quick", false, "the harness end to end in about 2 minutes: one short run per cell, 100 connections, 1,000 idle ones")
 	if err := fs.Parse(args); err != nil {
 		return opt, err
@@ -130,8 +139,10 @@ func parseFlags(args []string, stderr io.Writer) (options, error) {
 			return opt, fmt.Errorf("-wide-conns: %w", err)
 		}
 	}
-	if opt.memConns, err = intList(memConns); err != nil {
-		return opt, fmt.Errorf("-mem-conns: %w", err)
+	if memConns != "none" {
+		if opt.memConns, err = intList(memConns); err != nil {
+			return opt, fmt.Errorf("-mem-conns: %w", err)
+		}
 	}
 	if !slices.IsSorted(opt.memConns) {
 		return opt, errors.New("-mem-conns: the counts must ascend (the probe adds connections)")

@@ -2,6 +2,7 @@ package main
 
 import (
 	"fmt"
+	"slices"
 	"strings"
 	"time"
 )
@@ -71,6 +72,7 @@ func (r *report) markdown() string {
 		}
 	}
 	r.goalTable(w)
+	r.clientTable(w)
 	r.memTable(w)
 	r.problems(w)
 	r.reproduce(w)
@@ -193,10 +195,39 @@ func (r *report) goalTable(w func(string, ...any)) {
 	w("\n")
 }
 
+// clientTable sets the load generator's CPU per request beside the C
+// reference's: the load generator can drive a server faster than any other
+// only where it needs less CPU per request than that server does.
+func (r *report) clientTable(w func(string, ...any)) {
+	if !slices.Contains(r.opt.servers, "c") {
+		return
+	}
+	w("## The load generator\n\n")
+	w("CPU per request of `pinion load` itself (its CPU time over the window, from its own report) when\n")
+	w("it drives the C reference, against the C reference's own; %s. Where the\n", r.pinned.describe())
+	w("client needs as much CPU per request as the server, one client core cannot saturate one server\n")
+	w("core, and every server's throughput is the client's.\n\n")
+	w("| workload | conns | C req/s | C server µs/req | client µs/req | client / server |\n|---|---:|---:|---:|---:|---:|\n")
+	for _, wl := range r.opt.workloads {
+		for _, n := range r.opt.conns {
+			c, ok := r.cpuStat(r.pinned.name, wl.name, n, "c")
+			if !ok {
+				continue
+			}
+			client := c.clientUtil / c.reqPerS * 1e6
+			w("| %s | %d | %.0f | %.3f | %.3f | %.2f× |\n", wl.name, n, c.reqPerS, c.usPerReq, client, client/c.usPerReq)
+		}
+	}
+	w("\n")
+}
+
 func (r *report) memTable(w func(string, ...any)) {
 	o := r.opt
+	if len(o.memConns) == 0 {
+		return
+	}
 	w("## Memory per idle connection\n\n")
-	w("Server on CPU %d with one loop (echo); median of %d probe(s). KiB/conn at each count, then the RSS\n", r.pinned.serverCPU, o.memRepeat)
+	w("Server on CPU %s with one loop (echo); median of %d probe(s). KiB/conn at each count, then the RSS\n", r.pinned.serverCPU, o.memRepeat)
 	w("of the fresh server and with the most connections, in MiB.\n\n")
 	w("| server |")
 	for _, n := range o.memConns {
@@ -271,15 +302,15 @@ func (r *report) reproduce(w func(string, ...any)) {
 	w("\n```\n\nOne pinned run by hand (the runner builds the same binaries into a temporary directory):\n\n```sh\n")
 	w("CGO_ENABLED=0 go build -o /tmp/pinion ./cmd/pinion\n")
 	w("(cd bench && CGO_ENABLED=0 go build -o /tmp/gnetserve ./cmd/gnetserve && cc -O2 -pthread -o /tmp/cserve c/cserve.c)\n")
-	w("taskset -c %d /tmp/pinion serve -addr 127.0.0.1:9000 -proto http -model loop -loops 1 -pin=false -max-conns 20000 -idle-timeout 0\n", r.pinned.serverCPU)
-	w("taskset -c %d /tmp/gnetserve -addr 127.0.0.1:9001 -proto http -loops 1 -max-conns 20000\n", r.pinned.serverCPU)
-	w("taskset -c %d /tmp/cserve -addr 127.0.0.1:9002 -proto http -threads 1 -max-conns 20000\n", r.pinned.serverCPU)
-	w("taskset -c %d /tmp/pinion load -addr 127.0.0.1:9000 -proto http -conns 1000 -pipeline 16 -warmup %v -duration %v -json\n",
-		r.pinned.clientCPU, o.warmup, o.duration)
+	w("taskset -c %s /tmp/pinion serve -addr 127.0.0.1:9000 -proto http -model loop -loops 1 -pin=false -max-conns 20000 -idle-timeout 0\n", r.pinned.serverCPU)
+	w("taskset -c %s /tmp/gnetserve -addr 127.0.0.1:9001 -proto http -loops 1 -max-conns 20000\n", r.pinned.serverCPU)
+	w("taskset -c %s /tmp/cserve -addr 127.0.0.1:9002 -proto http -threads 1 -max-conns 20000\n", r.pinned.serverCPU)
+	w("taskset -c %s /tmp/pinion load -addr 127.0.0.1:9000 -proto http -conns 1000 -pipeline 16 -warmup %v -duration %v -json\n",
+		r.pinned.clientCPUs, o.warmup, o.duration)
 	w("grep VmRSS /proc/$(pgrep -n -f 'pinion serve')/status; cat /proc/$(pgrep -n -f 'pinion serve')/stat   # fields 14, 15: CPU ticks\n")
 	w("```\n\nand the memory probe holds idle connections until its stdin closes:\n\n```sh\n")
-	w("taskset -c %d /tmp/pinion load -idle -addr 127.0.0.1:9000 -proto echo -conns 10000 -size %d   # prints \"ready 10000\"\n```\n\n",
-		r.pinned.clientCPU, memSize)
+	w("taskset -c %s /tmp/pinion load -idle -addr 127.0.0.1:9000 -proto echo -conns 10000 -size %d   # prints \"ready 10000\"\n```\n\n",
+		r.pinned.clientCPUs, memSize)
 	w("## Other reports\n\n")
 	w("- [benchmarks-analysis.md](benchmarks-analysis.md): where pinion falls short of a goal, and why, from profiles.\n")
 	w("- [benchmarks-protocols.md](benchmarks-protocols.md): HTTP and RESP with third-party clients (wrk, redis-benchmark) against net/http and redis-server.\n")

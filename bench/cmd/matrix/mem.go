@@ -80,7 +80,7 @@ func (r *runner) memRamp(s string, v variant) ([]memRun, error) {
 	held := 0
 	for _, n := range r.opt.memConns {
 		add := n - held
-		ld, err := r.start("pinion load -idle", v.clientCPU, r.bin.pinion, "load", "-idle", "-addr", addr,
+		ld, err := r.start("pinion load -idle", v.clientCPUs, r.bin.pinion, "load", "-idle", "-addr", addr,
 			"-proto", "echo", "-conns", strconv.Itoa(add), "-size", strconv.Itoa(memSize), "-timeout", "60s")
 		if err != nil {
 			return nil, err

@@ -264,7 +264,7 @@ func (r *report) writePlots() error {
 		}
 		var charts []chart
 		for _, w := range r.opt.workloads {
-			c := chart{title: w.title, xLabel: "connections", yLabel: "server CPU µs per request"}
+			c := chart{title: w.title, xLabel: "connections", yLabel: "server CPU µs/request"}
 			for _, s := range r.opt.servers {
 				var xy plotter.XYs
 				for _, n := range v.conns {

@@ -40,7 +40,7 @@ func testReport(t *testing.T, loopUs float64) *report {
 		opt: options{out: filepath.Join(dir, "b.md"), plots: filepath.Join(dir, "benchmarks"), repeat: 1, memRepeat: 1,
 			servers: serverNames(), workloads: []workload{w}, conns: []int{100, 1000}, memConns: []int{1000, 10000}},
 		machine: machine{date: time.Now(), clkTick: 100},
-		pinned:  variant{name: "pinned", loops: 1, pinned: true, clientCPU: 1},
+		pinned:  variant{name: "pinned", loops: 1, pinned: true, serverCPU: "0", clientCPUs: "1"},
 		wide:    variant{name: "unpinned", loops: 2},
 	}
 	for _, n := range r.opt.conns {
@@ -87,6 +87,24 @@ func TestGoals(t *testing.T) {
 	}
 	if g := r.headroom(); g.status != "not met" || !strings.Contains(g.detail, "at 2 of 2 cells a Go server got more: echo64-p1 × 100 conns: C 120000 req/s, loop 200000") {
 		t.Errorf("headroom = %+v, want not met naming loop", g)
+	}
+}
+
+func TestSavedRoundTrip(t *testing.T) {
+	r := testReport(t, 1.1)
+	r.opt.args = []string{"-repeat", "1"}
+	r.loadBefore, r.loadAfter, r.took = "0.1 0.2 0.3", "1 2 3", 90*time.Second
+	path := filepath.Join(t.TempDir(), runsFile)
+	if err := r.save(path); err != nil {
+		t.Fatal(err)
+	}
+	back, err := loadSaved(path, options{out: r.opt.out, plots: r.opt.plots})
+	if err != nil {
+		t.Fatal(err)
+	}
+	r.machine.date = r.machine.date.Round(0) // as JSON keeps it
+	if want, got := r.markdown(), back.markdown(); got != want {
+		t.Errorf("the report from %s differs from the one measured:\n%s\n---- want ----\n%s", runsFile, got, want)
 	}
 }
 

@@ -34,9 +34,9 @@ func (r *runner) measure(ctx context.Context) (*report, error) {
 	if _, err := exec.LookPath("taskset"); err != nil {
 		return nil, fmt.Errorf("taskset is needed to pin the server and the client: %w", err)
 	}
-	if n := runtime.NumCPU(); o.serverCPU >= n || o.clientCPU >= n || o.serverCPU == o.clientCPU {
-		return nil, fmt.Errorf("-server-cpu %d and -client-cpu %d must be two different CPUs of the %d this process may use",
-			o.serverCPU, o.clientCPU, n)
+	if n := runtime.NumCPU(); n < 2 || o.serverCPU >= n {
+		return nil, fmt.Errorf("-server-cpu %d must be one of the %d CPUs this process may use, and there must be 2 or more",
+			o.serverCPU, n)
 	}
 	var err error
 	if r.tmp, err = os.MkdirTemp("", "matrix-"); err != nil {
@@ -48,8 +48,7 @@ func (r *runner) measure(ctx context.Context) (*report, error) {
 	}
 	rep := &report{opt: o, machine: describeMachine(o.root), loadBefore: loadAverage()}
 	r.tick = rep.machine.clkTick
-	rep.pinned = variant{name: "pinned", loops: 1, pinned: true, serverCPU: o.serverCPU, clientCPU: o.clientCPU}
-	rep.wide = variant{name: "unpinned", loops: 2}
+	rep.pinned, rep.wide = pinnedVariant(o, 1), wideVariant(2)
 	if rep.cpu, err = r.cpuMatrix(ctx, rep.pinned, o.conns); err != nil {
 		return nil, err
 	}
@@ -68,6 +67,16 @@ func (r *runner) measure(ctx context.Context) (*report, error) {
 	return rep, nil
 }
 
+// pinnedVariant is the server on opt's server CPU with loops loops, and
+// the load generator on opt's client CPUs.
+func pinnedVariant(o options, loops int) variant {
+	return variant{name: "pinned", loops: loops, pinned: true, serverCPU: strconv.Itoa(o.serverCPU), clientCPUs: o.clientCPUs}
+}
+
+// wideVariant is the server with loops loops and the load generator, both
+// free to run on any CPU.
+func wideVariant(loops int) variant { return variant{name: "unpinned", loops: loops} }
+
 // rotate returns xs rotated left by i: cell after cell, each server takes
 // its turn at going first, so none always runs on a box just warmed (or
 // disturbed) by another.
@@ -79,10 +88,11 @@ func rotate[T any](xs []T, i int) []T {
 	return append(slices.Clone(xs[i:]), xs[:i]...)
 }
 
-// start runs argv, pinned to cpu unless cpu is negative.
-func (r *runner) start(name string, cpu int, argv ...string) (*proc, error) {
-	if cpu >= 0 {
-		argv = append([]string{"taskset", "-c", strconv.Itoa(cpu)}, argv...)
+// start runs argv, pinned to the CPU list cpus (taskset -c) unless it is
+// empty.
+func (r *runner) start(name string, cpus string, argv ...string) (*proc, error) {
+	if cpus != "" {
+		argv = append([]string{"taskset", "-c", cpus}, argv...)
 	}
 	p, err := start(name, argv...)
 	if err != nil {
@@ -122,11 +132,7 @@ func (r *runner) startServer(s, proto string, v variant) (*proc, string, error) 
 	if err != nil {
 		return nil, "", err
 	}
-	cpu := -1
-	if v.pinned {
-		cpu = v.serverCPU
-	}
-	srv, err := r.start(s+" "+proto, cpu, r.bin.serverArgv(s, proto, addr, v)...)
+	srv, err := r.start(s+" "+proto, v.serverCPU, r.bin.serverArgv(s, proto, addr, v)...)
 	if err != nil {
 		return nil, "", err
 	}

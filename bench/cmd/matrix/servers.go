@@ -100,16 +100,16 @@ func (w workload) loadArgs(addr string, conns int) []string {
 
 // A variant is how the server and the client share the machine.
 type variant struct {
-	name      string
-	loops     int  // event loops, threads or GOMAXPROCS of the server
-	pinned    bool // server and client on one CPU each (taskset)
-	serverCPU int
-	clientCPU int
+	name       string
+	loops      int    // event loops, threads or GOMAXPROCS of the server
+	pinned     bool   // server and client on CPUs of their own (taskset)
+	serverCPU  string // CPU list of the server; "": not pinned
+	clientCPUs string // CPU list of the load generator; "": not pinned
 }
 
 func (v variant) describe() string {
 	if v.pinned {
-		return fmt.Sprintf("server on CPU %d with %d loop, load generator on CPU %d", v.serverCPU, v.loops, v.clientCPU)
+		return fmt.Sprintf("server on CPU %s with %d loop, load generator on CPU %s", v.serverCPU, v.loops, v.clientCPUs)
 	}
 	return fmt.Sprintf("server with %d loops and load generator, neither pinned", v.loops)
 }

@@ -144,3 +144,27 @@ func TestWriteReport(t *testing.T) {
 		t.Error("an unpinned plot was written without unpinned runs")
 	}
 }
+
+func TestRetry(t *testing.T) {
+	var log strings.Builder
+	r := &runner{log: &log}
+	calls := 0
+	_, err := retry(r, func() (int, error) {
+		calls++
+		return 0, &errVerify{"a wrong response"}
+	})
+	if _, ok := err.(*errVerify); !ok || calls != 1 {
+		t.Errorf("a verification error: %d calls, error %v; want 1 call and the error, not retried", calls, err)
+	}
+	calls = 0
+	v, err := retry(r, func() (int, error) {
+		calls++
+		if calls == 1 {
+			return 0, os.ErrDeadlineExceeded
+		}
+		return 7, nil
+	})
+	if v != 7 || err != nil || calls != 2 || !strings.Contains(log.String(), "trying once more") {
+		t.Errorf("a disturbed run: %d calls, %v, %v, log %q; want a logged second try that succeeds", calls, v, err, log.String())
+	}
+}

@@ -8,28 +8,18 @@ import (
 	"golang.org/x/sys/unix"
 )
 
-// sysRead reads from a non-blocking socket. It never blocks, so it uses
-// RawSyscall and skips the scheduler's entersyscall/exitsyscall bookkeeping
-// that a blocking call needs.
-func sysRead(fd int, p []byte) (int, error) {
-	var ptr unsafe.Pointer
-	if len(p) > 0 {
-		ptr = unsafe.Pointer(&p[0])
+// bufArgs returns the address and length of p as system-call arguments.
+// The bytes are Go memory kept alive by the caller's p for the whole call.
+func bufArgs(p []byte) (uintptr, uintptr) {
+	if len(p) == 0 {
+		return 0, 0
 	}
-	n, _, errno := unix.RawSyscall(unix.SYS_READ, uintptr(fd), uintptr(ptr), uintptr(len(p)))
-	if errno != 0 {
-		return 0, errno
-	}
-	return int(n), nil
+	return uintptr(unsafe.Pointer(&p[0])), uintptr(len(p))
 }
 
-// sysWrite writes to a non-blocking socket; see sysRead.
-func sysWrite(fd int, p []byte) (int, error) {
-	var ptr unsafe.Pointer
-	if len(p) > 0 {
-		ptr = unsafe.Pointer(&p[0])
-	}
-	n, _, errno := unix.RawSyscall(unix.SYS_WRITE, uintptr(fd), uintptr(ptr), uintptr(len(p)))
+// sysResult is a raw system call's result as Go returns it; the second
+// result register is unused.
+func sysResult(n, _ uintptr, errno unix.Errno) (int, error) {
 	if errno != 0 {
 		return 0, errno
 	}

@@ -108,8 +108,12 @@ func (r *report) howToRead(w func(string, ...any)) {
 	w("- *server µs/req*: the server's user+system CPU time (`/proc/PID/stat` fields 14 and 15, in ticks\n")
 	w("  of 1/%d s) over the load's measured window, divided by the requests completed in it; the\n", m.clkTick)
 	w("  window is marked by `pinion load` itself on stderr. Median, with the range of the runs.\n")
-	w("- *vs goroutine*: requests per server CPU-second relative to `-model goroutine` in the same cell\n")
-	w("  (the goroutine model's µs/req over this server's): above 1 is better than the `net` baseline.\n")
+	w("- *vs goroutine*: requests per server CPU-second relative to `-model goroutine` in the same cell:\n")
+	w("  the median over the repetitions of the goroutine model's µs/req over this server's, each ratio\n")
+	w("  taken between two runs of the same repetition, side by side. Above 1 is better than the `net`\n")
+	w("  baseline. Ratios are paired this way because a slow spell of a shared machine outlasts a run\n")
+	w("  and weighs on both sides of a pair, where it would move one median alone; so a ratio can\n")
+	w("  differ a little from the ratio of the two medians shown.\n")
 	w("- *server CPU*, *client CPU*: each side's CPU time over the window as a share of one core.\n")
 	w("- *p99*: the 99th percentile of the time from writing a batch of requests to reading the response\n")
 	w("  that completes, from the load generator's histogram.\n")
@@ -127,15 +131,14 @@ func (r *report) cpuTable(w func(string, ...any), v variant, wl workload, conns 
 	w("| conns | server | req/s | server µs/req | vs goroutine | server CPU | client CPU | p99 | RSS MiB |\n")
 	w("|---:|---|---:|---:|---:|---:|---:|---:|---:|\n")
 	for _, n := range conns {
-		g, okG := r.cpuStat(v.name, wl.name, n, "goroutine")
 		for _, s := range r.opt.servers {
 			st, ok := r.cpuStat(v.name, wl.name, n, s)
 			if !ok {
 				continue
 			}
 			vs := "–"
-			if okG {
-				vs = fmt.Sprintf("%.2f×", efficiency(st, g))
+			if e, ok := r.efficiency(v.name, wl.name, n, s, "goroutine"); ok {
+				vs = fmt.Sprintf("%.2f×", e)
 			}
 			rate := fmt.Sprintf("%.0f", st.reqPerS)
 			if st.clientBound() {
@@ -164,7 +167,8 @@ func micros(us float64) string {
 func (r *report) goalTable(w func(string, ...any)) {
 	w("## The goal points\n\n")
 	w("Requests per server CPU-second of loop relative to gnet (goal ≥ %.2f×) and to the C reference\n", goalVsGnet)
-	w("(goal ≥ %.2f×), %s; µs/req are the medians above.\n\n", goalVsC, r.pinned.describe())
+	w("(goal ≥ %.2f×), %s: medians of the ratios paired by repetition, as\n", goalVsC, r.pinned.describe())
+	w("*vs goroutine* above. µs/req are the medians above.\n\n")
 	w("| workload | conns | loop µs/req | gnet µs/req | C µs/req | loop vs gnet | loop vs C |\n|---|---:|---:|---:|---:|---:|---:|\n")
 	for _, wl := range r.opt.workloads {
 		if !wl.goal {
@@ -177,10 +181,10 @@ func (r *report) goalTable(w func(string, ...any)) {
 			}
 			cell := func(s string, want float64) (string, string) {
 				p, ok := r.cpuStat(r.pinned.name, wl.name, n, s)
-				if !ok {
+				e, okE := r.efficiency(r.pinned.name, wl.name, n, "loop", s)
+				if !ok || !okE {
 					return "–", "–"
 				}
-				e := efficiency(l, p)
 				mark := "✓"
 				if e < want {
 					mark = "✗"

@@ -134,9 +134,36 @@ type goal struct {
 
 func (g goal) verdict() string { return strings.ToUpper(g.status) }
 
-// efficiency is how many more requests per server CPU-second a serves
-// than b at one point: b's CPU per request over a's.
-func efficiency(a, b cpuStat) float64 { return b.usPerReq / a.usPerReq }
+// efficiency is how many more requests per server CPU-second server a
+// serves than server b in one cell: the median, over the repetitions, of
+// b's CPU per request over a's in the same repetition. The two ran side by
+// side within seconds of each other, so a slow spell of the machine that
+// lasts longer than a run weighs on both sides of a ratio, where it would
+// move one median alone. The k-th run of a server in a cell is from its
+// k-th repetition: runs are recorded in order.
+func (r *report) efficiency(v, work string, conns int, a, b string) (float64, bool) {
+	var as, bs []float64
+	for _, c := range r.cpu {
+		if c.variant != v || c.work != work || c.conns != conns {
+			continue
+		}
+		switch c.server {
+		case a:
+			as = append(as, c.serverUsPerReq())
+		case b:
+			bs = append(bs, c.serverUsPerReq())
+		}
+	}
+	n := min(len(as), len(bs))
+	if n == 0 {
+		return 0, false
+	}
+	ratios := make([]float64, n)
+	for k := range n {
+		ratios[k] = bs[k] / as[k]
+	}
+	return median(ratios), true
+}
 
 // goals checks the CPU goals against gnet and the C reference at every
 // goal point of the pinned matrix, and the memory goal.
@@ -150,13 +177,12 @@ func (r *report) goals() []goal {
 				continue
 			}
 			for _, n := range r.opt.conns {
-				l, okL := r.cpuStat(r.pinned.name, w.name, n, "loop")
-				p, okP := r.cpuStat(r.pinned.name, w.name, n, name)
-				if !okL || !okP {
+				e, ok := r.efficiency(r.pinned.name, w.name, n, "loop", name)
+				if !ok {
 					continue
 				}
 				points++
-				if e := efficiency(l, p); e < want {
+				if e < want {
 					misses = append(misses, fmt.Sprintf("%s × %d conns (%.2f×)", w.name, n, e))
 				}
 			}

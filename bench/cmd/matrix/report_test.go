@@ -168,3 +168,25 @@ func TestRetry(t *testing.T) {
 		t.Errorf("a disturbed run: %d calls, %v, %v, log %q; want a logged second try that succeeds", calls, v, err, log.String())
 	}
 }
+
+func TestEfficiencyPairsRepetitions(t *testing.T) {
+	r := &report{}
+	// A slow spell hits both servers in repetition 2, and gnet alone in 3.
+	for _, us := range [][2]float64{{1.0, 1.1}, {1.5, 1.65}, {1.5, 1.1}} {
+		r.cpu = append(r.cpu,
+			fakeRun("pinned", "loop", "echo64-p1", 100, us[0], 100000, 0.99),
+			fakeRun("pinned", "gnet", "echo64-p1", 100, us[1], 100000, 0.99))
+	}
+	e, ok := r.efficiency("pinned", "echo64-p1", 100, "loop", "gnet")
+	if !ok || e < 1.099 || e > 1.101 {
+		t.Errorf("efficiency = %.3f, %v; want the median of the paired ratios, 1.100", e, ok)
+	}
+	l, _ := r.cpuStat("pinned", "echo64-p1", 100, "loop")
+	g, _ := r.cpuStat("pinned", "echo64-p1", 100, "gnet")
+	if unpaired := g.usPerReq / l.usPerReq; unpaired > 0.75 {
+		t.Errorf("the ratio of the medians is %.3f; the test means it to differ from the paired one", unpaired)
+	}
+	if _, ok := r.efficiency("pinned", "echo64-p1", 100, "loop", "c"); ok {
+		t.Error("efficiency against a server with no runs: ok")
+	}
+}

@@ -55,6 +55,13 @@ func (c cpuRun) errors() int         { return c.load.ConnectErrors + c.load.IOEr
 // opt.repeat times, the servers that speak the workload's protocol
 // interleaved within each cell.
 func (r *runner) cpuMatrix(ctx context.Context, v variant, conns []int) ([]cpuRun, error) {
+	return r.cells(ctx, v, conns, r.opt.workloads, r.opt.servers)
+}
+
+// cells runs every workload of ws at every connection count in variant v
+// on the servers of ss that speak its protocol, opt.repeat times, the
+// servers interleaved within each cell.
+func (r *runner) cells(ctx context.Context, v variant, conns []int, ws []workload, ss []string) ([]cpuRun, error) {
 	o := r.opt
 	type cell struct {
 		w       workload
@@ -63,16 +70,16 @@ func (r *runner) cpuMatrix(ctx context.Context, v variant, conns []int) ([]cpuRu
 	}
 	var cells []cell
 	total := 0
-	for _, w := range o.workloads {
-		var ss []string
-		for _, s := range o.servers {
+	for _, w := range ws {
+		var speak []string
+		for _, s := range ss {
 			if srv, _ := serverByName(s); srv.speaks(w.proto) {
-				ss = append(ss, s)
+				speak = append(speak, s)
 			}
 		}
 		for _, n := range conns {
-			cells = append(cells, cell{w, n, ss})
-			total += o.repeat * len(ss)
+			cells = append(cells, cell{w, n, speak})
+			total += o.repeat * len(speak)
 		}
 	}
 	var runs []cpuRun

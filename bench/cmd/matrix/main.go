@@ -30,6 +30,7 @@ import (
 	"os"
 	"os/signal"
 	"path/filepath"
+	"runtime"
 	"slices"
 	"strconv"
 	"strings"
@@ -51,6 +52,7 @@ type options struct {
 	conns      []int
 	wideConns  []int // connection counts of the unpinned two-loop variant
 	memConns   []int // idle connections of the memory probe, ascending
+	scaleLoops []int // loop counts of the scaling table
 	serverCPU  int
 	clientCPUs string
 	quick      bool
@@ -100,7 +102,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 
 func parseFlags(args []string, stderr io.Writer) (options, error) {
 	opt := options{args: args}
-	var servers, workloads, conns, wide, memConns string
+	var servers, workloads, conns, wide, memConns, scale string
 	fs := flag.NewFlagSet("matrix", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	fs.StringVar(&opt.root, "root", "", "repository root (default: found from the working directory)")
@@ -115,6 +117,7 @@ func parseFlags(args []string, stderr io.Writer) (options, error) {
 	fs.StringVar(&conns, "conns", "100,1000,10000", "connection counts of the pinned matrix")
 	fs.StringVar(&wide, "wide-conns", "1000", "connection counts of the unpinned two-loop variant (\"none\": skip it)")
 	fs.StringVar(&memConns, "mem-conns", "1000,10000,18000", "idle connections of the memory probe (\"none\": skip it)")
+	fs.StringVar(&scale, "scale-loops", "auto", "loop counts of the scaling table, pinion and gnet (\"auto\": those of 1,2,4,8,16 that leave the load generator as many CPUs; none below 4 CPUs; \"none\": skip it)")
 	fs.IntVar(&opt.serverCPU, "server-cpu", 0, "CPU the server is pinned to")
 	fs.StringVar(&opt.clientCPUs, "client-cpus", "1", "CPUs the load generator is pinned to (a taskset list: 1, 1-3, 4,6)")
 	fs.StringVar(&opt.replot, "replot", "", "rewrite the report and its plots from this "+runsFile+" instead of measuring")
@@ -137,6 +140,17 @@ func parseFlags(args []string, stderr io.Writer) (options, error) {
 	if wide != "none" {
 		if opt.wideConns, err = intList(wide); err != nil {
 			return opt, fmt.Errorf("-wide-conns: %w", err)
+		}
+	}
+	switch scale {
+	case "none":
+	case "auto":
+		if !opt.quick {
+			opt.scaleLoops = autoScaleLoops(runtime.NumCPU())
+		}
+	default:
+		if opt.scaleLoops, err = intList(scale); err != nil {
+			return opt, fmt.Errorf("-scale-loops: %w", err)
 		}
 	}
 	if memConns != "none" {

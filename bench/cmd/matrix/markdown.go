@@ -71,6 +71,7 @@ func (r *report) markdown() string {
 			r.cpuTable(w, r.wide, wl, o.wideConns)
 		}
 	}
+	r.scaleTable(w)
 	r.goalTable(w)
 	r.clientTable(w)
 	r.memTable(w)

@@ -33,6 +33,7 @@ type report struct {
 	pinned, wide variant
 	cpu          []cpuRun
 	mem          []memRun
+	cpus         int // CPUs the runner could use (the scaling table's layout)
 	loadBefore   string
 	loadAfter    string
 	took         time.Duration

@@ -190,3 +190,42 @@ func TestEfficiencyPairsRepetitions(t *testing.T) {
 		t.Error("efficiency against a server with no runs: ok")
 	}
 }
+
+func TestScaleLayout(t *testing.T) {
+	for _, tc := range []struct {
+		cpus int
+		want []int
+	}{{2, nil}, {3, nil}, {4, []int{1, 2}}, {16, []int{1, 2, 4, 8}}, {32, []int{1, 2, 4, 8, 16}}} {
+		if got := autoScaleLoops(tc.cpus); !slices.Equal(got, tc.want) {
+			t.Errorf("autoScaleLoops(%d) = %v, want %v", tc.cpus, got, tc.want)
+		}
+	}
+	v := scaleVariant(4, 16)
+	if v.name != "scale-4" || v.loops != 4 || !v.pinned || v.serverCPU != "0-3" || v.clientCPUs != "4-15" {
+		t.Errorf("scaleVariant(4, 16) = %+v", v)
+	}
+	if v := scaleVariant(1, 2); v.serverCPU != "0" || v.clientCPUs != "1" {
+		t.Errorf("scaleVariant(1, 2) = %+v", v)
+	}
+}
+
+func TestScaleTable(t *testing.T) {
+	r := testReport(t, 1.0)
+	r.cpus, r.opt.scaleLoops = 16, []int{1, 8}
+	for _, n := range r.opt.scaleLoops {
+		v := scaleVariant(n, r.cpus).name
+		r.cpu = append(r.cpu,
+			fakeRun(v, "loop", "echo64-p16", scaleConns, 0.4, uint64(n)*1000000, 2.0),
+			fakeRun(v, "gnet", "echo64-p16", scaleConns, 0.5, uint64(n)*900000, 2.0))
+	}
+	md := r.markdown()
+	for _, want := range []string{
+		"## Scaling",
+		"| 1 | 0 | 1-15 | loop | 1000000 | 0.40 | 0.400 | 200% |",
+		"| 8 | 0-7 | 8-15 | gnet | 7200000 | 3.60 | 0.500 | 200% |",
+	} {
+		if !strings.Contains(md, want) {
+			t.Errorf("report lacks %q", want)
+		}
+	}
+}

@@ -46,7 +46,7 @@ func (r *runner) measure(ctx context.Context) (*report, error) {
 	if r.bin, err = build(o.root, r.tmp); err != nil {
 		return nil, err
 	}
-	rep := &report{opt: o, machine: describeMachine(o.root), loadBefore: loadAverage()}
+	rep := &report{opt: o, machine: describeMachine(o.root), loadBefore: loadAverage(), cpus: runtime.NumCPU()}
 	r.tick = rep.machine.clkTick
 	rep.pinned, rep.wide = pinnedVariant(o, 1), wideVariant(2)
 	if rep.cpu, err = r.cpuMatrix(ctx, rep.pinned, o.conns); err != nil {
@@ -58,6 +58,13 @@ func (r *runner) measure(ctx context.Context) (*report, error) {
 			return nil, err
 		}
 		rep.cpu = append(rep.cpu, wide...)
+	}
+	if len(o.scaleLoops) > 0 {
+		scale, err := r.scaleMatrix(ctx)
+		if err != nil {
+			return nil, err
+		}
+		rep.cpu = append(rep.cpu, scale...)
 	}
 	if rep.mem, err = r.memProbe(ctx, rep.pinned); err != nil {
 		return nil, err

@@ -24,6 +24,7 @@ type saved struct {
 	Mem        []savedMem
 	Loops      [2]int // of the pinned and the unpinned variant
 	ClientCPUs string
+	CPUs       int // CPUs the runner could use
 }
 
 type savedMachine struct {
@@ -42,6 +43,7 @@ type savedOptions struct {
 	WarmupS, DurationS  float64
 	Servers, Workloads  []string
 	Conns, Wide, MemCon []int
+	Scale               []int
 	ServerCPU           int
 	Quick               bool
 }
@@ -69,11 +71,12 @@ func (r *report) save(path string) error {
 			Dirty: m.dirty, Date: m.date, ClkTick: m.clkTick},
 		Options: savedOptions{Repeat: o.repeat, MemRepeat: o.memRepeat, WarmupS: o.warmup.Seconds(),
 			DurationS: o.duration.Seconds(), Servers: o.servers, Workloads: workloadNames(o.workloads),
-			Conns: o.conns, Wide: o.wideConns, MemCon: o.memConns, ServerCPU: o.serverCPU, Quick: o.quick},
+			Conns: o.conns, Wide: o.wideConns, MemCon: o.memConns, Scale: o.scaleLoops, ServerCPU: o.serverCPU, Quick: o.quick},
 		LoadAvg:    [2]string{r.loadBefore, r.loadAfter},
 		TookS:      r.took.Seconds(),
 		Loops:      [2]int{r.pinned.loops, r.wide.loops},
 		ClientCPUs: r.pinned.clientCPUs,
+		CPUs:       r.cpus,
 	}
 	for _, c := range r.cpu {
 		s.CPU = append(s.CPU, savedCPU{Server: c.server, Work: c.work, Variant: c.variant, Conns: c.conns, Load: c.load,
@@ -106,7 +109,7 @@ func loadSaved(path string, opt options) (*report, error) {
 	opt.args, opt.repeat, opt.memRepeat, opt.quick = s.Args, so.Repeat, so.MemRepeat, so.Quick
 	opt.warmup = time.Duration(so.WarmupS * float64(time.Second))
 	opt.duration = time.Duration(so.DurationS * float64(time.Second))
-	opt.servers, opt.conns, opt.wideConns, opt.memConns = so.Servers, so.Conns, so.Wide, so.MemCon
+	opt.servers, opt.conns, opt.wideConns, opt.memConns, opt.scaleLoops = so.Servers, so.Conns, so.Wide, so.MemCon, so.Scale
 	opt.serverCPU, opt.clientCPUs = so.ServerCPU, s.ClientCPUs
 	opt.workloads = nil
 	for _, name := range so.Workloads {
@@ -123,9 +126,13 @@ func loadSaved(path string, opt options) (*report, error) {
 			dirty: sm.Dirty, date: sm.Date, clkTick: sm.ClkTick},
 		pinned:     pinnedVariant(opt, s.Loops[0]),
 		wide:       wideVariant(s.Loops[1]),
+		cpus:       s.CPUs,
 		loadBefore: s.LoadAvg[0],
 		loadAfter:  s.LoadAvg[1],
 		took:       time.Duration(s.TookS * float64(time.Second)),
+	}
+	if r.cpus == 0 {
+		r.cpus = sm.Cores // runs saved before CPUs was recorded
 	}
 	for _, c := range s.CPU {
 		r.cpu = append(r.cpu, cpuRun{server: c.Server, work: c.Work, variant: c.Variant, conns: c.Conns, load: c.Load,

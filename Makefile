@@ -131,9 +131,9 @@ bench-go:
 # bench runs the full matrix (pinion loop and goroutine, gnet, the C
 # reference; echo, HTTP, RESP; 100 to 10,000 connections; a memory probe
 # up to 18,000 idle connections) and rewrites docs/benchmarks.md and
-# docs/benchmarks/*.svg: about 17 minutes on 2 cores. It needs taskset, a
+# docs/benchmarks/*.svg: about 15 minutes on 2 cores. It needs taskset, a
 # C compiler and 2 CPUs. bench-quick runs the same harness on a small
-# matrix into a temporary directory (about 2 minutes) and fails on any
+# matrix into a temporary directory (about a minute) and fails on any
 # wrong response. bench-protocols rewrites docs/benchmarks-protocols.md
 # (third-party clients: wrk, redis-benchmark; about 5 minutes).
 BENCH_REPEAT ?= 3

@@ -13,8 +13,8 @@
 // idle connections that have each exchanged one message and reads each
 // server's RSS.
 //
-//	cd bench && go run ./cmd/matrix                        # the full matrix, about 17 minutes
-//	cd bench && go run ./cmd/matrix -quick -out /tmp/b.md  # the harness end to end, about 2 minutes
+//	cd bench && go run ./cmd/matrix                        # the full matrix, about 15 minutes
+//	cd bench && go run ./cmd/matrix -quick -out /tmp/b.md  # the harness end to end, about 1 minute
 //
 // Any verification error in any run fails the whole command: a figure from
 // a server that answered wrongly is no figure. It only ever signals the
@@ -121,7 +121,7 @@ func parseFlags(args []string, stderr io.Writer) (options, error) {
 	fs.IntVar(&opt.serverCPU, "server-cpu", 0, "CPU the server is pinned to")
 	fs.StringVar(&opt.clientCPUs, "client-cpus", "1", "CPUs the load generator is pinned to (a taskset list: 1, 1-3, 4,6)")
 	fs.StringVar(&opt.replot, "replot", "", "rewrite the report and its plots from this "+runsFile+" instead of measuring")
-	fs.BoolVar(&opt.quick, "quick", false, "the harness end to end in about 2 minutes: one short run per cell, 100 connections, 1,000 idle ones")
+	fs.BoolVar(&opt.quick, "quick", false, "the harness end to end in about a minute: one short run per cell, 100 connections, 1,000 idle ones")
 	if err := fs.Parse(args); err != nil {
 		return opt, err
 	}

@@ -299,7 +299,7 @@ func (r *report) problems(w func(string, ...any)) {
 
 func (r *report) reproduce(w func(string, ...any)) {
 	o := r.opt
-	w("## Reproduce\n\n```sh\nmake bench            # this report, from scratch\nmake bench-quick      # the harness end to end in about 2 minutes\n")
+	w("## Reproduce\n\n```sh\nmake bench            # this report, from scratch\nmake bench-quick      # the harness end to end in about a minute\n")
 	w("cd bench && go run ./cmd/matrix")
 	for _, a := range o.args {
 		w(" %s", a)

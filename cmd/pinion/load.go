@@ -10,6 +10,10 @@ import (
 	"time"
 )
 
+// maxSize bounds -size: a RESP GET reply of that value, with its framing,
+// still fits the largest response a connection reads (maxResponse).
+const maxSize = maxResponse - 64
+
 // loadConfig is what the load flags say.
 type loadConfig struct {
 	addr     string
@@ -90,6 +94,10 @@ Protocols:
 		return c, fmt.Errorf("-pipeline must be at least 1, got %d", c.pipeline)
 	case c.size < 1:
 		return c, fmt.Errorf("-size must be at least 1, got %d", c.size)
+	case c.size > maxSize:
+		// Each connection holds a few copies of a request or value; this
+		// keeps a typo from asking for gigabytes per connection.
+		return c, fmt.Errorf("-size must be at most %d, got %d", maxSize, c.size)
 	case !c.idle && c.duration <= 0:
 		return c, fmt.Errorf("-duration must be positive, got %v", c.duration)
 	case c.warmup < 0:

@@ -59,8 +59,8 @@ func newLoadProto(cfg loadConfig) (loadProto, error) {
 
 // loadAhead bounds what a connection has in flight: a session stops
 // writing before the requests it has written and not had answered hold
-// more than loadAhead bytes, or before their responses would (whichever
-// is smaller). It is below what loopback socket buffers hold, so a writer
+// more than loadAhead bytes, or before their responses would, whichever of
+// the two allows more requests. It is below what loopback socket buffers hold, so a writer
 // that does not read cannot deadlock with a server that stops reading
 // when its responses back up: either the requests fit in the buffers, and
 // the writes never block, or the responses do, and the server never stops.

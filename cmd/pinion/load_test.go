@@ -279,6 +279,7 @@ func TestParseLoadRejects(t *testing.T) {
 		{[]string{"-conns", "0"}, "-conns"},
 		{[]string{"-pipeline", "0"}, "-pipeline"},
 		{[]string{"-size", "0"}, "-size"},
+		{[]string{"-size", "100000000"}, "-size must be at most"},
 		{[]string{"-duration", "0s"}, "-duration"},
 		{[]string{"-warmup", "-1s"}, "-warmup"},
 		{[]string{"-timeout", "0s"}, "-timeout"},

@@ -7,8 +7,9 @@ import (
 	"time"
 )
 
-// RSS is polled every rssPoll until three readings in a row are within
-// rssTolerance KiB of each other, for at most rssSettle.
+// RSS is polled every rssPoll until three readings in a row each differ
+// from the one before by at most rssTolerance KiB, for at most rssSettle
+// (a slow creep therefore counts as settled).
 const (
 	rssPoll      = 200 * time.Millisecond
 	rssSettle    = 10 * time.Second

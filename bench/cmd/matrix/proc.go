@@ -78,6 +78,9 @@ func (p *proc) collect(r io.Reader, stdout bool) {
 		p.mu.Unlock()
 		p.notify()
 	}
+	// A line too long for the scanner ends it: keep draining, so that the
+	// child never blocks writing to a pipe nobody reads.
+	_, _ = io.Copy(io.Discard, r)
 }
 
 func (p *proc) notify() {

@@ -135,8 +135,8 @@ type goal struct {
 
 func (g goal) verdict() string { return strings.ToUpper(g.status) }
 
-// efficiency is how many more requests per server CPU-second server a
-// serves than server b in one cell: the median, over the repetitions, of
+// efficiency is how many times as many requests per server CPU-second
+// server a serves as server b in one cell: the median, over the repetitions, of
 // b's CPU per request over a's in the same repetition. The two ran side by
 // side within seconds of each other, so a slow spell of the machine that
 // lasts longer than a run weighs on both sides of a ratio, where it would

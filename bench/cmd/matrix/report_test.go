@@ -1,6 +1,7 @@
 package main
 
 import (
+	"errors"
 	"os"
 	"path/filepath"
 	"slices"
@@ -153,7 +154,8 @@ func TestRetry(t *testing.T) {
 		calls++
 		return 0, &errVerify{"a wrong response"}
 	})
-	if _, ok := err.(*errVerify); !ok || calls != 1 {
+	var wrong *errVerify
+	if !errors.As(err, &wrong) || calls != 1 {
 		t.Errorf("a verification error: %d calls, error %v; want 1 call and the error, not retried", calls, err)
 	}
 	calls = 0

@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -171,7 +172,8 @@ func (e *errVerify) Error() string { return e.msg }
 // disturbed; two failures in a row are not luck.
 func retry[T any](r *runner, run func() (T, error)) (T, error) {
 	v, err := run()
-	if _, wrong := err.(*errVerify); err != nil && !wrong {
+	var wrong *errVerify
+	if err != nil && !errors.As(err, &wrong) {
 		r.logf("run failed, trying once more: %v", err)
 		time.Sleep(pause)
 		v, err = run()

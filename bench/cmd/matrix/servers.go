@@ -62,8 +62,8 @@ var allWorkloads = []workload{
 	{name: "echo4k-p1", title: "echo 4 KiB, pipeline 1", proto: "echo", size: 4096, pipeline: 1},
 	{name: "http-p1", title: "HTTP GET /plaintext, pipeline 1", proto: "http", pipeline: 1, goal: true},
 	{name: "http-p16", title: "HTTP GET /plaintext, pipeline 16", proto: "http", pipeline: 16, goal: true},
-	{name: "resp-get-p16", title: "RESP GET (64 B values), pipeline 16", proto: "resp", size: 64, pipeline: 16, op: "get"},
-	{name: "resp-set-p16", title: "RESP SET (64 B values), pipeline 16", proto: "resp", size: 64, pipeline: 16, op: "set"},
+	{name: "resp-get-p16", title: "RESP GET 64 B, pipeline 16", proto: "resp", size: 64, pipeline: 16, op: "get"},
+	{name: "resp-set-p16", title: "RESP SET 64 B, pipeline 16", proto: "resp", size: 64, pipeline: 16, op: "set"},
 }
 
 func workloadByName(name string) (workload, bool) {

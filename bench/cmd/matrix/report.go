@@ -143,6 +143,10 @@ func (g goal) verdict() string { return strings.ToUpper(g.status) }
 // move one median alone. The k-th run of a server in a cell is from its
 // k-th repetition: runs are recorded in order.
 func (r *report) efficiency(v, work string, conns int, a, b string) (float64, bool) {
+	if a == b {
+		_, ok := r.cpuStat(v, work, conns, a)
+		return 1, ok
+	}
 	var as, bs []float64
 	for _, c := range r.cpu {
 		if c.variant != v || c.work != work || c.conns != conns {

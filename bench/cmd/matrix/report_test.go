@@ -122,6 +122,7 @@ func TestWriteReport(t *testing.T) {
 		"## Goals", "**MET**: loop serves at least 1.10×",
 		"| 100 | loop | 100000 † | 1.000 | 1.50× | 10% | 99% | 1.5ms | 10.0 |",
 		"| 100 | gnet | 95000 | 1.200 | 1.25× |", // client at 50%: not client-bound
+		"| 100 | goroutine | 90000 † | 1.500 | 1.00× |",
 		"| echo64-p1 | 100 | 1.000 | 1.200 | 1.000 | 1.20× ✓ | 1.00× ✓ |",
 		"| loop | 0.200 | 0.200 | 2.0 → 3.9 |",
 		"![server CPU per request](benchmarks/cpu-per-request.svg)",
@@ -187,6 +188,9 @@ func TestEfficiencyPairsRepetitions(t *testing.T) {
 	g, _ := r.cpuStat("pinned", "echo64-p1", 100, "gnet")
 	if unpaired := g.usPerReq / l.usPerReq; unpaired > 0.75 {
 		t.Errorf("the ratio of the medians is %.3f; the test means it to differ from the paired one", unpaired)
+	}
+	if e, ok := r.efficiency("pinned", "echo64-p1", 100, "gnet", "gnet"); !ok || e != 1 {
+		t.Errorf("a server against itself: %v, %v; want 1, true", e, ok)
 	}
 	if _, ok := r.efficiency("pinned", "echo64-p1", 100, "loop", "c"); ok {
 		t.Error("efficiency against a server with no runs: ok")

@@ -21,13 +21,21 @@ type machine struct {
 	clkTick int64
 }
 
-func describeMachine(root string) machine {
+func describeMachine(root string, outputs ...string) machine {
 	m := machine{date: time.Now().UTC(), clkTick: clockTick()}
 	m.cpu, m.cores = cpuInfo()
 	m.kernel = output("", "uname", "-r")
 	m.goVer = output(root, "go", "env", "GOVERSION")
 	m.commit = output(root, "git", "rev-parse", "HEAD")
-	m.dirty = output(root, "git", "status", "--porcelain", "--untracked-files=no") != ""
+	// Changes to the report and its plots, which the run is about to
+	// rewrite, do not make the measured tree dirty.
+	args := []string{"git", "status", "--porcelain", "--untracked-files=no", "--", "."}
+	for _, p := range outputs {
+		if rel, err := filepath.Rel(root, p); err == nil && !strings.HasPrefix(rel, "..") {
+			args = append(args, ":(exclude)"+rel)
+		}
+	}
+	m.dirty = output(root, args...) != ""
 	return m
 }
 

@@ -2,6 +2,8 @@ package main
 
 import (
 	"os"
+	"os/exec"
+	"path/filepath"
 	"testing"
 )
 
@@ -78,5 +80,51 @@ func TestIntList(t *testing.T) {
 func TestModulePath(t *testing.T) {
 	if got := modulePath([]byte("// comment\nmodule github.com/pinion-net/pinion\n\ngo 1.26\n")); got != rootModule {
 		t.Errorf("modulePath = %q, want %q", got, rootModule)
+	}
+}
+
+func TestDirtyIgnoresTheReport(t *testing.T) {
+	if _, err := exec.LookPath("git"); err != nil {
+		t.Skip("no git")
+	}
+	root := t.TempDir()
+	git := func(args ...string) {
+		t.Helper()
+		cmd := exec.Command("git", args...)
+		cmd.Dir = root
+		cmd.Env = append(os.Environ(), "GIT_AUTHOR_NAME=t", "GIT_AUTHOR_EMAIL=t@localhost",
+			"GIT_COMMITTER_NAME=t", "GIT_COMMITTER_EMAIL=t@localhost")
+		if out, err := cmd.CombinedOutput(); err != nil {
+			t.Fatalf("git %v: %v\n%s", args, err, out)
+		}
+	}
+	write := func(name, text string) {
+		t.Helper()
+		path := filepath.Join(root, name)
+		if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(path, []byte(text), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	write("code.go", "package x\n")
+	write("docs/benchmarks.md", "old\n")
+	write("docs/benchmarks/runs.json", "{}\n")
+	git("init", "-q")
+	git("add", ".")
+	git("commit", "-qm", "init")
+	out, plots := filepath.Join(root, "docs", "benchmarks.md"), filepath.Join(root, "docs", "benchmarks")
+
+	write("docs/benchmarks.md", "new\n")
+	if err := os.RemoveAll(plots); err != nil {
+		t.Fatal(err)
+	}
+	if m := describeMachine(root, out, plots); m.dirty {
+		t.Error("changes to the report alone made the tree dirty")
+	}
+	write("code.go", "package y\n")
+	if m := describeMachine(root, out, plots); !m.dirty {
+		t.Error("a change to code.go did not make the tree dirty")
 	}
 }

@@ -47,7 +47,7 @@ func (r *runner) measure(ctx context.Context) (*report, error) {
 	if r.bin, err = build(o.root, r.tmp); err != nil {
 		return nil, err
 	}
-	rep := &report{opt: o, machine: describeMachine(o.root), loadBefore: loadAverage(), cpus: runtime.NumCPU()}
+	rep := &report{opt: o, machine: describeMachine(o.root, o.out, o.plots), loadBefore: loadAverage(), cpus: runtime.NumCPU()}
 	r.tick = rep.machine.clkTick
 	rep.pinned, rep.wide = pinnedVariant(o, 1), wideVariant(2)
 	if rep.cpu, err = r.cpuMatrix(ctx, rep.pinned, o.conns); err != nil {

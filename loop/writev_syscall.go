@@ -29,11 +29,12 @@ func sysResult(n, _ uintptr, errno unix.Errno) (int, error) {
 // sysState holds the loop's scratch for system calls.
 type sysState struct {
 	iovecs []unix.Iovec
+	msg    unix.Msghdr // sendmsg's header, on Linux
 }
 
-// writev writes the segments with one writev(2) system call, reusing the
-// loop's iovec array so that it does not allocate. Like sysWrite it never
-// blocks.
+// writev writes the segments with one system call (sysWritev), reusing
+// the loop's iovec array so that it does not allocate. Like sysWrite it
+// never blocks.
 func (s *sysState) writev(fd int, bufs [][]byte) (int, error) {
 	iov := s.iovecs[:0]
 	for _, b := range bufs {
@@ -44,10 +45,7 @@ func (s *sysState) writev(fd int, bufs [][]byte) (int, error) {
 	s.iovecs = iov
 	// The iovec array and the bytes it points to are Go memory kept alive
 	// by s and bufs for the whole call; the kernel only reads them.
-	n, _, errno := unix.RawSyscall(unix.SYS_WRITEV, uintptr(fd), uintptr(unsafe.Pointer(&iov[0])), uintptr(len(iov)))
+	n, err := s.sysWritev(fd, iov)
 	clear(iov)
-	if errno != 0 {
-		return 0, errno
-	}
-	return int(n), nil
+	return n, err
 }

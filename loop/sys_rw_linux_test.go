@@ -3,9 +3,6 @@ package loop
 import (
 	"net"
 	"testing"
-	"unsafe"
-
-	"golang.org/x/sys/unix"
 )
 
 // socketPair returns the file descriptors of both ends of a loopback TCP
@@ -52,7 +49,7 @@ func BenchmarkSocketRoundTrip(b *testing.B) {
 		get  func(fd int, p []byte) (int, error)
 	}{
 		{name: "sendto-recvfrom", do: sysWrite, get: sysRead},
-		{name: "write-read", do: vfsWrite, get: vfsRead},
+		{name: "write-read", do: rawWrite, get: rawRead},
 		{name: "sendmsg-2-segments", do: twoSegments(new(sysState).writev), get: sysRead},
 		{name: "writev-2-segments", do: twoSegments(new(sysState).vfsWritev), get: sysRead},
 	} {
@@ -72,16 +69,6 @@ func BenchmarkSocketRoundTrip(b *testing.B) {
 	}
 }
 
-func vfsWrite(fd int, p []byte) (int, error) {
-	ptr, n := bufArgs(p)
-	return sysResult(unix.RawSyscall(unix.SYS_WRITE, uintptr(fd), ptr, n))
-}
-
-func vfsRead(fd int, p []byte) (int, error) {
-	ptr, n := bufArgs(p)
-	return sysResult(unix.RawSyscall(unix.SYS_READ, uintptr(fd), ptr, n))
-}
-
 // twoSegments adapts a vectored write to a write of p in two halves.
 func twoSegments(writev func(fd int, bufs [][]byte) (int, error)) func(int, []byte) (int, error) {
 	var bufs [2][]byte
@@ -93,14 +80,8 @@ func twoSegments(writev func(fd int, bufs [][]byte) (int, error)) func(int, []by
 
 // vfsWritev is sysState.writev through writev(2), as it was before sendmsg.
 func (s *sysState) vfsWritev(fd int, bufs [][]byte) (int, error) {
-	iov := s.iovecs[:0]
-	for _, b := range bufs {
-		v := unix.Iovec{Base: &b[0]}
-		v.SetLen(len(b))
-		iov = append(iov, v)
-	}
-	s.iovecs = iov
-	n, err := sysResult(unix.RawSyscall(unix.SYS_WRITEV, uintptr(fd), uintptr(unsafe.Pointer(&iov[0])), uintptr(len(iov))))
+	iov := s.iovec(bufs)
+	n, err := rawWritev(fd, iov)
 	clear(iov)
 	return n, err
 }

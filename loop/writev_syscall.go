@@ -36,6 +36,17 @@ type sysState struct {
 // the loop's iovec array so that it does not allocate. Like sysWrite it
 // never blocks.
 func (s *sysState) writev(fd int, bufs [][]byte) (int, error) {
+	iov := s.iovec(bufs)
+	// The iovec array and the bytes it points to are Go memory kept alive
+	// by s and bufs for the whole call; the kernel only reads them.
+	n, err := s.sysWritev(fd, iov)
+	clear(iov)
+	return n, err
+}
+
+// iovec fills the loop's iovec array with bufs, none of them empty, and
+// returns it; the caller clears it after the call.
+func (s *sysState) iovec(bufs [][]byte) []unix.Iovec {
 	iov := s.iovecs[:0]
 	for _, b := range bufs {
 		v := unix.Iovec{Base: &b[0]}
@@ -43,9 +54,23 @@ func (s *sysState) writev(fd int, bufs [][]byte) (int, error) {
 		iov = append(iov, v)
 	}
 	s.iovecs = iov
-	// The iovec array and the bytes it points to are Go memory kept alive
-	// by s and bufs for the whole call; the kernel only reads them.
-	n, err := s.sysWritev(fd, iov)
-	clear(iov)
-	return n, err
+	return iov
+}
+
+// rawRead, rawWrite and rawWritev are read(2), write(2) and writev(2)
+// without the scheduler's bookkeeping, for non-blocking sockets: the BSDs'
+// sysRead, sysWrite and sysWritev, and on Linux the VFS path that
+// BenchmarkSocketRoundTrip compares with the socket calls the loop uses.
+func rawRead(fd int, p []byte) (int, error) {
+	ptr, n := bufArgs(p)
+	return sysResult(unix.RawSyscall(unix.SYS_READ, uintptr(fd), ptr, n))
+}
+
+func rawWrite(fd int, p []byte) (int, error) {
+	ptr, n := bufArgs(p)
+	return sysResult(unix.RawSyscall(unix.SYS_WRITE, uintptr(fd), ptr, n))
+}
+
+func rawWritev(fd int, iov []unix.Iovec) (int, error) {
+	return sysResult(unix.RawSyscall(unix.SYS_WRITEV, uintptr(fd), uintptr(unsafe.Pointer(&iov[0])), uintptr(len(iov))))
 }

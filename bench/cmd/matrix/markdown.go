@@ -21,7 +21,7 @@ func (r *report) markdown() string {
 	w(". These servers answer the same load:\n\n")
 	for _, s := range servers {
 		if slices.Contains(o.servers, s.name) {
-			w("- **%s** (`%s`): %s.\n", s.name, s.title, serverNote[s.name])
+			w("- **%s** (`%s`): %s.\n", s.name, s.title, s.note)
 		}
 	}
 	w("\n")
@@ -80,14 +80,6 @@ func (r *report) markdown() string {
 	r.problems(w)
 	r.reproduce(w)
 	return b.String()
-}
-
-// serverNote says what each server is.
-var serverNote = map[string]string{
-	"loop":      "pinion's event loops (`pinion serve -model loop`)",
-	"goroutine": "the same protocol code on the `net` package, a goroutine per connection (`pinion serve -model goroutine`): the baseline",
-	"gnet":      "the peer engine, `bench/cmd/gnetserve`, multicore and reuseport on; its HTTP uses pinion's codec, so only the engine differs",
-	"c":         "`bench/c/cserve.c`, a plain C epoll server with one thread per loop and an SO_REUSEPORT listener each: the floor a Go engine is measured against (echo and HTTP only)",
 }
 
 func capitalize(s string) string {

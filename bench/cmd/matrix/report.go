@@ -135,6 +135,21 @@ type goal struct {
 
 func (g goal) verdict() string { return strings.ToUpper(g.status) }
 
+// judge sets g's status and detail from the points checked and the misses
+// among them: allMet formats the point count, someMissed the misses' count,
+// the point count and the misses themselves.
+func (g *goal) judge(points int, misses []string, allMet, someMissed string) {
+	switch {
+	case points == 0:
+		g.status = "not measured"
+	case len(misses) == 0:
+		g.status, g.detail = "met", fmt.Sprintf(allMet, points)
+	default:
+		g.status = "not met"
+		g.detail = fmt.Sprintf(someMissed, len(misses), points, strings.Join(misses, "; "))
+	}
+}
+
 // efficiency is how many times as many requests per server CPU-second
 // server a serves as server b in one cell: the median, over the repetitions, of
 // b's CPU per request over a's in the same repetition. The two ran side by
@@ -192,15 +207,7 @@ func (r *report) goals() []goal {
 				}
 			}
 		}
-		switch {
-		case points == 0:
-			g.status = "not measured"
-		case len(misses) == 0:
-			g.status, g.detail = "met", fmt.Sprintf("at all %d points", points)
-		default:
-			g.status = "not met"
-			g.detail = fmt.Sprintf("short at %d of %d points: %s", len(misses), points, strings.Join(misses, "; "))
-		}
+		g.judge(points, misses, "at all %d points", "short at %d of %d points: %s")
 		return g
 	}
 	mem := goal{what: fmt.Sprintf("at %d idle connections loop holds at most %.2f KiB per connection", goalIdleConns, goalLoopKiB)}
@@ -222,7 +229,7 @@ func (r *report) goals() []goal {
 func (r *report) headroom() goal {
 	g := goal{what: "the load generator drives the C reference at least as fast as any Go server (pinned echo cells)"}
 	var misses []string
-	points, missed := 0, 0
+	points := 0
 	for _, w := range r.opt.workloads {
 		if w.proto != "echo" {
 			continue
@@ -243,20 +250,11 @@ func (r *report) headroom() goal {
 				}
 			}
 			if len(faster) > 0 {
-				missed++
 				misses = append(misses, fmt.Sprintf("%s × %d conns: C %.0f req/s, %s", w.name, n, c.reqPerS, strings.Join(faster, ", ")))
 			}
 		}
 	}
-	switch {
-	case points == 0:
-		g.status = "not measured"
-	case len(misses) == 0:
-		g.status, g.detail = "met", fmt.Sprintf("at all %d cells", points)
-	default:
-		g.status = "not met"
-		g.detail = fmt.Sprintf("at %d of %d cells a Go server got more: %s", missed, points, strings.Join(misses, "; "))
-	}
+	g.judge(points, misses, "at all %d cells", "at %d of %d cells a Go server got more: %s")
 	return g
 }
 

@@ -17,14 +17,19 @@ type server struct {
 	name   string   // as in -servers
 	title  string   // in the report
 	protos []string // protocols it speaks
+	note   string   // what it is, in the report
 }
 
 // servers are the programs measured, in the order of the report's tables.
 var servers = []server{
-	{"loop", "pinion -model loop", []string{"echo", "http", "resp"}},
-	{"goroutine", "pinion -model goroutine (net)", []string{"echo", "http", "resp"}},
-	{"gnet", "gnet v2.10.0", []string{"echo", "http"}},
-	{"c", "C epoll reference", []string{"echo", "http"}},
+	{"loop", "pinion -model loop", []string{"echo", "http", "resp"},
+		"pinion's event loops (`pinion serve -model loop`)"},
+	{"goroutine", "pinion -model goroutine (net)", []string{"echo", "http", "resp"},
+		"the same protocol code on the `net` package, a goroutine per connection (`pinion serve -model goroutine`): the baseline"},
+	{"gnet", "gnet v2.10.0", []string{"echo", "http"},
+		"the peer engine, `bench/cmd/gnetserve`, multicore and reuseport on; its HTTP uses pinion's codec, so only the engine differs"},
+	{"c", "C epoll reference", []string{"echo", "http"},
+		"`bench/c/cserve.c`, a plain C epoll server with one thread per loop and an SO_REUSEPORT listener each: the floor a Go engine is measured against (echo and HTTP only)"},
 }
 
 func serverByName(name string) (server, bool) {

@@ -89,6 +89,9 @@ func (r *Ring) woken(res int32) {
 // consumed the previous one makes a system call. Safe from any goroutine; it
 // returns ErrClosed after Close.
 func (r *Ring) Wake() error {
+	if r.wake.gate.Load()&gateClosed != 0 {
+		return ErrClosed
+	}
 	if !r.wake.pending.CompareAndSwap(wakeIdle, wakePending) {
 		return nil
 	}

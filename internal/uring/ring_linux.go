@@ -362,8 +362,11 @@ func (r *Ring) enter(minComplete uint32, timed bool, timeout time.Duration) erro
 // Close releases the ring: the buffer ring is unregistered first, so that no
 // receive still in the kernel can select a buffer whose memory is about to be
 // unmapped; then the ring fd is closed, which cancels every request, and the
-// memory is unmapped. The wakeup fd is closed once no Wake is using it. Owner
-// only; Close is idempotent.
+// memory is unmapped. The wakeup fd is closed once no Wake is using it. A
+// close queued with CloseFD or CancelAndCloseFD that has not completed is
+// cancelled with the rest and its fd stays open, so a caller that closes
+// connections through the ring waits for their OpClose completions before
+// Close. Owner only; Close is idempotent.
 func (r *Ring) Close() error {
 	if r.closed {
 		return nil

@@ -333,15 +333,32 @@ func (r *Ring) ready() uint32 {
 func (r *Ring) enter(minComplete uint32, timed bool, timeout time.Duration) error {
 	atomic.StoreUint32(r.sqTailPtr, r.sqTail)
 	toSubmit := r.pending()
-	var arg getEventsArg
-	var ts unix.Timespec
+	// The timespec sits in the same object as the argument that points to
+	// it, so keeping the argument alive for the call keeps both.
+	var w struct {
+		arg getEventsArg
+		ts  unix.Timespec
+	}
+	arg := &w.arg
 	if timed && timeout >= 0 {
-		ts = unix.NsecToTimespec(int64(timeout))
-		arg.ts = uint64(uintptr(unsafe.Pointer(&ts)))
+		w.ts = unix.NsecToTimespec(int64(timeout))
+		arg.ts = uint64(uintptr(unsafe.Pointer(&w.ts)))
 	}
 	r.stats.Enters++
-	n, _, errno := unix.Syscall6(unix.SYS_IO_URING_ENTER, uintptr(r.fd), uintptr(toSubmit), uintptr(minComplete),
-		enterGetEvents|enterExtArg, uintptr(unsafe.Pointer(&arg)), unsafe.Sizeof(arg))
+	// An enter that does not wait cannot block, so it skips the scheduler's
+	// system-call bookkeeping, as the poller's zero-timeout epoll_pwait does;
+	// one that waits must let the runtime hand the P to another thread.
+	// Both are called directly, so that the pointer conversions in their
+	// arguments keep arg and ts alive and in place for the call.
+	var n uintptr
+	var errno unix.Errno
+	if minComplete == 0 {
+		n, _, errno = unix.RawSyscall6(unix.SYS_IO_URING_ENTER, uintptr(r.fd), uintptr(toSubmit), 0,
+			enterGetEvents|enterExtArg, uintptr(unsafe.Pointer(arg)), unsafe.Sizeof(*arg))
+	} else {
+		n, _, errno = unix.Syscall6(unix.SYS_IO_URING_ENTER, uintptr(r.fd), uintptr(toSubmit), uintptr(minComplete),
+			enterGetEvents|enterExtArg, uintptr(unsafe.Pointer(arg)), unsafe.Sizeof(*arg))
+	}
 	switch errno {
 	case 0:
 		r.stats.Submitted += uint64(n)

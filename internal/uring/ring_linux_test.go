@@ -255,6 +255,8 @@ func TestSubmitAllocs(t *testing.T) {
 		r.Sendmsg(-1, bufs, NewToken(-1, 1)) // fails with EBADF, allocation-free all the same
 		r.Submit()
 		r.Reap(cqes[:])
+		r.SubmitAndWait(0) // a timed wait that expires at once
+		r.Reap(cqes[:])
 	})
 	if allocs != 0 {
 		t.Errorf("prepare, submit and reap: %v allocations per run, want 0", allocs)

@@ -13,7 +13,6 @@ const (
 	setupTaskrunFlag  = 1 << 9
 	setupSingleIssuer = 1 << 12
 	setupDeferTaskrun = 1 << 13
-	setupSubmitAll    = 1 << 7
 )
 
 // io_uring_enter flags.
@@ -40,7 +39,6 @@ const (
 	opcodeSend        = 26
 	opcodeRecv        = 27
 	opcodeShutdown    = 34
-	opcodeMsgRing     = 40
 )
 
 // Submission entry flags (IOSQE_*).
@@ -59,7 +57,6 @@ const (
 const (
 	cancelAll = 1 << 0
 	cancelFD  = 1 << 1
-	cancelAny = 1 << 2
 )
 
 // io_uring_register opcodes.

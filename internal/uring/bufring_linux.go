@@ -86,17 +86,29 @@ func (b *bufRing) recycle(bid uint16) {
 	b.publish()
 }
 
-// unregister tells the kernel to stop selecting from the ring.
-func (b *bufRing) unregister(ringFD int) {
+// unregister tells the kernel to stop selecting from the ring. In the
+// single-issuer modes the kernel refuses it (EEXIST) from any thread but the
+// owner's.
+func (b *bufRing) unregister(ringFD int) error {
 	if !b.reg {
-		return
+		return nil
 	}
 	reg := bufReg{bgid: bufGroupID}
-	unix.Syscall6(unix.SYS_IO_URING_REGISTER, uintptr(ringFD), unregisterPBufRing, uintptr(unsafe.Pointer(&reg)), 1, 0, 0)
+	_, _, errno := unix.Syscall6(unix.SYS_IO_URING_REGISTER, uintptr(ringFD), unregisterPBufRing, uintptr(unsafe.Pointer(&reg)), 1, 0, 0)
+	if errno != 0 {
+		return errno
+	}
 	b.reg = false
+	return nil
 }
 
+// release unmaps the descriptors and buffers. It does nothing while the ring
+// is still registered: the kernel might yet write into the buffers, and an
+// unmapped range may be mapped again by the Go runtime.
 func (b *bufRing) release() {
+	if b.reg {
+		return
+	}
 	if b.ring != nil {
 		unix.Munmap(b.ring)
 	}

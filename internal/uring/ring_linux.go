@@ -44,9 +44,10 @@ type Ring struct {
 	slotSize  int
 	wakeCount *uint64
 
-	bufs bufRing
-	wake wakeState
-	efd  int
+	bufs         bufRing
+	wake         wakeState
+	efd          int
+	wakeDisarmed bool // the eventfd read completed and is not armed again yet
 
 	closed bool
 	stats  Stats
@@ -331,6 +332,22 @@ func (r *Ring) ready() uint32 {
 // kernel's deferred work and, with minComplete 1, wait. The timeout travels
 // in an io_uring_getevents_arg (IORING_ENTER_EXT_ARG, Linux 5.11).
 func (r *Ring) enter(minComplete uint32, timed bool, timeout time.Duration) error {
+	if r.wakeDisarmed && r.pending() == r.sqEntries {
+		// Make room for the wakeup's read before anything waits.
+		if err := r.sysEnter(0, false, 0); err != nil {
+			return err
+		}
+	}
+	r.rearmWake()
+	if r.wakeDisarmed {
+		// The kernel took nothing: waiting now could miss a Wake.
+		minComplete, timed = 0, false
+	}
+	return r.sysEnter(minComplete, timed, timeout)
+}
+
+// sysEnter is the system call behind enter.
+func (r *Ring) sysEnter(minComplete uint32, timed bool, timeout time.Duration) error {
 	atomic.StoreUint32(r.sqTailPtr, r.sqTail)
 	toSubmit := r.pending()
 	// The timespec sits in the same object as the argument that points to
@@ -379,7 +396,9 @@ func (r *Ring) enter(minComplete uint32, timed bool, timeout time.Duration) erro
 // Close releases the ring: the buffer ring is unregistered first, so that no
 // receive still in the kernel can select a buffer whose memory is about to be
 // unmapped; then the ring fd is closed, which cancels every request, and the
-// memory is unmapped. The wakeup fd is closed once no Wake is using it. A
+// memory is unmapped. Called from a thread other than the single issuer's,
+// Close still closes every fd but leaves the buffer memory mapped and
+// returns ErrWrongThread. The wakeup fd is closed once no Wake is using it. A
 // close queued with CloseFD or CancelAndCloseFD that has not completed is
 // cancelled with the rest and its fd stays open, so a caller that closes
 // connections through the ring waits for their OpClose completions before
@@ -395,7 +414,14 @@ func (r *Ring) Close() error {
 func (r *Ring) release() error {
 	var errs []error
 	if r.fd >= 0 {
-		r.bufs.unregister(r.fd)
+		if err := r.bufs.unregister(r.fd); err == unix.EEXIST {
+			// Not the owner's thread: the buffers stay mapped (see
+			// bufRing.release), a bounded leak rather than memory the
+			// kernel could write into after it is reused.
+			errs = append(errs, fmt.Errorf("unregister buffer ring: %w", ErrWrongThread))
+		} else if err != nil {
+			errs = append(errs, fmt.Errorf("unregister buffer ring: %w", err))
+		}
 		if err := unix.Close(r.fd); err != nil {
 			errs = append(errs, fmt.Errorf("close ring: %w", err))
 		}

@@ -262,3 +262,30 @@ func TestSubmitAllocs(t *testing.T) {
 		t.Errorf("prepare, submit and reap: %v allocations per run, want 0", allocs)
 	}
 }
+
+// TestCloseFromOtherThread: the kernel refuses to unregister the buffer ring
+// from a thread that is not the single issuer; Close still closes every fd,
+// keeps the buffers mapped, and says why.
+func TestCloseFromOtherThread(t *testing.T) {
+	runtime.LockOSThread()
+	before := openFDs(t)
+	r, err := New(Config{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	errc := make(chan error)
+	go func() {
+		runtime.LockOSThread()
+		defer runtime.UnlockOSThread()
+		errc <- r.Close()
+	}()
+	if err := <-errc; !errors.Is(err, ErrWrongThread) {
+		t.Errorf("Close from another thread: %v, want ErrWrongThread", err)
+	}
+	if after := openFDs(t); after != before {
+		t.Errorf("open fds %d → %d", before, after)
+	}
+	if r.bufs.data == nil {
+		t.Errorf("buffer memory unmapped while still registered with the kernel")
+	}
+}

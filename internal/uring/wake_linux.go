@@ -79,8 +79,20 @@ func (r *Ring) woken(res int32) {
 		// buffer, a closed fd); re-arming would spin on the same error.
 		panic(fmt.Sprintf("uring: eventfd read failed: %v", unix.Errno(-res)))
 	}
+	r.wakeDisarmed = true
+	r.rearmWake()
+}
+
+// rearmWake arms the eventfd read again if it completed and the submission
+// ring has room; otherwise enter retries before its next submission. Reap
+// calls it while it holds completions, so it must not submit.
+func (r *Ring) rearmWake() {
+	if !r.wakeDisarmed || r.pending() == r.sqEntries {
+		return
+	}
+	r.wakeDisarmed = false
 	if err := r.armWake(); err != nil {
-		panic(fmt.Sprintf("uring: re-arming the wakeup: %v", err))
+		panic(fmt.Sprintf("uring: re-arming the wakeup with room in the ring: %v", err))
 	}
 }
 

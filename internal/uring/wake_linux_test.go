@@ -89,3 +89,50 @@ func TestWakeDuringClose(t *testing.T) {
 		t.Fatalf("Wake after Close: %v, want ErrClosed", err)
 	}
 }
+
+// TestWakeRearmWithFullRing consumes a wakeup while the submission ring is
+// full, so its read cannot be re-armed at once; the next wait must re-arm it
+// before blocking, or a later Wake would be lost.
+func TestWakeRearmWithFullRing(t *testing.T) {
+	r := newRing(t, Config{Entries: 4})
+	var cqes [8]CQE
+	if err := r.Wake(); err != nil {
+		t.Fatal(err)
+	}
+	if err := r.SubmitAndWait(testDeadline); err != nil { // the read completes
+		t.Fatal(err)
+	}
+	for range 4 {
+		if err := r.Nop(NewToken(1, 1)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if r.pending() != r.sqEntries {
+		t.Fatalf("%d entries pending, want a full ring of %d", r.pending(), r.sqEntries)
+	}
+	r.Reap(cqes[:]) // consumes the wakeup with no room to re-arm
+	if r.Stats().Wakeups != 1 || !r.wakeDisarmed {
+		t.Fatalf("wakeups %d, disarmed %v: want the wakeup consumed and the read not re-armed", r.Stats().Wakeups, r.wakeDisarmed)
+	}
+	nops := 0
+	for nops < 4 {
+		if err := r.SubmitAndWait(testDeadline); err != nil {
+			t.Fatal(err)
+		}
+		nops += r.Reap(cqes[:])
+	}
+	if r.wakeDisarmed {
+		t.Fatal("the wakeup's read is still not armed after a submission made room")
+	}
+	go r.Wake()
+	deadline := time.Now().Add(testDeadline)
+	for r.Stats().Wakeups == 1 && time.Now().Before(deadline) {
+		if err := r.SubmitAndWait(testDeadline); err != nil {
+			t.Fatal(err)
+		}
+		r.Reap(cqes[:])
+	}
+	if r.Stats().Wakeups != 2 {
+		t.Fatalf("second wakeup lost: %d wakeups", r.Stats().Wakeups)
+	}
+}

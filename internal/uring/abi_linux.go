@@ -43,6 +43,7 @@ const (
 
 // Submission entry flags (IOSQE_*).
 const (
+	sqeFixedFile    = 1 << 0
 	sqeIOHardlink   = 1 << 3
 	sqeBufferSelect = 1 << 5
 )
@@ -55,16 +56,34 @@ const (
 
 // Cancel flags.
 const (
-	cancelAll = 1 << 0
-	cancelFD  = 1 << 1
+	cancelAll     = 1 << 0
+	cancelFD      = 1 << 1
+	cancelFDFixed = 1 << 3
 )
+
+// fileIndexAlloc asks the kernel to pick a free slot of the direct
+// descriptor table (IORING_FILE_INDEX_ALLOC).
+const fileIndexAlloc = ^uint32(0)
 
 // io_uring_register opcodes.
 const (
 	registerProbe      = 8
+	registerFiles2     = 13
 	registerPBufRing   = 22
 	unregisterPBufRing = 23
 )
+
+// rsrcRegisterSparse registers a table of empty slots.
+const rsrcRegisterSparse = 1 << 0
+
+// rsrcRegister is struct io_uring_rsrc_register.
+type rsrcRegister struct {
+	nr    uint32
+	flags uint32
+	resv2 uint64
+	data  uint64
+	tags  uint64
+}
 
 // probeOpSupported marks a supported opcode in a probe entry.
 const probeOpSupported = 1 << 0

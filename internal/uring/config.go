@@ -53,6 +53,9 @@ type Config struct {
 	BufferSize uint32
 	// MaxIovecs is the most buffers one Sendmsg gathers (default 64).
 	MaxIovecs int
+	// DirectDescriptors is the size of the ring's direct descriptor table
+	// (see Direct); 0 registers none.
+	DirectDescriptors uint32
 	// Mode starts the setup ladder at this rung instead of the top.
 	Mode Mode
 	// ForceUnavailable makes New fail with ReasonForced before any system

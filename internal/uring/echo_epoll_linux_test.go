@@ -58,7 +58,6 @@ func (s *echoServer) serveEpoll(lfd int, ready chan<- error) error {
 					if err != nil {
 						break
 					}
-					unix.SetsockoptInt(nfd, unix.IPPROTO_TCP, unix.TCP_NODELAY, 1)
 					unix.EpollCtl(ep, unix.EPOLL_CTL_ADD, nfd, &unix.EpollEvent{Events: unix.EPOLLIN, Fd: int32(nfd)})
 					conns[nfd] = true
 					s.accepted.Add(1)

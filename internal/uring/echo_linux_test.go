@@ -49,14 +49,21 @@ func pinThread(cpu int) (undo func(), err error) {
 	return func() { unix.SchedSetaffinity(0, &old); runtime.UnlockOSThread() }, nil
 }
 
-// startEcho starts the server of the given kind ("uring" or "epoll") on a
-// thread pinned to cpu.
+// startEcho starts the server of the given kind ("uring", "uring-direct" or
+// "epoll") on a thread pinned to cpu.
 func startEcho(kind string, cpu int) (*echoServer, error) {
 	lfd, err := unix.Socket(unix.AF_INET, unix.SOCK_STREAM|unix.SOCK_NONBLOCK|unix.SOCK_CLOEXEC, 0)
 	if err != nil {
 		return nil, err
 	}
 	if err := unix.Bind(lfd, &unix.SockaddrInet4{Addr: [4]byte{127, 0, 0, 1}}); err != nil {
+		unix.Close(lfd)
+		return nil, err
+	}
+	// Accepted sockets inherit TCP_NODELAY from the listener, so no server
+	// needs a system call per connection for it (and direct descriptors
+	// could not take one).
+	if err := unix.SetsockoptInt(lfd, unix.IPPROTO_TCP, unix.TCP_NODELAY, 1); err != nil {
 		unix.Close(lfd)
 		return nil, err
 	}
@@ -75,9 +82,12 @@ func startEcho(kind string, cpu int) (*echoServer, error) {
 			return
 		}
 		s.tid = unix.Gettid()
-		if kind == "uring" {
-			err = s.serveUring(lfd, ready)
-		} else {
+		switch kind {
+		case "uring":
+			err = s.serveUring(lfd, false, ready)
+		case "uring-direct":
+			err = s.serveUring(lfd, true, ready)
+		default:
 			err = s.serveEpoll(lfd, ready)
 		}
 		unix.Close(lfd)
@@ -121,7 +131,7 @@ func (s *echoServer) ticks() (user, sys int64) {
 // TestEchoServers checks the benchmark's two servers: every byte comes back,
 // in order, on every connection, over several rounds.
 func TestEchoServers(t *testing.T) {
-	for _, kind := range []string{"uring", "epoll"} {
+	for _, kind := range []string{"uring", "uring-direct", "epoll"} {
 		t.Run(kind, func(t *testing.T) {
 			before := openFDs(t)
 			s, err := startEcho(kind, 0)

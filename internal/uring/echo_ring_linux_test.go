@@ -29,15 +29,24 @@ type uconn struct {
 // into the shared buffer ring, one gathered send in flight per connection,
 // buffers recycled when their send completes, and one io_uring_enter per
 // loop turn.
-func (s *echoServer) serveUring(lfd int, ready chan<- error) error {
-	r, err := New(Config{Entries: 1024, BufferCount: 4096, BufferSize: 2048})
+//
+// With direct set, accepted sockets go to the ring's direct descriptor
+// table and every operation names a slot instead of an fd.
+func (s *echoServer) serveUring(lfd int, direct bool, ready chan<- error) error {
+	cfg := Config{Entries: 1024, BufferCount: 4096, BufferSize: 2048}
+	accept := (*Ring).AcceptMultishot
+	if direct {
+		cfg.DirectDescriptors = 4096
+		accept = (*Ring).AcceptMultishotDirect
+	}
+	r, err := New(cfg)
 	if err != nil {
 		ready <- err
 		return nil
 	}
 	defer r.Close()
 	s.stop = func() { r.Wake() }
-	if err := r.AcceptMultishot(lfd, NewToken(lfd, 0)); err != nil {
+	if err := accept(r, lfd, NewToken(lfd, 0)); err != nil {
 		ready <- err
 		return nil
 	}
@@ -45,11 +54,18 @@ func (s *echoServer) serveUring(lfd int, ready chan<- error) error {
 	conns := make([]uconn, 1024)
 	defer func() {
 		for fd := range conns {
-			if conns[fd].open {
-				unix.Close(fd)
+			if conns[fd].open && !direct {
+				unix.Close(fd) // slots go with the ring
 			}
 		}
 	}()
+	// conns is indexed by fd, or by slot for direct descriptors.
+	name := func(i int) int {
+		if direct {
+			return Direct(i)
+		}
+		return i
+	}
 	var cqes [1024]CQE
 	var dirty, rearm []int
 	closing := 0 // closes submitted whose completion has not come
@@ -64,20 +80,18 @@ func (s *echoServer) serveUring(lfd int, ready chan<- error) error {
 			switch c.Token.Op() {
 			case OpAccept:
 				if c.Res >= 0 {
-					nfd := int(c.Res)
-					for nfd >= len(conns) {
+					i := int(c.Res)
+					for i >= len(conns) {
 						conns = append(conns, make([]uconn, len(conns))...)
 					}
-					cn := &conns[nfd]
+					cn := &conns[i]
 					cn.gen++
 					cn.open = true
-					// Setup, outside what the benchmark counts, as for epoll.
-					unix.SetsockoptInt(nfd, unix.IPPROTO_TCP, unix.TCP_NODELAY, 1)
-					r.RecvMultishot(nfd, NewToken(nfd, cn.gen))
+					r.RecvMultishot(name(i), NewToken(name(i), cn.gen))
 					s.accepted.Add(1)
 				}
 				if !c.More() {
-					r.AcceptMultishot(lfd, NewToken(lfd, 0))
+					accept(r, lfd, NewToken(lfd, 0))
 				}
 				continue
 			}
@@ -85,7 +99,8 @@ func (s *echoServer) serveUring(lfd int, ready chan<- error) error {
 				closing--
 				continue
 			}
-			cn := &conns[fd]
+			slot, _ := IsDirect(fd)
+			cn := &conns[slot]
 			if !cn.open || c.Token.Gen() != cn.gen&genMask {
 				// A completion for an earlier owner of the fd number.
 				if bid, ok := c.Buffer(); ok {
@@ -141,7 +156,8 @@ func (s *echoServer) serveUring(lfd int, ready chan<- error) error {
 		// One gathered send per connection per turn, after every completion
 		// of the turn is in.
 		for _, fd := range dirty {
-			cn := &conns[fd]
+			slot, _ := IsDirect(fd)
+			cn := &conns[slot]
 			cn.dirty = false
 			if !cn.open || cn.sending {
 				continue
@@ -168,8 +184,8 @@ func (s *echoServer) serveUring(lfd int, ready chan<- error) error {
 		}
 		dirty = dirty[:0]
 		for _, fd := range rearm {
-			if conns[fd].open {
-				r.RecvMultishot(fd, NewToken(fd, conns[fd].gen))
+			if slot, _ := IsDirect(fd); conns[slot].open {
+				r.RecvMultishot(fd, NewToken(fd, conns[slot].gen))
 			}
 		}
 		rearm = rearm[:0]

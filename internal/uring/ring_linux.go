@@ -260,6 +260,11 @@ func (r *Ring) init() error {
 	if err := r.selfTest(); err != nil {
 		return err
 	}
+	if r.cfg.DirectDescriptors > 0 {
+		if err := r.registerDirect(r.cfg.DirectDescriptors); err != nil {
+			return err
+		}
+	}
 	return r.setupWake()
 }
 

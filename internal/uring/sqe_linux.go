@@ -59,9 +59,9 @@ func (r *Ring) prepRecvMultishot(fd int, tok Token) error {
 		return err
 	}
 	e.opcode = opcodeRecv
-	e.fd = int32(fd)
+	target(e, fd)
 	e.ioprio = recvMultishot
-	e.flags = sqeBufferSelect
+	e.flags |= sqeBufferSelect
 	e.bufGroup = bufGroupID
 	e.userData = uint64(tok)
 	return nil
@@ -78,7 +78,7 @@ func (r *Ring) Send(fd int, p []byte, tok Token) error {
 		return err
 	}
 	e.opcode = opcodeSend
-	e.fd = int32(fd)
+	target(e, fd)
 	e.addr = addrOf(p)
 	e.len = uint32(len(p))
 	e.opFlags = unix.MSG_NOSIGNAL
@@ -107,7 +107,7 @@ func (r *Ring) Sendmsg(fd int, bufs [][]byte, tok Token) error {
 	}
 	*hdr = msghdr{iov: uint64(uintptr(unsafe.Pointer(&iovs[0]))), iovlen: uint64(len(bufs))}
 	e.opcode = opcodeSendmsg
-	e.fd = int32(fd)
+	target(e, fd)
 	e.addr = uint64(uintptr(unsafe.Pointer(hdr)))
 	e.len = 1
 	e.opFlags = unix.MSG_NOSIGNAL
@@ -134,7 +134,11 @@ func (r *Ring) CloseFD(fd int, tok Token) error {
 		return err
 	}
 	e.opcode = opcodeClose
-	e.fd = int32(fd)
+	if slot, ok := IsDirect(fd); ok {
+		e.fileIndex = uint32(slot) + 1 // 0 would mean "not a slot"
+	} else {
+		e.fd = int32(fd)
+	}
 	e.userData = uint64(tok.with(OpClose))
 	return nil
 }
@@ -154,6 +158,10 @@ func (r *Ring) prepCancelFD(fd int, tok Token) error {
 	e.opcode = opcodeAsyncCancel
 	e.fd = int32(fd)
 	e.opFlags = cancelFD | cancelAll
+	if slot, ok := IsDirect(fd); ok {
+		e.fd = int32(slot)
+		e.opFlags |= cancelFDFixed
+	}
 	e.userData = uint64(tok)
 	return nil
 }
@@ -200,7 +208,7 @@ func (r *Ring) Shutdown(fd, how int, tok Token) error {
 		return err
 	}
 	e.opcode = opcodeShutdown
-	e.fd = int32(fd)
+	target(e, fd)
 	e.len = uint32(how)
 	e.userData = uint64(tok.with(OpShutdown))
 	return nil

@@ -25,6 +25,13 @@
 // is a number, never a Go pointer. The generation lets the caller drop a
 // completion meant for an earlier owner of a reused fd number.
 //
+// # Direct descriptors
+//
+// With Config.DirectDescriptors set, AcceptMultishotDirect puts accepted
+// sockets in the ring's own descriptor table instead of the process's. Such
+// a socket is named by Direct(slot), which every method taking an fd
+// accepts; it has no ordinary fd, so only the ring can use or close it.
+//
 // # Ownership and threads
 //
 // One goroutine owns a Ring: it calls New, every preparation method, Submit,

@@ -59,6 +59,11 @@ func TestParseRequestLineRejects(t *testing.T) {
 		{"HTTP/0.9", "GET / HTTP/0.9" + host, 505, nil},
 		{"CTL in target", "GET /a\x01b HTTP/1.1" + host, 400, nil},
 		{"DEL in target", "GET /a\x7f HTTP/1.1" + host, 400, nil},
+		// RFC 9112 §3.2: a target is a URI, which is ASCII (RFC 3986 §2).
+		{"UTF-8 in target", "GET /caf\xc3\xa9 HTTP/1.1" + host, 400, nil},
+		{"0x80 in target", "GET /\x80 HTTP/1.1" + host, 400, nil},
+		{"0xff in query", "GET /?q=\xff HTTP/1.1" + host, 400, nil},
+		{"obs-text in absolute-form", "GET http://a/\xe9 HTTP/1.1" + host, 400, nil},
 		{"bad percent-encoding", "GET /a%zz HTTP/1.1" + host, 400, nil},
 		{"truncated percent-encoding", "GET /a% HTTP/1.1" + host, 400, nil},
 		{"relative target", "GET index.html HTTP/1.1" + host, 400, nil},

@@ -85,35 +85,38 @@ type httpFraming struct {
 // checked. With f non-nil (the header section) it records the fields that
 // frame the request. It returns the offset after the empty line, or -1
 // when b ends first.
-func (p *httpParser) fields(base int, dst *[]Header, f *httpFraming, checked, count *int) (int, *HTTPError) {
-	b, most, pos := p.b, p.lim.maxHeaders, *checked
-	hs := p.growFields(*dst)
-	defer func() { *dst = hs }()
-	end := min(len(b), base+p.lim.maxHeaderBytes)
+func (p *httpParser) fields(base int, dst *[]Header, f *httpFraming, checked, count *int) (end int, e *HTTPError) {
+	// Locals, written back once: kept in registers, not stored through
+	// the pointers on every line.
+	b, most := p.b, p.lim.maxHeaders
+	hs, pos, n := p.growFields(*dst), *checked, *count
+	limit := min(len(b), base+p.lim.maxHeaderBytes)
 	for {
-		colon, v, w, next, e := httpFieldLine(b, pos, end)
-		if e != nil {
-			return -1, e
-		}
-		if next < 0 {
-			return -1, p.short(base)
-		}
-		if colon < 0 {
-			*checked = next
-			return next, nil
-		}
-		if *count == most {
-			return -1, errHTTPTooManyField
-		}
-		*count++
-		hs = append(hs, Header{Name: b[pos:colon:colon], Value: b[v:w:w]})
-		if f != nil {
-			if e := f.field(hs[len(hs)-1]); e != nil {
-				return -1, e
+		colon, v, w, next, err := httpFieldLine(b, pos, limit)
+		switch {
+		case err != nil:
+			end, e = -1, err
+		case next < 0:
+			end, e = -1, p.short(base)
+		case colon < 0:
+			pos, end = next, next
+		case n == most:
+			end, e = -1, errHTTPTooManyField
+		default:
+			n++
+			h := Header{Name: b[pos:colon:colon], Value: b[v:w:w]}
+			hs = append(hs, h)
+			if f != nil {
+				e = f.field(h)
 			}
+			if e == nil {
+				pos = next
+				continue
+			}
+			end = -1
 		}
-		*checked = next
-		pos = next
+		*dst, *checked, *count = hs, pos, n
+		return end, e
 	}
 }
 

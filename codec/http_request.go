@@ -392,9 +392,7 @@ func (p *httpParser) requestLine(pos, end int) (int, *HTTPError) {
 	t := i + 1
 	j := t
 	for {
-		for j < end && httpClass[b[j]]&httpCTarget != 0 {
-			j++
-		}
+		j = httpScanTarget(b, j, end)
 		if j == end {
 			return -1, nil
 		}
@@ -427,18 +425,21 @@ func (p *httpParser) requestLine(pos, end int) (int, *HTTPError) {
 	}
 	v := j + 1
 	const form = "HTTP/d.d\r\n"
-	for k := range len(form) {
-		if v+k == end {
-			return -1, nil
+	if v+len(form) > end || string(b[v:v+len(form)]) != "HTTP/1.1\r\n" {
+		// Not the common case at once: each byte decides as it comes.
+		for k := range len(form) {
+			if v+k == end {
+				return -1, nil
+			}
+			c := b[v+k]
+			if c == form[k] || form[k] == 'd' && httpIsDigit(c) {
+				continue
+			}
+			if c == '\n' && form[k] != '\n' {
+				return 0, errHTTPBareLF
+			}
+			return 0, errHTTPVersion
 		}
-		c := b[v+k]
-		if c == form[k] || form[k] == 'd' && httpIsDigit(c) {
-			continue
-		}
-		if c == '\n' && form[k] != '\n' {
-			return 0, errHTTPBareLF
-		}
-		return 0, errHTTPVersion
 	}
 	major, minor := int(b[v+5]-'0'), int(b[v+7]-'0')
 	if major != 1 || minor > 1 {

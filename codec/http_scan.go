@@ -98,6 +98,29 @@ func httpScanValue(b []byte, i, end int) int {
 	}
 }
 
+// httpScanTarget returns the offset of the first byte of b[i:end] that
+// is not a request-target byte needing no second look (VCHAR but "%"), or
+// end. Eight bytes at a time it flags bytes below "!", from DEL up, and
+// "%", each test exact in its lowest flag as in httpCtlMask.
+func httpScanTarget(b []byte, i, end int) int {
+	for i+8 <= end {
+		w := binary.LittleEndian.Uint64(b[i:])
+		lt := (w - httpOnes*'!') &^ w
+		del := w ^ (httpOnes * 0x7f)
+		del = (del - httpOnes) &^ del
+		pct := w ^ (httpOnes * '%')
+		pct = (pct - httpOnes) &^ pct
+		if m := (lt | del | pct | w) & httpHighs; m != 0 {
+			return i + bits.TrailingZeros64(m)>>3
+		}
+		i += 8
+	}
+	for i < end && httpClass[b[i]]&httpCTarget != 0 {
+		i++
+	}
+	return i
+}
+
 // httpScanTchar returns the offset of the first byte of b[i:end] that is
 // not tchar, or end.
 func httpScanTchar(b []byte, i, end int) int {

@@ -132,8 +132,14 @@ func (p *httpParser) splitFields(pos int, dst *[]Header) int {
 			*dst = hs
 			return pos + 2
 		}
+		if nl <= 0 {
+			panic(httpProgressBroken)
+		}
 		line := b[pos : pos+nl-1]
 		c := bytes.IndexByte(line, ':')
+		if c < 0 {
+			panic(httpProgressBroken)
+		}
 		hs = append(hs, Header{Name: line[:c:c], Value: httpTrimOWS(line[c+1:])})
 		pos += nl + 1
 	}

@@ -7,12 +7,13 @@ package codec
 // framed, and how far a chunked body and its trailers have been walked.
 //
 // The zero value is a connection with no partial request. Keep one per
-// connection (it is a few words, and needed only while a request is
+// connection (it is 128 bytes, and needed only while a request is
 // partial: it is zero again after every whole or refused request), and
 // pass it with the connection's unconsumed input, which must start with
 // the same bytes as on the call before: the request they began, with more
 // appended. An input shorter than the one seen last is taken as a new one,
-// and the progress is dropped.
+// and the progress is dropped; one as long or longer whose start has
+// changed is a bug of the caller's, which may panic.
 type RequestProgress struct {
 	seen      int         // len of the input at the last call
 	checked   int         // header section: the end of the lines checked so far
@@ -38,6 +39,11 @@ type RequestProgress struct {
 	inData       bool
 	trailers     bool
 }
+
+// httpProgressBroken is the panic of a ResumeRequest whose input does not
+// hold the lines its RequestProgress says were checked: the caller broke
+// the contract above, and nothing it parses can be trusted.
+const httpProgressBroken = "codec: ResumeRequest input does not start with the bytes its RequestProgress checked"
 
 // ResumeRequest is ParseRequest for a server that keeps a RequestProgress
 // per connection: given the connection's unconsumed input b, from the

@@ -1,6 +1,7 @@
 package codec_test
 
 import (
+	"fmt"
 	"strings"
 	"testing"
 
@@ -194,4 +195,24 @@ func TestRefusalMethod(t *testing.T) {
 			}
 		}
 	}
+}
+
+// TestResumeRequestChangedInput checks that an input whose start changed
+// under a progress, against the contract, is a panic that says so rather
+// than a request split from the wrong bytes.
+func TestResumeRequestChangedInput(t *testing.T) {
+	var r codec.Request
+	var pr codec.RequestProgress
+	first := []byte("GET /a HTTP/1.1\r\nHost: a\r\nX-A: b\r\n\r\nPOST")
+	if n, err := codec.ResumeRequest(first[:len(first)-8], &r, nil, &pr); n != 0 || err != nil {
+		t.Fatalf("partial: ResumeRequest = %d, %v", n, err)
+	}
+	defer func() {
+		if v := recover(); v == nil || !strings.Contains(fmt.Sprint(v), "RequestProgress") {
+			t.Errorf("recovered %v, want a panic naming RequestProgress", v)
+		}
+	}()
+	changed := []byte("GET /a HTTP/1.1\r\nHost  a\r\nX-A: b\r\n\r\nPOST") // a line checked before
+	n, err := codec.ResumeRequest(changed, &r, nil, &pr)
+	t.Errorf("ResumeRequest on a changed input = %d, %v; want a panic", n, err)
 }

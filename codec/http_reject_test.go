@@ -130,6 +130,8 @@ func TestParseRequestLimits(t *testing.T) {
 		{"65 header fields", get + many(64) + "\r\n", 431, nil},
 		{"MaxHeaders 2", get + many(2) + "\r\n", 431, &codec.HTTPLimits{MaxHeaders: 2}},
 		{"MaxHeaderBytes 32", get + "X-A: 0123456789\r\n\r\n", 431, &codec.HTTPLimits{MaxHeaderBytes: 32}},
+		{"empty lines past MaxHeaderBytes", "\r\n\r\n" + get + "\r\n", 431, &codec.HTTPLimits{MaxHeaderBytes: 3}},
+		{"empty lines up to MaxHeaderBytes", "\r\n\r\n" + get + "\r\n", 431, &codec.HTTPLimits{MaxHeaderBytes: 4}},
 		{"Content-Length over 1 MiB", get + "Content-Length: 1048577\r\n\r\n", 413, nil},
 		{"Content-Length of 1 TiB", get + "Content-Length: 1099511627776\r\n\r\n", 413, nil},
 		{"Content-Length of 18 digits", get + "Content-Length: 999999999999999999\r\n\r\n", 413, nil},

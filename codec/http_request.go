@@ -338,6 +338,9 @@ func (p *httpParser) splitHead(pos, methodLen int) {
 	sp := pos + methodLen
 	t := sp + 1
 	v := t + bytes.IndexByte(b[t:], ' ') + 1
+	if v == t || v+len("HTTP/1.1\r\n") > len(b) {
+		panic(httpProgressBroken)
+	}
 	r.Method, r.Target = b[pos:sp:sp], b[t:v-1:v-1]
 	r.Major, r.Minor = int(b[v+5]-'0'), int(b[v+7]-'0')
 	r.Headers = r.Headers[:0]
@@ -380,6 +383,9 @@ func (p *httpParser) skipEmptyLines() (int, *HTTPError) {
 // decides.
 func (p *httpParser) requestLine(pos, end int) (int, *HTTPError) {
 	b := p.b
+	if pos >= end {
+		return -1, nil // the empty lines before it used the window
+	}
 	i := httpScanTchar(b, pos, end)
 	if i == end {
 		return -1, nil

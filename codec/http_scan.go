@@ -5,16 +5,16 @@ import (
 	"math/bits"
 )
 
-// This file holds the byte-level scanners of the request line and of
-// field lines. Each makes one pass from left to right over its line: it
-// checks every byte against the line's grammar and finds the line's end in
-// the same pass, and stops at the first byte that decides (a delimiter, the
-// end of the line, or a byte the grammar refuses). A decision rests only on
-// the bytes before that point, so a prefix of an input that gets as far
-// decides exactly as the whole does, and one that does not get as far waits
-// for more.
+// This file holds the byte classes and scanners with which requestLine
+// (http_request.go) and httpFieldLine (http_field.go) read a line in one
+// pass from left to right: each byte is checked against the line's grammar
+// and the line's end is found in the same pass, which stops at the first
+// byte that decides (a delimiter, the end of the line, or a byte the
+// grammar refuses). A decision rests only on the bytes before that point,
+// so a prefix of an input that gets as far decides exactly as the whole
+// does, and one that does not get as far waits for more.
 //
-// No scanner looks past the section's limit: the limit is the end of its
+// No scan looks past the section's limit: the limit is the end of its
 // window, and reaching the window's end at the limit is a 431.
 
 // Byte classes of httpClass, one bit each.
@@ -26,8 +26,8 @@ const (
 	httpCHex                 // HEXDIG, either case
 )
 
-// httpClass maps each byte to its classes. It is computed once from the
-// sets above and never modified.
+// httpClass maps each byte to its classes. It is computed once, from the
+// sets of http_field.go and the grammar's ranges, and never modified.
 var httpClass = httpMakeClass()
 
 // httpMakeClass builds httpClass.
@@ -53,14 +53,14 @@ func httpMakeClass() (t [256]uint8) {
 	return t
 }
 
-// Words of eight equal bytes, for the SWAR scan of field values.
+// Words of eight equal bytes, for the scans eight bytes at a time.
 const (
 	httpOnes  = 0x0101010101010101
 	httpHighs = 0x8080808080808080
 )
 
 // httpCtlMask returns a word whose high bit is set in the lowest byte of w
-// (the first in memory) that is a control character, below SP or DEL, and
+// (the first in memory) that is a control character (below SP, or DEL), and
 // possibly in later bytes too; it is zero when w has none. The two tests
 // are the classic "has a byte less than n" and "has a zero byte" tricks:
 // a borrow can only flag bytes above a true hit, so the lowest flag is

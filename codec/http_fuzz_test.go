@@ -26,6 +26,7 @@ var httpFuzzSeeds = []string{
 	// Each of the differences httpLaxer explains.
 	httpReq("PUT / HTTP/1.1", "Host: a", "Content-Length: 2, 2", "Content-Length: 02") + "hi",
 	httpReq("GET http://[::1/ HTTP/1.1", "Host: a"),
+	httpReq("GET /caf\xc3\xa9 HTTP/1.1", "Host: a"),
 	httpReq("CONNECT a:99999999999 HTTP/1.1", "Host: a"),
 	httpReq("POST / HTTP/1.1", "Host: a", "Transfer-Encoding: chunked", "Trailer: Content-Length") + "0\r\n\r\n",
 	httpReq("POST / HTTP/1.1", "Host: a", "Transfer-Encoding: , chunked") + "0\r\n\r\n",

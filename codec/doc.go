@@ -43,6 +43,9 @@
 //
 // All parsers are restartable: given part of a message they return 0 and a
 // nil error, and are called again from the start once more input arrived.
+// ResumeRequest does the same for HTTP with a RequestProgress kept per
+// connection, so that a request arriving in many pieces has each byte
+// checked once rather than once per piece.
 //
 // # Lifetimes
 //

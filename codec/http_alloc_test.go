@@ -70,3 +70,40 @@ func TestParseRequestRejectAllocs(t *testing.T) {
 		t.Errorf("a refusal allocates %v times, want 0", a)
 	}
 }
+
+// TestResumeRequestAllocs checks that resuming allocates nothing either:
+// requests of every framing, each arriving in two reads cut at several
+// points, into one reused Request and RequestProgress.
+func TestResumeRequestAllocs(t *testing.T) {
+	in := []byte(httpBatch)
+	var r codec.Request
+	var pr codec.RequestProgress
+	// serve parses whole requests from the start of b, as httpServe
+	// does without describing them, and returns the bytes they used.
+	serve := func(b []byte) int {
+		off := 0
+		for off < len(b) {
+			n, err := codec.ResumeRequest(b[off:], &r, nil, &pr)
+			if err != nil {
+				t.Fatalf("ResumeRequest: %v", err)
+			}
+			if n == 0 {
+				break
+			}
+			off += n
+		}
+		return off
+	}
+	run := func() {
+		for _, cut := range []int{17, 100, 333, 600, 901, 1200} {
+			used := serve(in[:cut])
+			if used2 := serve(in[used:]); used+used2 != len(in) {
+				t.Fatalf("cut at %d: %d bytes used, want %d", cut, used+used2, len(in))
+			}
+		}
+	}
+	run() // warm-up: Headers, Trailers and the chunk buffer grow once
+	if a := testing.AllocsPerRun(20, run); a != 0 {
+		t.Errorf("resuming allocates %v times per run, want 0", a)
+	}
+}

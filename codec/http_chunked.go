@@ -10,8 +10,8 @@ import "bytes"
 //	chunk-ext      = *( BWS ";" BWS chunk-ext-name [ BWS "=" BWS chunk-ext-val ] )
 //
 // The body is parsed twice: a first pass checks the framing and finds its
-// end without copying anything, so an incomplete body costs a walk over its
-// chunk lines; only a complete body is copied, once, into the Request's
+// end without copying anything (resumable: a RequestProgress remembers how
+// far it got); only a complete body is copied, once, into the Request's
 // buffer.
 
 // httpMaxChunkDigits is how many hex digits a chunk-size may have: 16 fit a
@@ -28,41 +28,57 @@ var (
 	errHTTPChunkTooLarge = &HTTPError{413, "chunked body over the limit"}
 )
 
-// chunked parses the chunked body that starts at b[pos], its trailer
-// section included, sets r's Body and Trailers, and returns the offset after
-// the body. The chunk extensions, which are skipped, may together use
-// MaxHeaderBytes; the trailer section is bounded like the header section.
-func (p *httpParser) chunked(pos int) (int, *HTTPError) {
-	start := pos
-	extBudget := p.lim.maxHeaderBytes
-	var total int64
-	for {
-		size, next, e := p.chunkLine(pos, &extBudget)
-		if next < 0 || e != nil {
-			return 0, e
+// chunked parses the chunked body that starts at the end of the header
+// section, its trailer section included, sets r's Body and Trailers, and
+// returns the offset after the body, or 0 when b ends first. It resumes
+// where the progress says an earlier call stopped, and records in it each
+// chunk line, chunk and trailer line as it is read whole. The chunk
+// extensions, which are skipped, may together use MaxHeaderBytes; the
+// trailer section is bounded like the header section.
+func (p *httpParser) chunked(pr *RequestProgress) (int, *HTTPError) {
+	if pr.chunkAt == 0 {
+		pr.chunkAt, pr.extBudget = pr.body, p.lim.maxHeaderBytes
+	}
+	for !pr.trailers {
+		if !pr.inData {
+			size, next, e := p.chunkLine(pr.chunkAt, &pr.extBudget)
+			if next < 0 || e != nil {
+				return 0, e
+			}
+			if size == 0 {
+				pr.chunkAt, pr.trailers = next, true
+				break
+			}
+			if size > uint64(p.lim.maxBody-pr.total) {
+				return 0, errHTTPChunkTooLarge
+			}
+			pr.chunkAt, pr.size, pr.inData = next, size, true
 		}
-		pos = next
-		if size == 0 {
-			break
-		}
-		if size > uint64(p.lim.maxBody-total) {
-			return 0, errHTTPChunkTooLarge
-		}
-		if uint64(len(p.b)-pos) < size+2 {
+		pos := pr.chunkAt
+		if uint64(len(p.b)-pos) < pr.size+2 {
 			return 0, nil
 		}
-		n := int(size) // less than len(b)
+		n := int(pr.size) // less than len(b)
 		if p.b[pos+n] != '\r' || p.b[pos+n+1] != '\n' {
 			return 0, errHTTPChunkCRLF
 		}
-		total += int64(n)
-		pos += n + 2
+		pr.total += int64(n)
+		pr.chunkAt, pr.inData = pos+n+2, false
 	}
-	end, e := p.fields(pos, pos, &p.r.Trailers, nil)
+	resumed := pr.trailerAt > 0
+	if !resumed {
+		pr.trailerAt = pr.chunkAt
+	}
+	end, e := p.fields(pr.chunkAt, &p.r.Trailers, nil, &pr.trailerAt, &pr.trailerCount)
 	if end < 0 || e != nil {
 		return 0, e
 	}
-	p.dechunk(start, int(total))
+	if resumed {
+		// Only the lines checked now are in Trailers: split them all.
+		p.r.Trailers = p.r.Trailers[:0]
+		p.splitFields(pr.chunkAt, &p.r.Trailers)
+	}
+	p.dechunk(pr.body, int(pr.total))
 	return end, nil
 }
 
@@ -72,7 +88,7 @@ func (p *httpParser) chunked(pos int) (int, *HTTPError) {
 func (p *httpParser) chunkLine(pos int, budget *int) (size uint64, next int, e *HTTPError) {
 	b := p.b[pos:]
 	d := 0
-	for d < len(b) && httpIsHex(b[d]) {
+	for d < len(b) && httpClass[b[d]]&httpCHex != 0 {
 		if d == httpMaxChunkDigits {
 			return 0, -1, errHTTPChunkDigits
 		}
@@ -119,7 +135,7 @@ func (p *httpParser) dechunk(pos, total int) {
 	body := r.body[:0]
 	for {
 		size := 0
-		for ; httpIsHex(p.b[pos]); pos++ {
+		for ; httpClass[p.b[pos]]&httpCHex != 0; pos++ {
 			size = size<<4 | int(httpHexVal(p.b[pos]))
 		}
 		pos += bytes.IndexByte(p.b[pos:], '\n') + 1

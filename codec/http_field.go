@@ -52,7 +52,7 @@ func httpInSet(c byte, lo, hi uint64) bool {
 }
 
 // httpIsTchar reports whether c is tchar.
-func httpIsTchar(c byte) bool { return httpInSet(c, httpTcharLo, httpTcharHi) }
+func httpIsTchar(c byte) bool { return httpClass[c]&httpCTchar != 0 }
 
 // httpIsToken reports whether b is a token: one or more tchar.
 func httpIsToken(b []byte) bool {
@@ -67,7 +67,7 @@ func httpIsToken(b []byte) bool {
 // httpFraming collects what the header fields say about framing and about
 // the connection; frame decides once the header section has ended.
 type httpFraming struct {
-	hosts         int
+	host          bool  // a Host field was seen
 	contentLength int64 // -1 when absent
 	te            bool  // a Transfer-Encoding field was seen
 	teChunked     bool  // chunked is listed
@@ -75,78 +75,150 @@ type httpFraming struct {
 	teMisplaced   bool  // a coding, chunked included, follows chunked
 	close         bool  // Connection lists close
 	keepAlive     bool  // Connection lists keep-alive
+	expect        bool  // Expect is 100-continue
 }
 
-// fields parses field lines from b[pos] up to the empty line that ends them
-// and appends them to *dst; the section started at b[base] and may use
-// MaxHeaderBytes. With f non-nil (the header section) it records the
-// fields that frame the request. It returns the offset after the empty
-// line, or -1 when b ends first.
-func (p *httpParser) fields(pos, base int, dst *[]Header, f *httpFraming) (int, *HTTPError) {
+// fields checks the field lines of a section that started at b[base] and
+// may use MaxHeaderBytes, from b[*checked] up to the empty line that ends
+// them, and appends them to *dst; *count counts the section's fields,
+// those of earlier calls included, and *checked moves past each line
+// checked. With f non-nil (the header section) it records the fields that
+// frame the request. It returns the offset after the empty line, or -1
+// when b ends first.
+func (p *httpParser) fields(base int, dst *[]Header, f *httpFraming, checked, count *int) (end int, e *HTTPError) {
+	// Locals, written back once: kept in registers, not stored through
+	// the pointers on every line.
+	b, most := p.b, p.lim.maxHeaders
+	hs, pos, n := p.growFields(*dst), *checked, *count
+	limit := min(len(b), base+p.lim.maxHeaderBytes)
 	for {
-		line, next, e := httpLineAt(p.b, pos, base, p.lim.maxHeaderBytes)
-		if next < 0 || e != nil {
-			return -1, e
-		}
-		if len(line) == 0 {
-			return next, nil
-		}
-		h, e := httpField(line)
-		if e != nil {
-			return -1, e
-		}
-		if len(*dst) >= p.lim.maxHeaders {
-			return -1, errHTTPTooManyField
-		}
-		if cap(*dst) < p.lim.maxHeaders {
-			grown := make([]Header, len(*dst), p.lim.maxHeaders)
-			copy(grown, *dst)
-			*dst = grown
-		}
-		*dst = append(*dst, h)
-		if f != nil {
-			if e := f.field(h); e != nil {
-				return -1, e
+		colon, v, w, next, err := httpFieldLine(b, pos, limit)
+		switch {
+		case err != nil:
+			end, e = -1, err
+		case next < 0:
+			end, e = -1, p.short(base)
+		case colon < 0:
+			pos, end = next, next
+		case n == most:
+			end, e = -1, errHTTPTooManyField
+		default:
+			n++
+			h := Header{Name: b[pos:colon:colon], Value: b[v:w:w]}
+			hs = append(hs, h)
+			if f != nil {
+				e = f.field(h)
 			}
+			if e == nil {
+				pos = next
+				continue
+			}
+			end = -1
 		}
-		pos = next
+		*dst, *checked, *count = hs, pos, n
+		return end, e
 	}
 }
 
-// httpField parses field-name ":" OWS field-value OWS (RFC 9112 §5). The
-// name is a token with nothing between it and the colon (§5.1: a server
-// MUST reject whitespace there); a line that starts with whitespace is
-// obs-fold, which §5.2 lets a server reject; the value holds no control
-// character but HTAB (RFC 9110 §5.5).
-func httpField(line []byte) (Header, *HTTPError) {
-	if line[0] == ' ' || line[0] == '\t' {
-		return Header{}, errHTTPObsFold
-	}
-	i := 0
-	for i < len(line) && httpIsTchar(line[i]) {
-		i++
-	}
-	switch {
-	case i == len(line):
-		return Header{}, errHTTPFieldColon
-	case line[i] == ' ' || line[i] == '\t':
-		return Header{}, errHTTPFieldSpace
-	case line[i] != ':' || i == 0:
-		if line[i] == '\r' {
-			return Header{}, errHTTPFieldCR
+// splitFields appends to *dst the field lines from b[pos] up to the empty
+// line that ends them, which an earlier call has checked, and returns the
+// offset after that line. It only finds each line's end and colon.
+func (p *httpParser) splitFields(pos int, dst *[]Header) int {
+	b := p.b
+	hs := p.growFields(*dst)
+	for {
+		nl := bytes.IndexByte(b[pos:], '\n')
+		if nl == 1 {
+			*dst = hs
+			return pos + 2
 		}
-		return Header{}, errHTTPFieldName
-	}
-	v := httpTrimOWS(line[i+1:])
-	for _, c := range v {
-		if c < ' ' && c != '\t' || c == 0x7f {
-			if c == '\r' {
-				return Header{}, errHTTPFieldCR
-			}
-			return Header{}, errHTTPFieldValue
+		if nl <= 0 {
+			panic(httpProgressBroken)
 		}
+		line := b[pos : pos+nl-1]
+		c := bytes.IndexByte(line, ':')
+		if c < 0 {
+			panic(httpProgressBroken)
+		}
+		hs = append(hs, Header{Name: line[:c:c], Value: httpTrimOWS(line[c+1:])})
+		pos += nl + 1
 	}
-	return Header{Name: line[:i:i], Value: v}, nil
+}
+
+// growFields returns hs with room for MaxHeaders fields, so that appending
+// them never allocates again.
+func (p *httpParser) growFields(hs []Header) []Header {
+	if cap(hs) < p.lim.maxHeaders {
+		grown := make([]Header, len(hs), p.lim.maxHeaders)
+		copy(grown, hs)
+		return grown
+	}
+	return hs
+}
+
+// httpFieldLine checks field-name ":" OWS field-value OWS CRLF (RFC 9112
+// §5), or the empty line that ends the section, at b[pos] in a window that
+// ends at end, in one pass. The name is a token with nothing between it and
+// the colon (§5.1: a server MUST reject whitespace there); a line that
+// starts with whitespace is obs-fold, which §5.2 lets a server reject; the
+// value holds no control character but HTAB (RFC 9110 §5.5). It returns
+// the offset of the colon (-1 for the empty line), the value as b[v:w], and
+// the offset after the line, or next -1 when the window ends before
+// anything decides.
+func httpFieldLine(b []byte, pos, end int) (colon, v, w, next int, e *HTTPError) {
+	i := httpScanTchar(b, pos, end)
+	if i == end {
+		return 0, 0, 0, -1, nil
+	}
+	switch c := b[i]; {
+	case c == ':' && i > pos:
+	case c == '\r':
+		if i+1 == end {
+			return 0, 0, 0, -1, nil
+		}
+		switch {
+		case b[i+1] != '\n':
+			return 0, 0, 0, 0, errHTTPFieldCR
+		case i == pos:
+			return -1, 0, 0, i + 2, nil
+		}
+		return 0, 0, 0, 0, errHTTPFieldColon
+	case c == '\n':
+		return 0, 0, 0, 0, errHTTPBareLF
+	case c == ' ' || c == '\t':
+		if i == pos {
+			return 0, 0, 0, 0, errHTTPObsFold
+		}
+		return 0, 0, 0, 0, errHTTPFieldSpace
+	default:
+		return 0, 0, 0, 0, errHTTPFieldName
+	}
+	v = i + 1
+	for v < end && (b[v] == ' ' || b[v] == '\t') {
+		v++
+	}
+	j := httpScanValue(b, v, end)
+	if j == end {
+		return 0, 0, 0, -1, nil
+	}
+	switch b[j] {
+	case '\r':
+		if j+1 == end {
+			return 0, 0, 0, -1, nil
+		}
+		if b[j+1] != '\n' {
+			return 0, 0, 0, 0, errHTTPFieldCR
+		}
+	case '\n':
+		return 0, 0, 0, 0, errHTTPBareLF
+	default:
+		return 0, 0, 0, 0, errHTTPFieldValue
+	}
+	w = j
+	for w > v && (b[w-1] == ' ' || b[w-1] == '\t') {
+		w--
+	}
+	return i, v, w, j + 2, nil
 }
 
 // field records h when it is one of the fields that frame the request.
@@ -157,10 +229,10 @@ func (f *httpFraming) field(h Header) *HTTPError {
 			return nil
 		}
 		// RFC 9112 §3.2: 400 for more than one Host or an invalid one.
-		f.hosts++
-		if f.hosts > 1 {
+		if f.host {
 			return errHTTPHosts
 		}
+		f.host = true
 		if !httpValidHost(h.Value, false) {
 			return errHTTPHost
 		}
@@ -175,6 +247,10 @@ func (f *httpFraming) field(h Header) *HTTPError {
 	case len("transfer-encoding"):
 		if httpEqualFold(h.Name, "transfer-encoding") {
 			return f.transferEncoding(h.Value)
+		}
+	case len("expect"):
+		if httpEqualFold(h.Name, "expect") && httpEqualFold(h.Value, "100-continue") {
+			f.expect = true
 		}
 	}
 	return nil
@@ -310,7 +386,7 @@ func httpValidHost(v []byte, needPort bool) bool {
 			return false
 		}
 		for _, c := range v[1:end] {
-			if !httpIsHex(c) && c != ':' && c != '.' {
+			if httpClass[c]&httpCHex == 0 && c != ':' && c != '.' {
 				return false
 			}
 		}
@@ -319,11 +395,11 @@ func httpValidHost(v []byte, needPort bool) bool {
 		for i < len(v) && v[i] != ':' {
 			switch c := v[i]; {
 			case c == '%':
-				if i+2 >= len(v) || !httpIsHex(v[i+1]) || !httpIsHex(v[i+2]) {
+				if i+2 >= len(v) || httpClass[v[i+1]]&httpClass[v[i+2]]&httpCHex == 0 {
 					return false
 				}
 				i += 3
-			case httpInSet(c, httpRegNameLo, httpRegNameHi):
+			case httpClass[c]&httpCRegName != 0:
 				i++
 			default:
 				return false

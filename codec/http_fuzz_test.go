@@ -26,6 +26,7 @@ var httpFuzzSeeds = []string{
 	// Each of the differences httpLaxer explains.
 	httpReq("PUT / HTTP/1.1", "Host: a", "Content-Length: 2, 2", "Content-Length: 02") + "hi",
 	httpReq("GET http://[::1/ HTTP/1.1", "Host: a"),
+	httpReq("GET /caf\xc3\xa9 HTTP/1.1", "Host: a"),
 	httpReq("CONNECT a:99999999999 HTTP/1.1", "Host: a"),
 	httpReq("POST / HTTP/1.1", "Host: a", "Transfer-Encoding: chunked", "Trailer: Content-Length") + "0\r\n\r\n",
 	httpReq("POST / HTTP/1.1", "Host: a", "Transfer-Encoding: , chunked") + "0\r\n\r\n",
@@ -131,6 +132,9 @@ var httpStricter = []string{
 	"asterisk-form target without OPTIONS",
 	"CONNECT target is not host:port",
 	"invalid percent-encoding in request target",
+	// RFC 9112 §3.2 and RFC 3986 §2: a target is ASCII; net/http takes
+	// any byte from 0x80 up in it.
+	"non-ASCII byte in request target",
 	// RFC 9112 §5.1 and §5.2: no whitespace before the colon (net/http
 	// keeps such a field under its raw name), no obs-fold (net/http
 	// unfolds).
@@ -331,7 +335,8 @@ func httpSameFields(a, b http.Header) bool {
 
 // FuzzHTTPSplit checks that ParseRequest never panics, that parsing any
 // prefix of an input either waits for more (0, nil) or gives exactly the
-// result of the whole, request after pipelined request, and that
+// result of the whole, request after pipelined request, that ResumeRequest
+// fed the input one byte more per call gives the same outcomes, and that
 // DecodeRequest fed the input in two pieces decodes the same requests. It
 // uses the small httpFuzzLimits, so that every limit is reached.
 func FuzzHTTPSplit(f *testing.F) {
@@ -371,6 +376,25 @@ func FuzzHTTPSplit(f *testing.F) {
 			if k < len(ends) {
 				start = ends[k]
 			}
+		}
+		// ResumeRequest one byte more per call, with one progress.
+		var resumed []string
+		var r codec.Request
+		var pr codec.RequestProgress
+		off := 0
+		for i := 0; i <= len(in); i++ {
+			used := 0
+			used, resumed = httpServe(in[off:i], &r, &pr, httpFuzzLimits, resumed)
+			off += used
+			if len(resumed) > 0 && !strings.HasPrefix(resumed[len(resumed)-1], "n=") {
+				break
+			}
+		}
+		if len(resumed) == 0 || strings.HasPrefix(resumed[len(resumed)-1], "n=") {
+			resumed = append(resumed, "more")
+		}
+		if !slices.Equal(resumed, whole) {
+			t.Fatalf("%q byte by byte with ResumeRequest:\n got %q\nwant %q", in, resumed, whole)
 		}
 		// DecodeRequest in two pieces, for a few cut points.
 		for _, cut := range []int{0, 1, len(in) / 3, len(in) / 2, len(in) - 1} {

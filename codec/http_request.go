@@ -11,15 +11,21 @@ import (
 //
 // ParseRequest is stateless, like the RESP parsers: each call starts at the
 // beginning of its input and either returns one whole request, reports that
-// more input is needed (0, nil), or refuses the request. It reads the input
-// strictly left to right, one complete line at a time, and decides each
-// line before looking at the next, so any prefix of an input is either
-// incomplete or yields exactly the result of the whole. The only decisions
-// made on a line not yet seen whole are limits (a header section that has
-// used MaxHeaderBytes without ending, a chunk-size of too many digits,
-// chunk extensions over their budget): they are refused at once, and the
-// whole input refuses them the same way, before looking at the rest of the
-// line.
+// more input is needed (0, nil), or refuses the request. ResumeRequest
+// gives the same answers, but carries a RequestProgress from one call to
+// the next, so that the bytes of a request arriving in pieces are checked
+// once, not once per piece.
+//
+// Both read the input strictly left to right, in one pass over each line
+// (http_scan.go), and decide at the first byte that settles something: a
+// line, a request line part or a field is refused at its first bad byte,
+// even before its line has arrived whole. Such a decision rests only on
+// the bytes before that point, so any prefix of an input is either
+// incomplete or yields exactly the result of the whole. Limits are decided
+// the same way: a header section that has used MaxHeaderBytes without
+// ending, a chunk-size of too many digits, chunk extensions over their
+// budget are refused as soon as the limit is reached, and no byte past it
+// is looked at.
 
 // Default limits of HTTPLimits.
 const (
@@ -184,6 +190,7 @@ var (
 	errHTTPRequestLine    = &HTTPError{400, "malformed request line"}
 	errHTTPMethod         = &HTTPError{400, "invalid method"}
 	errHTTPTargetByte     = &HTTPError{400, "invalid byte in request target"}
+	errHTTPTargetNonASCII = &HTTPError{400, "non-ASCII byte in request target"}
 	errHTTPTargetPercent  = &HTTPError{400, "invalid percent-encoding in request target"}
 	errHTTPTargetForm     = &HTTPError{400, "invalid request target"}
 	errHTTPAsterisk       = &HTTPError{400, "asterisk-form target without OPTIONS"}
@@ -206,22 +213,24 @@ var (
 // only part of it (call again with more input, from the start); or an
 // *HTTPError. Pipelined requests follow one another: parse the next one from
 // b[n:]. See Request for how long r's slices stay valid; r's fields mean
-// nothing unless n > 0.
+// nothing unless n > 0, but for Method on a refusal: it holds the method
+// when the request line got as far as the SP after it (else nil), so that a
+// server leaves the body out of its answer to a HEAD request (RFC 9110
+// §9.3.2).
+//
+// ParseRequest keeps nothing between calls, so a request that arrives in
+// pieces is checked from its start on every call; a server that keeps a
+// RequestProgress per connection calls ResumeRequest instead.
 //
 // It follows RFC 9112 strictly where leniency would let two parsers frame
 // the same bytes differently: lines end with CRLF, field names are tokens
 // with no whitespace before the colon, there is no line folding, a request
 // has at most one framing (Content-Length or a chunked Transfer-Encoding),
-// and an HTTP/1.1 request has exactly one Host.
+// and an HTTP/1.1 request has exactly one Host. The request target is
+// ASCII: visible characters, with percent signs starting a pct-encoding.
 func ParseRequest(b []byte, r *Request, lim *HTTPLimits) (int, error) {
-	l := lim.resolve()
-	r.Reset()
-	p := httpParser{b: b, r: r, lim: l}
-	n, e := p.request()
-	if e != nil {
-		return 0, e
-	}
-	return n, nil
+	var pr RequestProgress
+	return ResumeRequest(b, r, lim, &pr)
 }
 
 // DecodeRequest is ParseRequest on a Source. It reports whether a whole
@@ -237,46 +246,115 @@ func DecodeRequest(src Source, r *Request, lim *HTTPLimits) (bool, error) {
 	return true, nil
 }
 
-// httpParser is the state of one ParseRequest call.
+// httpParser is the state of one parse: the input, the Request it fills
+// and the limits. The progress it resumes from and records is passed
+// apart: held in httpParser, whose input leaks into the Request, the
+// compiler would have it leak too and move every caller's progress to the
+// heap.
 type httpParser struct {
 	b   []byte
 	r   *Request
 	lim httpLimits
 }
 
-// request parses the whole request; see ParseRequest.
-func (p *httpParser) request() (int, *HTTPError) {
-	pos, e := p.skipEmptyLines()
-	if pos < 0 || e != nil {
-		return 0, e
+// request parses the whole request; see ParseRequest. When an earlier call
+// has read the header section whole, the body alone decides whether the
+// request is complete, and the header section is split again (without
+// checking its bytes a second time) only once it is.
+func (p *httpParser) request(pr *RequestProgress) (int, *HTTPError) {
+	if pr.body == 0 {
+		if e := p.head(pr); pr.body == 0 || e != nil {
+			return 0, e
+		}
 	}
-	line, next, e := httpLineAt(p.b, pos, 0, p.lim.maxHeaderBytes)
-	if next < 0 || e != nil {
-		return 0, e
-	}
-	if e := p.requestLine(line); e != nil {
-		return 0, e
-	}
-	f := httpFraming{contentLength: -1}
-	pos, e = p.fields(next, 0, &p.r.Headers, &f)
-	if pos < 0 || e != nil {
-		return 0, e
-	}
-	if e := p.frame(&f); e != nil {
-		return 0, e
-	}
+	end := pr.body
 	switch {
-	case p.r.Chunked:
-		return p.chunked(pos)
-	case p.r.ContentLength >= 0:
-		if p.r.ContentLength > int64(len(p.b)-pos) {
+	case pr.chunked:
+		n, e := p.chunked(pr)
+		if n == 0 || e != nil {
+			return 0, e
+		}
+		end = n
+	case pr.length >= 0:
+		if pr.length > int64(len(p.b)-pr.body) {
 			return 0, nil
 		}
-		end := pos + int(p.r.ContentLength)
-		p.r.Body = p.b[pos:end:end]
-		return end, nil
+		end += int(pr.length)
+		p.r.Body = p.b[pr.body:end:end]
 	}
-	return pos, nil
+	if p.r.Method == nil {
+		// The header section was checked by an earlier call.
+		pos, _ := p.skipEmptyLines()
+		p.splitHead(pos, pr.methodLen)
+		_ = p.frame(&pr.framing) // checked before: it cannot fail
+	}
+	return end, nil
+}
+
+// head checks the request line and the header section, from where an
+// earlier call stopped, and once the section is whole records its end and
+// framing in pr and fills r's request line and Headers.
+func (p *httpParser) head(pr *RequestProgress) *HTTPError {
+	pos, e := p.skipEmptyLines()
+	if pos < 0 || e != nil {
+		return e
+	}
+	resumed := pr.checked > 0
+	if resumed {
+		// For a refusal's sake (see ParseRequest).
+		p.r.Method = p.b[pos : pos+pr.methodLen : pos+pr.methodLen]
+	} else {
+		next, e := p.requestLine(pos, min(len(p.b), p.lim.maxHeaderBytes))
+		if e != nil {
+			return e
+		}
+		if next < 0 {
+			return p.short(0)
+		}
+		pr.checked, pr.methodLen = next, len(p.r.Method)
+		pr.framing = httpFraming{contentLength: -1}
+	}
+	end, e := p.fields(0, &p.r.Headers, &pr.framing, &pr.checked, &pr.count)
+	if end < 0 || e != nil {
+		return e
+	}
+	if resumed {
+		// Only the lines checked now are in Headers: split them all.
+		p.splitHead(pos, pr.methodLen)
+	}
+	if e := p.frame(&pr.framing); e != nil {
+		return e
+	}
+	pr.body, pr.length, pr.chunked = end, p.r.ContentLength, p.r.Chunked
+	pr.expect = pr.framing.expect && p.r.Minor == 1
+	return nil
+}
+
+// splitHead fills r's request line and Headers from the request line at
+// b[pos], whose method has methodLen bytes, and the header section after
+// it, which earlier calls have checked whole.
+func (p *httpParser) splitHead(pos, methodLen int) {
+	r, b := p.r, p.b
+	sp := pos + methodLen
+	t := sp + 1
+	v := t + bytes.IndexByte(b[t:], ' ') + 1
+	if v == t || v+len("HTTP/1.1\r\n") > len(b) {
+		panic(httpProgressBroken)
+	}
+	r.Method, r.Target = b[pos:sp:sp], b[t:v-1:v-1]
+	r.Major, r.Minor = int(b[v+5]-'0'), int(b[v+7]-'0')
+	r.Headers = r.Headers[:0]
+	p.splitFields(v+len("HTTP/1.1\r\n"), &r.Headers)
+}
+
+// short is the answer when a scan of the section that started at b[base]
+// reached the end of its window: 431 when the section has used its limit,
+// else nil (wait for more).
+func (p *httpParser) short(base int) *HTTPError {
+	if len(p.b)-base >= p.lim.maxHeaderBytes {
+		return errHTTPHeaderBytes
+	}
+	return nil
 }
 
 // skipEmptyLines returns the offset of the request line after at most
@@ -298,78 +376,115 @@ func (p *httpParser) skipEmptyLines() (int, *HTTPError) {
 	}
 }
 
-// httpLineAt finds the line that starts at b[pos] in a section that
-// started at b[base] and may use limit bytes, its CRLFs included. It
-// returns the line without its CRLF and the offset after it; next is -1
-// when b ends before the line does. A section that has used limit bytes
-// without the line ending is refused with 431 at once, before the line's
-// bytes are looked at, and no byte past the limit is ever searched.
-func httpLineAt(b []byte, pos, base, limit int) (line []byte, next int, e *HTTPError) {
-	window := b[pos:]
-	if room := max(base+limit-pos, 0); len(window) > room {
-		window = window[:room]
+// requestLine checks method SP request-target SP HTTP-version CRLF (RFC
+// 9112 §3) at b[pos], in a window that ends at end, and sets r's Method
+// (as soon as the SP after it is seen), Target and version. It returns the
+// offset after the line, or -1 when the window ends before anything
+// decides.
+func (p *httpParser) requestLine(pos, end int) (int, *HTTPError) {
+	b := p.b
+	if pos >= end {
+		return -1, nil // the empty lines before it used the window
 	}
-	i := bytes.IndexByte(window, '\n')
-	if i < 0 {
-		if len(b)-base >= limit {
-			return nil, -1, errHTTPHeaderBytes
+	i := httpScanTchar(b, pos, end)
+	if i == end {
+		return -1, nil
+	}
+	if b[i] != ' ' || i == pos {
+		return httpRequestLineStop(b, i, end, i == pos, errHTTPMethod)
+	}
+	method := b[pos:i:i]
+	p.r.Method = method
+	t := i + 1
+	j := t
+	for {
+		j = httpScanTarget(b, j, end)
+		if j == end {
+			return -1, nil
 		}
-		return nil, -1, nil
+		if b[j] != '%' {
+			break
+		}
+		// A pct-encoding is decided by each of its hex digits as it comes.
+		for k := j + 1; k <= j+2; k++ {
+			if k == end {
+				return -1, nil
+			}
+			if httpClass[b[k]]&httpCHex == 0 {
+				return 0, errHTTPTargetPercent
+			}
+		}
+		j += 3
 	}
-	if i == 0 || window[i-1] != '\r' {
-		return nil, -1, errHTTPBareLF
+	switch c := b[j]; {
+	case c == ' ' && j > t:
+	case c >= 0x80:
+		// RFC 9112 §3.2: the target is a URI, and URIs are ASCII (RFC
+		// 3986 §2); a server answers an invalid request-line with 400.
+		return 0, errHTTPTargetNonASCII
+	default:
+		return httpRequestLineStop(b, j, end, c == ' ', errHTTPTargetByte)
 	}
-	return window[: i-1 : i-1], pos + i + 1, nil
-}
-
-// requestLine parses method SP request-target SP HTTP-version (RFC 9112
-// §3) into r.
-func (p *httpParser) requestLine(line []byte) *HTTPError {
-	sp := bytes.IndexByte(line, ' ')
-	if sp <= 0 {
-		return errHTTPRequestLine
+	target := b[t:j:j]
+	if e := httpCheckTargetForm(method, target); e != nil {
+		return 0, e
 	}
-	method, rest := line[:sp:sp], line[sp+1:]
-	if !httpIsToken(method) {
-		return errHTTPMethod
+	v := j + 1
+	const form = "HTTP/d.d\r\n"
+	if v+len(form) > end || string(b[v:v+len(form)]) != "HTTP/1.1\r\n" {
+		// Not the common case at once: each byte decides as it comes.
+		for k := range len(form) {
+			if v+k == end {
+				return -1, nil
+			}
+			c := b[v+k]
+			if c == form[k] || form[k] == 'd' && httpIsDigit(c) {
+				continue
+			}
+			if c == '\n' && form[k] != '\n' {
+				return 0, errHTTPBareLF
+			}
+			return 0, errHTTPVersion
+		}
 	}
-	sp = bytes.IndexByte(rest, ' ')
-	if sp <= 0 {
-		// No second SP, or a second SP right after the first: a request
-		// line has exactly one SP between its parts.
-		return errHTTPRequestLine
-	}
-	target, version := rest[:sp:sp], rest[sp+1:]
-	if e := httpCheckTarget(method, target); e != nil {
-		return e
-	}
-	if len(version) != len("HTTP/1.1") || string(version[:5]) != "HTTP/" ||
-		!httpIsDigit(version[5]) || version[6] != '.' || !httpIsDigit(version[7]) {
-		return errHTTPVersion
-	}
-	major, minor := int(version[5]-'0'), int(version[7]-'0')
+	major, minor := int(b[v+5]-'0'), int(b[v+7]-'0')
 	if major != 1 || minor > 1 {
-		return errHTTPVersionSupport
+		return 0, errHTTPVersionSupport
 	}
-	p.r.Method, p.r.Target, p.r.Major, p.r.Minor = method, target, major, minor
-	return nil
+	p.r.Target, p.r.Major, p.r.Minor = target, major, minor
+	return v + len(form), nil
 }
 
-// httpCheckTarget checks a request-target (RFC 9112 §3.2): visible ASCII or
-// obs-text, percent signs followed by two hex digits, and the form the
-// method calls for: authority-form (host:port) for CONNECT, asterisk-form
-// only for OPTIONS, otherwise origin-form ("/...") or absolute-form
-// ("scheme:..."). The URI inside is not validated further.
-func httpCheckTarget(method, t []byte) *HTTPError {
-	for i := 0; i < len(t); i++ {
-		c := t[i]
-		if c <= ' ' || c == 0x7f {
-			return errHTTPTargetByte
+// httpRequestLineStop refuses the request line at b[i], a byte that ended
+// a part of it too early or that the part cannot hold: a bare LF, a line
+// that ends without its SPs (CRLF, or an SP right after another, empty),
+// or else bad (a CR not followed by LF included). It waits when b[i] is a
+// CR that ends the window.
+func httpRequestLineStop(b []byte, i, end int, empty bool, bad *HTTPError) (int, *HTTPError) {
+	switch b[i] {
+	case '\n':
+		return 0, errHTTPBareLF
+	case '\r':
+		if i+1 == end {
+			return -1, nil
 		}
-		if c == '%' && (i+2 >= len(t) || !httpIsHex(t[i+1]) || !httpIsHex(t[i+2])) {
-			return errHTTPTargetPercent
+		if b[i+1] == '\n' {
+			return 0, errHTTPRequestLine
+		}
+	case ' ':
+		if empty {
+			return 0, errHTTPRequestLine
 		}
 	}
+	return 0, bad
+}
+
+// httpCheckTargetForm checks that a request-target (RFC 9112 §3.2), whose
+// bytes requestLine has checked, has the form the method calls for:
+// authority-form (host:port) for CONNECT, asterisk-form only for OPTIONS,
+// otherwise origin-form ("/...") or absolute-form ("scheme:..."). The URI
+// inside is not validated further.
+func httpCheckTargetForm(method, t []byte) *HTTPError {
 	switch {
 	case string(method) == "CONNECT":
 		if !httpValidHost(t, true) {
@@ -398,7 +513,7 @@ func httpCheckTarget(method, t []byte) *HTTPError {
 // Chunked and KeepAlive.
 func (p *httpParser) frame(f *httpFraming) *HTTPError {
 	r := p.r
-	if f.hosts == 0 && r.Minor == 1 {
+	if !f.host && r.Minor == 1 {
 		return errHTTPMissingHost
 	}
 	if f.te {
@@ -435,9 +550,6 @@ func httpIsDigit(c byte) bool { return '0' <= c && c <= '9' }
 
 // httpIsAlpha reports whether c is ALPHA.
 func httpIsAlpha(c byte) bool { return 'a' <= c|0x20 && c|0x20 <= 'z' }
-
-// httpIsHex reports whether c is HEXDIG (either case).
-func httpIsHex(c byte) bool { return httpIsDigit(c) || 'a' <= c|0x20 && c|0x20 <= 'f' }
 
 // httpHexVal returns the value of the hex digit c.
 func httpHexVal(c byte) uint64 {

@@ -4,7 +4,9 @@ import (
 	"bufio"
 	"errors"
 	"io"
+	"net/http"
 	"runtime"
+	"strconv"
 	"strings"
 	"sync"
 	"syscall"
@@ -65,6 +67,70 @@ func TestHTTPRefusals(t *testing.T) {
 				}
 				httpExpectClosed(t, br)
 			})
+		}
+	})
+}
+
+// TestHTTPHeadRefusals sends HEAD requests the parser refuses, refused in
+// the request line, in a header field (also sent in two writes), and over
+// the header limit: each answer has the refusal's status,
+// Content-Length and "Connection: close", and no body (RFC 9110 §9.3.2),
+// so the connection ends right after the header section. The same
+// requests as GET get the body, which shows the check can see one.
+func TestHTTPHeadRefusals(t *testing.T) {
+	// huge is a request line and header section of exactly -max-header
+	// bytes (the default, 8 KiB) that never ends: nothing is left unread.
+	huge := func(m string) string { return m + string(httpHugeHeader(8<<10 - len(m) + len("GET")))[len("GET"):] }
+	tests := []struct {
+		name   string
+		pieces []string // the first starts with the method, "M"
+		want   int
+	}{
+		{"non-ASCII target", []string{"M /caf\xc3\xa9 HTTP/1.1\r\nHost: t\r\n\r\n"}, 400},
+		{"space before colon", []string{"M /plaintext HTTP/1.1\r\nHost : t\r\n\r\n"}, 400},
+		{"in two writes", []string{"M /plaintext HTTP/1.1\r\nHo", "st: t\r\nX-A: \x01\r\n\r\n"}, 400},
+		{"HTTP/2.0", []string{"M /plaintext HTTP/2.0\r\nHost: t\r\n\r\n"}, 505},
+		{"header too large", nil, 431},
+	}
+	forEachModel(t, func(t *testing.T, model string) {
+		addr := startHTTP(t, model, nil)
+		for _, tt := range tests {
+			for _, method := range []string{"HEAD", "GET"} {
+				t.Run(tt.name+"/"+method, func(t *testing.T) {
+					c, _ := httpDial(t, addr)
+					pieces := tt.pieces
+					if pieces == nil {
+						pieces = []string{huge(method)}
+					}
+					for i, p := range pieces {
+						if i == 0 && strings.HasPrefix(p, "M ") {
+							p = method + p[1:]
+						}
+						if _, err := io.WriteString(c, p); err != nil {
+							t.Fatalf("write: %v", err)
+						}
+					}
+					raw, err := io.ReadAll(c)
+					if err != nil && !errors.Is(err, syscall.ECONNRESET) {
+						t.Fatalf("read until close: %v", err)
+					}
+					head, body, ok := strings.Cut(string(raw), "\r\n\r\n")
+					status := "HTTP/1.1 " + strconv.Itoa(tt.want) + " "
+					if !ok || !strings.HasPrefix(head, status) || !strings.Contains(head, "\r\nConnection: close") {
+						t.Fatalf("got %q, want a %d response with Connection: close", raw, tt.want)
+					}
+					wantBody := http.StatusText(tt.want) + "\n"
+					if tt.want == 413 {
+						wantBody = "Content Too Large\n"
+					}
+					if method == "HEAD" {
+						wantBody = ""
+					}
+					if body != wantBody || !strings.Contains(head, "\r\nContent-Length: "+strconv.Itoa(len(http.StatusText(tt.want))+1)) {
+						t.Errorf("got %q, want Content-Length %d and body %q", raw, len(http.StatusText(tt.want))+1, wantBody)
+					}
+				})
+			}
 		}
 	})
 }

@@ -44,6 +44,21 @@ type scratch struct {
 	args [][]byte
 	date codec.DateCache
 	out  []byte // the loop model's reply buffer
+
+	// conn is the HTTP parse progress of the connection being served, nil
+	// for own: the goroutine model keeps one scratch per connection, and
+	// so uses own; the loop model points conn at the connection's own
+	// progress once it has one (see loopHandler.OnData).
+	conn *codec.RequestProgress
+	own  codec.RequestProgress
+}
+
+// progress returns the parse progress of the connection being served.
+func (sc *scratch) progress() *codec.RequestProgress {
+	if sc.conn != nil {
+		return sc.conn
+	}
+	return &sc.own
 }
 
 // echo sends every byte back, in order, after delay of blocking work when

@@ -71,8 +71,9 @@ func newHTTP(o protoOptions) (protocol, error) {
 // ends the connection, and at a refused or incomplete one.
 func (h *httpProto) serve(sc *scratch, in, out []byte) (int, []byte, action) {
 	off := 0
+	pr := sc.progress()
 	for off < len(in) {
-		n, err := codec.ParseRequest(in[off:], &sc.req, &h.lim)
+		n, err := codec.ResumeRequest(in[off:], &sc.req, &h.lim, pr)
 		if err == nil && n > 0 && int64(len(sc.req.Body)) > h.maxBody {
 			err = errHTTPBodyRefused
 		}
@@ -80,7 +81,14 @@ func (h *httpProto) serve(sc *scratch, in, out []byte) (int, []byte, action) {
 			return off, h.refuse(sc, out, err), action{close: true, err: err}
 		}
 		if n == 0 {
-			return off, httpAppendContinue(out, in[off:]), action{partial: true}
+			if pr.ContinueDue() {
+				// RFC 9110 §10.1.1: the client waits for it (curl a
+				// second) before sending the body. The progress says so
+				// only while no byte of the body has arrived, so it goes
+				// out once per request.
+				out = append(out, "HTTP/1.1 100 Continue\r\n\r\n"...)
+			}
+			return off, out, action{partial: true}
 		}
 		off += n
 		from := len(out)
@@ -175,22 +183,34 @@ func (h *httpProto) finish(sc *scratch, out []byte, bodyLen int) []byte {
 }
 
 // refuse appends the answer to a refused request: err's status (400 when
-// err is no *codec.HTTPError), its reason phrase as the body, and
-// "Connection: close".
+// err is no *codec.HTTPError), its reason phrase as the body (none for a
+// HEAD request), and "Connection: close".
 func (h *httpProto) refuse(sc *scratch, out []byte, err error) []byte {
 	status := 400
 	if e, ok := err.(*codec.HTTPError); ok {
 		status = e.Status
 	}
-	body := codec.StatusText(status) + "\n"
-	return codec.AppendResponse(out, status, "text/plain", []byte(body), false, httpServerName, &sc.date, sc.now)
+	return h.closing(sc, out, status, codec.StatusText(status)+"\n")
 }
 
 // busy is the answer when the offload pool refuses a request's blocking
 // work: 503, and the connection closes.
 func (h *httpProto) busy(sc *scratch, out []byte) []byte {
-	const body = "Service Unavailable\n"
-	return codec.AppendResponse(out, 503, "text/plain", []byte(body), false, httpServerName, &sc.date, sc.now)
+	return h.closing(sc, out, 503, "Service Unavailable\n")
+}
+
+// closing appends a response with "Connection: close" and body, which it
+// leaves out, keeping its Content-Length, when sc.req is a HEAD request:
+// RFC 9110 §9.3.2 allows no body in any response to HEAD, and a client
+// would read one as the start of the next response. After a refusal
+// sc.req holds only the method, and only when the request line got that
+// far (see codec.ParseRequest).
+func (h *httpProto) closing(sc *scratch, out []byte, status int, body string) []byte {
+	out = codec.AppendResponse(out, status, "text/plain", []byte(body), false, httpServerName, &sc.date, sc.now)
+	if string(sc.req.Method) == "HEAD" {
+		out = out[:len(out)-len(body)]
+	}
+	return out
 }
 
 // httpSplitTarget returns the path and query of a request target. An
@@ -240,32 +260,4 @@ func httpBlockMillis(query []byte) (int, bool) {
 		return ms, ms <= httpBlockMaxMs
 	}
 	return 0, false
-}
-
-// httpAppendContinue appends "100 Continue" (RFC 9110 §10.1.1) when the
-// partial request p is exactly a whole HTTP/1.1 header section that has
-// "Expect: 100-continue": a client that sent that waits for it (curl
-// waits a second) before sending the body. Once body bytes follow the
-// header section nothing is appended, so the interim response goes out
-// once per request; a repeat would be harmless anyway, as a client takes
-// any number of 1xx responses before the final one.
-func httpAppendContinue(out, p []byte) []byte {
-	end := bytes.Index(p, []byte("\r\n\r\n"))
-	if end < 0 || end+4 != len(p) {
-		return out
-	}
-	line, fields, _ := bytes.Cut(p[:end+2], []byte("\r\n"))
-	if !bytes.HasSuffix(line, []byte(" HTTP/1.1")) {
-		return out
-	}
-	for len(fields) > 0 {
-		var f []byte
-		f, fields, _ = bytes.Cut(fields, []byte("\r\n"))
-		name, value, ok := bytes.Cut(f, []byte(":"))
-		if ok && bytes.EqualFold(name, []byte("Expect")) &&
-			bytes.EqualFold(bytes.TrimSpace(value), []byte("100-continue")) {
-			return append(out, "HTTP/1.1 100 Continue\r\n\r\n"...)
-		}
-	}
-	return out
 }

@@ -321,6 +321,18 @@ func TestHTTPBusy(t *testing.T) {
 		t.Fatalf("got %d responses, want 1", len(got))
 	}
 	httpWant{503, "Service Unavailable\n", map[string]string{"Connection": "close"}}.check(t, 0, got[0])
+
+	// For a HEAD /block, the same without the body (RFC 9110 §9.3.2).
+	sc := &scratch{now: httpTestNow}
+	if n, _, next := p.serve(sc, []byte(httpReq("HEAD", "/block?ms=5", "", "")), nil); n == 0 || next.block == 0 {
+		t.Fatalf("HEAD /block: serve = %d, %+v; want it served with blocking work owed", n, next)
+	}
+	reply := b.busy(sc, nil)
+	if !bytes.HasSuffix(reply, []byte("\r\n\r\n")) {
+		t.Errorf("503 to HEAD: %q, want no body after the header section", reply)
+	}
+	got = httpParseReplies(t, reply, "HEAD")
+	httpWant{503, "", map[string]string{"Connection": "close", "Content-Length": "20"}}.check(t, 0, got[0])
 }
 
 // TestHTTPServeAllocs checks that serving pipelined /plaintext and /json
@@ -496,6 +508,60 @@ func TestHTTPSplitStream(t *testing.T) {
 				t.Fatalf("response %d of %d: %v (the stream took more than the header timeout; each request did not)", i, nreq, err)
 			}
 			wantHello.check(t, i, g)
+		}
+		if err := <-werr; err != nil {
+			t.Fatalf("write: %v", err)
+		}
+	})
+}
+
+// TestHTTPSplitMixed writes a pipelined stream of every kind of request
+// (GET, HEAD, POST with Content-Length, chunked POST with trailers) in
+// pieces of 7 bytes, so that most reads end inside a request line, a
+// field, a chunk or a trailer and the parse resumes there: every response
+// arrives, in order, with the body it should have.
+func TestHTTPSplitMixed(t *testing.T) {
+	var stream strings.Builder
+	var methods []string
+	var want []httpWant
+	for i := range 40 {
+		switch i % 4 {
+		case 0:
+			stream.WriteString(httpReq("GET", "/json", "User-Agent: split\r\n", ""))
+			methods, want = append(methods, "GET"), append(want, wantJSON)
+		case 1:
+			stream.WriteString(httpReq("HEAD", "/plaintext", "", ""))
+			methods, want = append(methods, "HEAD"), append(want, httpWant{200, "", map[string]string{"Content-Length": "13"}})
+		case 2:
+			body := fmt.Sprintf("body of request %d", i)
+			stream.WriteString(httpReq("POST", "/echo", "", body))
+			methods, want = append(methods, "POST"), append(want, httpWant{200, body, nil})
+		case 3:
+			stream.WriteString("POST /echo HTTP/1.1\r\nHost: t\r\nTransfer-Encoding: chunked\r\n\r\n" +
+				"4;x=y\r\nabcd\r\n3\r\nefg\r\n0\r\nX-Trailer: 1\r\n\r\n")
+			methods, want = append(methods, "POST"), append(want, httpWant{200, "abcdefg", nil})
+		}
+	}
+	forEachModel(t, func(t *testing.T, model string) {
+		addr := startHTTP(t, model, nil)
+		c, br := httpDial(t, addr)
+		werr := make(chan error, 1)
+		go func() {
+			s := stream.String()
+			for off := 0; off < len(s); off += 7 {
+				if _, err := io.WriteString(c, s[off:min(off+7, len(s))]); err != nil {
+					werr <- err
+					return
+				}
+			}
+			werr <- nil
+		}()
+		for i := range want {
+			g, err := httpReadOne(br, methods[i])
+			if err != nil {
+				t.Fatalf("response %d of %d: %v", i, len(want), err)
+			}
+			want[i].check(t, i, g)
 		}
 		if err := <-werr; err != nil {
 			t.Fatalf("write: %v", err)

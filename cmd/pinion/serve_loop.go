@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"time"
 
+	"github.com/pinion-net/pinion/codec"
 	"github.com/pinion-net/pinion/engine"
 	"github.com/pinion-net/pinion/loop"
 )
@@ -33,12 +34,36 @@ type loopHandler struct {
 // connState is what the handler keeps per connection, allocated only for
 // connections that ever hold a partial request.
 type connState struct {
-	headerArmed bool // a read deadline for the request under way is set
+	headerArmed bool                  // a read deadline for the request under way is set
+	progress    codec.RequestProgress // how far the partial request has been parsed
+}
+
+// state returns c's connState, allocating it on first use.
+func state(c *engine.Conn) *connState {
+	st, _ := c.Context().(*connState)
+	if st == nil {
+		st = &connState{}
+		c.SetContext(st)
+	}
+	return st
 }
 
 func (h *loopHandler) OnData(c *engine.Conn) {
 	sc := h.scratch[c.Loop().ID()]
 	sc.now = c.Loop().Now()
+	// The protocol parses with the connection's progress when it has one,
+	// else with the scratch's, which moves to a connState of its own only
+	// if a request is left partial.
+	sc.conn, sc.own = nil, codec.RequestProgress{}
+	if st, _ := c.Context().(*connState); st != nil {
+		sc.conn = &st.progress
+	}
+	defer func() {
+		if sc.conn == nil && sc.own != (codec.RequestProgress{}) {
+			state(c).progress = sc.own
+		}
+		sc.conn = nil
+	}()
 	served := false // a request completed: one partial after it gets a deadline of its own
 	for c.Buffered() > 0 {
 		n, reply, next := h.proto.serve(sc, c.Peek(-1), sc.out[:0])
@@ -109,10 +134,7 @@ func (h *loopHandler) armHeaderDeadline(c *engine.Conn, partial bool) {
 	st, _ := c.Context().(*connState)
 	switch {
 	case partial && (st == nil || !st.headerArmed):
-		if st == nil {
-			st = &connState{}
-			c.SetContext(st)
-		}
+		st = state(c)
 		st.headerArmed = true
 		c.SetReadDeadline(c.Loop().Now().Add(h.headerTimeout))
 	case !partial && st != nil && st.headerArmed:

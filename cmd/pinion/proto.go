@@ -79,6 +79,15 @@ type protoOptions struct {
 	maxBody       int64
 }
 
+// protocolOf returns the protocol the serve flags name, or nil for the
+// proxy, which relays bytes and parses none.
+func protocolOf(c serveConfig) (protocol, error) {
+	if c.proto == "proxy" {
+		return nil, nil
+	}
+	return newProtocol(c.proto, c.protoOptions())
+}
+
 func newProtocol(name string, o protoOptions) (protocol, error) {
 	switch name {
 	case "echo":
@@ -88,7 +97,7 @@ func newProtocol(name string, o protoOptions) (protocol, error) {
 	case "resp":
 		return newRESP(o)
 	}
-	return nil, fmt.Errorf("unknown protocol %q (want echo, http or resp)", name)
+	return nil, fmt.Errorf("unknown protocol %q (want echo, http, resp or proxy)", name)
 }
 
 // closeProtocol releases what a protocol holds beyond its connections, for

@@ -36,6 +36,9 @@ type serveConfig struct {
 	headerTimeout time.Duration // a request must arrive whole within this (0: no bound)
 	maxHeader     int           // HTTP request line and headers, bytes
 	maxBody       int64         // HTTP body, bytes
+
+	upstream       string        // -proto proxy: where to relay each connection
+	connectTimeout time.Duration // -proto proxy: bound on the upstream connect
 }
 
 // protoOptions returns the protocol settings of the flags.
@@ -57,7 +60,7 @@ func parseServe(args []string, stderr io.Writer) (serveConfig, error) {
 	fs := flag.NewFlagSet("serve", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	fs.StringVar(&c.addr, "addr", "127.0.0.1:9000", "listen address (HOST:PORT, tcp6://[::1]:PORT, unix:///path)")
-	fs.StringVar(&c.proto, "proto", "echo", "protocol: echo, http or resp")
+	fs.StringVar(&c.proto, "proto", "echo", "protocol: echo, http, resp or proxy")
 	fs.StringVar(&c.model, "model", "loop", "server model: loop (pinion) or goroutine (net package, one goroutine per connection)")
 	fs.IntVar(&c.loops, "loops", runtime.GOMAXPROCS(0), "event loops (loop model)")
 	fs.BoolVar(&c.pin, "pin", true, "pin each loop's thread to a CPU (Linux, loop model)")
@@ -72,6 +75,8 @@ func parseServe(args []string, stderr io.Writer) (serveConfig, error) {
 	fs.DurationVar(&c.headerTimeout, "header-timeout", 10*time.Second, "a request must arrive whole within this once it starts; trickled bytes do not extend it (0: no bound)")
 	fs.IntVar(&c.maxHeader, "max-header", 8<<10, "largest HTTP request line and headers (431 beyond), and RESP inline command, bytes")
 	fs.Int64Var(&c.maxBody, "max-body", 1<<20, "largest HTTP request body (413 beyond), and RESP bulk string, bytes")
+	fs.StringVar(&c.upstream, "upstream", "", "with -proto proxy: relay every connection to HOST:PORT")
+	fs.DurationVar(&c.connectTimeout, "connect-timeout", 5*time.Second, "with -proto proxy: give up connecting to the upstream after D (the client is closed)")
 	if err := fs.Parse(args); err != nil {
 		return c, err
 	}
@@ -97,6 +102,14 @@ func parseServe(args []string, stderr io.Writer) (serveConfig, error) {
 		return c, fmt.Errorf("unknown offload policy %q (want pause or reject)", c.offloadPolicy)
 	}
 	switch {
+	case c.proto == "proxy" && c.upstream == "":
+		return c, errors.New("-proto proxy needs -upstream HOST:PORT")
+	case c.proto != "proxy" && c.upstream != "":
+		return c, fmt.Errorf("-upstream works with -proto proxy only, got -proto %s", c.proto)
+	case c.proto == "proxy" && c.model == "loop":
+		return c, errors.New("-proto proxy runs on -model goroutine only for now")
+	case c.proto == "proxy" && c.connectTimeout <= 0:
+		return c, fmt.Errorf("-connect-timeout must be positive, got %v", c.connectTimeout)
 	case c.echoDelay < 0:
 		return c, fmt.Errorf("-echo-delay must not be negative, got %v", c.echoDelay)
 	case c.echoDelay > 0 && c.proto != "echo":
@@ -123,7 +136,7 @@ func serve(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stderr, "pinion serve: %v\n", err)
 		return 2
 	}
-	proto, err := newProtocol(cfg.proto, cfg.protoOptions())
+	proto, err := protocolOf(cfg)
 	if err != nil {
 		fmt.Fprintf(stderr, "pinion serve: %v\n", err)
 		return 2

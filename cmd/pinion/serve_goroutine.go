@@ -114,6 +114,10 @@ func (s *goroutineServer) handle(c net.Conn) {
 	defer s.wg.Done()
 	defer s.untrack(c)
 	defer c.Close()
+	if s.proto == nil {
+		s.relay(c)
+		return
+	}
 	sc := &scratch{}
 	var out []byte
 	buf := make([]byte, goroutineBuf)

@@ -26,7 +26,7 @@ func startModel(t testing.TB, model string, mutate func(*serveConfig)) string {
 		mutate(&cfg)
 	}
 	log := slog.New(slog.NewTextHandler(io.Discard, nil))
-	proto, err := newProtocol(cfg.proto, cfg.protoOptions())
+	proto, err := protocolOf(cfg)
 	if err != nil {
 		t.Fatalf("protocol %s: %v", cfg.proto, err)
 	}

@@ -1,0 +1,5 @@
+//go:build !unix
+
+package restart
+
+func closeOnExec(int) {}

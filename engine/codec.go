@@ -2,7 +2,7 @@ package engine
 
 import (
 	"github.com/pinion-net/pinion/codec"
-	"github.com/pinion-net/pinion/loop"
+	"github.com/pinion-net/pinion/internal/loop"
 )
 
 // A connection is a codec.Source: decoders read frames straight from the

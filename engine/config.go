@@ -8,7 +8,7 @@ import (
 	"time"
 
 	"github.com/pinion-net/pinion/internal/sock"
-	"github.com/pinion-net/pinion/loop"
+	"github.com/pinion-net/pinion/internal/loop"
 )
 
 // Balance says how accepted connections are spread over the loops.

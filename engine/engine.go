@@ -13,7 +13,7 @@ import (
 	"github.com/pinion-net/pinion/internal/affinity"
 	"github.com/pinion-net/pinion/internal/offload"
 	"github.com/pinion-net/pinion/internal/sock"
-	"github.com/pinion-net/pinion/loop"
+	"github.com/pinion-net/pinion/internal/loop"
 )
 
 // ErrStopped is returned by Shutdown and Dial once the engine is shut down.

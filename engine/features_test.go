@@ -14,7 +14,7 @@ import (
 	"time"
 
 	"github.com/pinion-net/pinion/engine"
-	"github.com/pinion-net/pinion/loop"
+	"github.com/pinion-net/pinion/internal/loop"
 )
 
 func h2HasIPv6() bool {

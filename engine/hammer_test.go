@@ -13,7 +13,7 @@ import (
 	"time"
 
 	"github.com/pinion-net/pinion/engine"
-	"github.com/pinion-net/pinion/loop"
+	"github.com/pinion-net/pinion/internal/loop"
 )
 
 // h2Callbacks counts the callbacks of a test: each issued operation takes

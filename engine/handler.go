@@ -1,6 +1,6 @@
 package engine
 
-import "github.com/pinion-net/pinion/loop"
+import "github.com/pinion-net/pinion/internal/loop"
 
 // Handler receives connection events; see loop.Handler.
 type Handler = loop.Handler

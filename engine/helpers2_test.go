@@ -12,7 +12,7 @@ import (
 	"time"
 
 	"github.com/pinion-net/pinion/engine"
-	"github.com/pinion-net/pinion/loop"
+	"github.com/pinion-net/pinion/internal/loop"
 )
 
 // h2Echo is a handler that sends back every byte it receives. The optional

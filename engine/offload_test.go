@@ -21,7 +21,7 @@ import (
 	"time"
 
 	"github.com/pinion-net/pinion/engine"
-	"github.com/pinion-net/pinion/loop"
+	"github.com/pinion-net/pinion/internal/loop"
 )
 
 // offHandler reads request lines. Each line is answered on the loop when

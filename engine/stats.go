@@ -3,7 +3,7 @@ package engine
 import (
 	"time"
 
-	"github.com/pinion-net/pinion/loop"
+	"github.com/pinion-net/pinion/internal/loop"
 )
 
 // Stats is a snapshot of an engine: totals over its loops, and each loop's

@@ -10,7 +10,7 @@ import (
 	"time"
 
 	"github.com/pinion-net/pinion/engine"
-	"github.com/pinion-net/pinion/loop"
+	"github.com/pinion-net/pinion/internal/loop"
 )
 
 // TestWatermarkBoundsOutbound sends 64 MiB to the echo server from a peer

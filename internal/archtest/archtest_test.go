@@ -57,12 +57,12 @@ func ruleFor(rel string) (rule, bool) {
 	case rel == "internal/offload":
 		// ADR 0003: the shared histogram is the one internal-to-internal edge.
 		return only("internal/metrics"), true
+	case rel == "internal/loop":
+		return only("poller", "internal/buffer", "internal/sock", "internal/affinity", "internal/metrics"), true
 	case rel == "poller" || rel == "codec" || strings.HasPrefix(rel, "internal/"):
 		return importsNothing, true
-	case rel == "loop":
-		return only("poller", "internal/buffer", "internal/sock", "internal/affinity", "internal/metrics"), true
 	case rel == "engine":
-		return only("loop", "poller", "codec", "internal/offload", "internal/affinity", "internal/sock"), true
+		return only("internal/loop", "poller", "codec", "internal/offload", "internal/affinity", "internal/sock"), true
 	case strings.HasPrefix(rel, "cmd/"):
 		return publicOnly, true
 	}

@@ -9,7 +9,6 @@ import (
 	"time"
 
 	"github.com/pinion-net/pinion/engine"
-	"github.com/pinion-net/pinion/internal/loop"
 )
 
 // loopServer serves a protocol on pinion's event loops.
@@ -92,7 +91,7 @@ func (h *loopHandler) send(c *engine.Conn, sc *scratch, reply []byte, next actio
 	if err == nil {
 		return true
 	}
-	if b, ok := h.proto.(busyReplier); ok && errors.Is(err, loop.ErrOffloadFull) {
+	if b, ok := h.proto.(busyReplier); ok && errors.Is(err, engine.ErrOffloadFull) {
 		_, _ = c.Write(b.busy(sc, nil))
 	}
 	_ = c.CloseWithError(err)

@@ -10,7 +10,7 @@ import (
 // power-of-two microsecond buckets: Counts[0] counts durations under 1µs,
 // Counts[i] those in [2^(i-1), 2^i) µs, the last everything longer.
 type HistogramSnapshot struct {
-	Counts [metrics.Buckets]uint64
+	Counts [25]uint64 // the histograms' bucket count: m does not compile otherwise
 }
 
 // m returns s under the name the histograms use (the same struct).

@@ -5,9 +5,6 @@ import (
 	"time"
 )
 
-// Buckets is the number of buckets of a Histogram.
-const Buckets = histBuckets
-
 const histBuckets = 25
 
 // Histogram counts durations in power-of-two microsecond buckets; safe for

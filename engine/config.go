@@ -73,6 +73,11 @@ type Config struct {
 	// "host:port". Port 0 picks a free port (see Engine.Addrs). An engine
 	// with no address only dials.
 	Addrs []string
+	// Listeners are already-open listening sockets to serve on as well,
+	// after Addrs: inherited from systemd (SystemdListeners) or handed
+	// over by another process. The engine serves on duplicates; each
+	// File stays the caller's to close (see Listener).
+	Listeners []Listener
 	// Loops is the number of event loops; default runtime.GOMAXPROCS(0).
 	Loops int
 	// Balance spreads accepted connections; default ReusePort on Linux,
@@ -187,6 +192,9 @@ func (c Config) withDefaults() (Config, error) {
 		if err := loop.CheckAddr(a); err != nil {
 			return c, fmt.Errorf("engine: %w", err)
 		}
+	}
+	if err := checkListeners(c.Listeners); err != nil {
+		return c, err
 	}
 	if c.WriteLow < 0 || c.WriteHigh < 0 || c.WriteMax < 0 || c.MaxInbound < 0 || c.ReadBufferSize < 0 {
 		return c, errors.New("engine: buffer sizes and watermarks must not be negative")

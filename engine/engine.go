@@ -71,6 +71,10 @@ func Start(h Handler, cfg Config) (*Engine, error) {
 			return nil, err
 		}
 	}
+	if err := e.adopt(); err != nil {
+		e.abandon()
+		return nil, err
+	}
 	cpus := loop.CPUs()
 	for i, l := range e.loops {
 		e.wg.Add(1)
@@ -215,8 +219,9 @@ func (e *Engine) abandon() {
 	}
 }
 
-// Addrs returns the addresses the engine listens on, with real ports, in
-// the order of Config.Addrs.
+// Addrs returns the addresses the engine listens on, with real ports: those
+// of Config.Addrs in order, then those of Config.Listeners (one per
+// socket, or one per address for a PerLoop set).
 func (e *Engine) Addrs() []net.Addr { return append([]net.Addr(nil), e.addrs...) }
 
 // Loops returns the number of event loops.

@@ -44,6 +44,10 @@ var (
 	// pool (or the connection's own queue of tasks) is full: nothing was
 	// queued, and the handler may answer "busy".
 	ErrOffloadFull = loop.ErrOffloadFull
+	// ErrNotListener is wrapped by Start's error for a Config.Listeners
+	// entry that is not a listening TCP or unix stream socket; the error
+	// names the descriptor and what is wrong with it.
+	ErrNotListener = loop.ErrNotListener
 	// ErrNoOffload is returned by Offload when the engine has no pool
 	// (Config.OffloadWorkers < 0).
 	ErrNoOffload = loop.ErrNoOffload

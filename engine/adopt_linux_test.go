@@ -78,3 +78,55 @@ func TestAdoptPerLoopSet(t *testing.T) {
 		t.Errorf("Accepted: got %d, want %d", s.Accepted, conns)
 	}
 }
+
+// TestListenersHandOver hands an engine's per-loop sockets to a second
+// engine, as a hot restart does between two processes, then shuts the
+// first one down: the second serves the same address on every loop, and
+// the first one's Listeners reports ErrStopped.
+func TestListenersHandOver(t *testing.T) {
+	cfg := h2Config()
+	cfg.Loops, cfg.Balance = 2, engine.ReusePort
+	old, err := engine.Start(&h2Echo{}, cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr := old.Addrs()[0]
+	ls, err := old.Listeners()
+	if err != nil {
+		t.Fatalf("Listeners: %v", err)
+	}
+	if len(ls) != 2 {
+		t.Fatalf("Listeners: got %d sockets, want 2 (one per loop)", len(ls))
+	}
+	for i, l := range ls {
+		if !l.PerLoop || l.Loop != i || l.File.Name() != addr.String() {
+			t.Errorf("Listeners[%d]: got PerLoop %v, Loop %d, name %q; want true, %d, %q", i, l.PerLoop, l.Loop, l.File.Name(), i, addr)
+		}
+	}
+	cfg.Addrs, cfg.Listeners = nil, ls
+	next := h2Start(t, &h2Echo{}, cfg)
+	for _, l := range ls {
+		_ = l.File.Close()
+	}
+	if err := old.Shutdown(context.Background()); err != nil {
+		t.Fatalf("Shutdown of the old engine: %v", err)
+	}
+	if _, err := old.Listeners(); err != engine.ErrStopped {
+		t.Errorf("Listeners after Shutdown: got %v, want ErrStopped", err)
+	}
+	const conns = 40 // a loop that receives none of 40: chance 2·2^-40
+	for range conns {
+		c := h2Dial(t, addr)
+		h2RoundTrip(t, c, "after the handover")
+		_ = c.Close()
+	}
+	s := next.Stats()
+	if s.Accepted != conns {
+		t.Errorf("the new engine accepted %d connections, want %d", s.Accepted, conns)
+	}
+	for _, l := range s.Loops {
+		if l.Accepted == 0 {
+			t.Errorf("the new engine's loop %d accepted none of %d connections", l.Loop, conns)
+		}
+	}
+}

@@ -1,6 +1,7 @@
 package engine
 
 import (
+	"errors"
 	"fmt"
 	"os"
 
@@ -80,4 +81,71 @@ func (e *Engine) adopt() error {
 	}
 	e.addrs = append(e.addrs, addrs...)
 	return nil
+}
+
+// Listeners returns duplicates of every listening socket the engine serves
+// on, for handing to another process: a hot restart passes them (for
+// example as exec.Cmd.ExtraFiles) to a new copy of the program, whose
+// Config.Listeners reattaches each to its loop, with Config.Addrs left
+// empty. The sockets of a per-loop SO_REUSEPORT set come with PerLoop set
+// and Loop the loop serving each; the others as one listener each. Every
+// File is the caller's to close, and named by its address. The engine
+// keeps serving on its own sockets until Shutdown; connections that reach
+// the shared sockets meanwhile may be accepted by either process.
+//
+// It waits for every loop, so it must not be called from a handler
+// callback. After Shutdown it returns ErrStopped.
+func (e *Engine) Listeners() ([]Listener, error) {
+	if e.stopped.Load() {
+		return nil, ErrStopped
+	}
+	type result struct {
+		hs  []loop.Handed
+		err error
+	}
+	results := make([]chan result, len(e.loops))
+	for i, l := range e.loops {
+		ch := make(chan result, 1)
+		results[i] = ch
+		if err := l.HandOver(func(hs []loop.Handed, err error) { ch <- result{hs, err} }); err != nil {
+			ch <- result{nil, ErrStopped}
+		}
+	}
+	var out []Listener
+	var first error
+	loopsOf := map[string]map[int]bool{} // address → the loops listening on it
+	for i, ch := range results {
+		r := <-ch
+		if r.err != nil && first == nil {
+			first = r.err
+		}
+		for _, h := range r.hs {
+			out = append(out, Listener{File: h.File, Loop: i})
+			a := h.Addr.String()
+			if loopsOf[a] == nil {
+				loopsOf[a] = map[int]bool{}
+			}
+			loopsOf[a][i] = true
+		}
+	}
+	if first != nil {
+		for _, l := range out {
+			_ = l.File.Close()
+		}
+		if errors.Is(first, ErrStopped) {
+			return nil, ErrStopped
+		}
+		return nil, fmt.Errorf("engine: handing over listeners: %w", first)
+	}
+	// Under ReusePort, the sockets of an address that every loop listens
+	// on are a per-loop set (with one loop, per-loop and single are the
+	// same thing); an acceptor's socket is on one loop only.
+	for i := range out {
+		l := &out[i]
+		l.PerLoop = e.cfg.Balance == ReusePort && len(loopsOf[l.File.Name()]) == len(e.loops)
+		if !l.PerLoop {
+			l.Loop = 0
+		}
+	}
+	return out, nil
 }

@@ -23,7 +23,7 @@ func methods(t reflect.Type) []string {
 // engineOnly are the methods of a loop that only the engine calls: a
 // handler's Loop must not have them.
 var engineOnly = []string{
-	"AddListener", "Abort", "Blocked", "DialAsync", "Done", "Drain", "GoroutineID",
+	"AddListener", "Abort", "Blocked", "DialAsync", "Done", "Drain", "GoroutineID", "HandOver",
 	"RetryOffload", "Run", "RunOn", "Stats", "StopAccepting",
 }
 

@@ -7,8 +7,7 @@ import (
 	"runtime"
 	"time"
 
-	"github.com/pinion-net/pinion/internal/sock"
-	"github.com/pinion-net/pinion/loop"
+	"github.com/pinion-net/pinion/internal/loop"
 )
 
 // Balance says how accepted connections are spread over the loops.
@@ -74,6 +73,11 @@ type Config struct {
 	// "host:port". Port 0 picks a free port (see Engine.Addrs). An engine
 	// with no address only dials.
 	Addrs []string
+	// Listeners are already-open listening sockets to serve on as well,
+	// after Addrs: inherited from systemd (SystemdListeners) or handed
+	// over by another process. The engine serves on duplicates; each
+	// File stays the caller's to close (see Listener).
+	Listeners []Listener
 	// Loops is the number of event loops; default runtime.GOMAXPROCS(0).
 	Loops int
 	// Balance spreads accepted connections; default ReusePort on Linux,
@@ -92,14 +96,14 @@ type Config struct {
 	ReadBufferSize int
 	// MaxInbound bounds the input a handler may leave unconsumed on one
 	// connection (the largest frame it waits for); past it the
-	// connection is closed with loop.ErrInboundOverflow. Default 1 MiB.
+	// connection is closed with ErrInboundOverflow. Default 1 MiB.
 	MaxInbound int
 	// WriteLow and WriteHigh are the outbound watermarks: above WriteHigh
 	// owed bytes a connection is no longer read, until they fall to
 	// WriteLow. Defaults 64 KiB and 256 KiB.
 	WriteLow, WriteHigh int
 	// WriteMax is the hard cap of owed bytes per connection; a write past
-	// it closes the connection with loop.ErrOutboundOverflow. Default 4 MiB.
+	// it closes the connection with ErrOutboundOverflow. Default 4 MiB.
 	WriteMax int
 
 	// IdleTimeout closes connections that moved no byte for this long;
@@ -126,7 +130,7 @@ type Config struct {
 
 	// OffloadWorkers is the number of offload pool workers; default
 	// 4 × GOMAXPROCS, at least 8 and at most 256 (see docs/tuning.md).
-	// Negative: no pool (Conn.Offload returns loop.ErrNoOffload).
+	// Negative: no pool (Conn.Offload returns ErrNoOffload).
 	OffloadWorkers int
 	// OffloadQueue bounds the tasks waiting for a worker; default
 	// 64 × OffloadWorkers.
@@ -185,9 +189,12 @@ func (c Config) withDefaults() (Config, error) {
 		c.Logger = slog.New(slog.DiscardHandler)
 	}
 	for _, a := range c.Addrs {
-		if _, err := sock.ParseAddr(a); err != nil {
+		if err := loop.CheckAddr(a); err != nil {
 			return c, fmt.Errorf("engine: %w", err)
 		}
+	}
+	if err := checkListeners(c.Listeners); err != nil {
+		return c, err
 	}
 	if c.WriteLow < 0 || c.WriteHigh < 0 || c.WriteMax < 0 || c.MaxInbound < 0 || c.ReadBufferSize < 0 {
 		return c, errors.New("engine: buffer sizes and watermarks must not be negative")
@@ -199,16 +206,24 @@ func (c Config) withDefaults() (Config, error) {
 func off(d time.Duration) time.Duration { return max(d, 0) }
 
 // OffloadPolicy says what Conn.Offload does when the pool's queue is full.
-type OffloadPolicy = loop.OffloadPolicy
+type OffloadPolicy uint8
 
 // The offload policies.
 const (
 	// OffloadPause keeps the task and stops reading the connection until
 	// the pool has room; it resumes on its own.
-	OffloadPause = loop.OffloadPause
-	// OffloadReject returns loop.ErrOffloadFull to the handler at once.
-	OffloadReject = loop.OffloadReject
+	OffloadPause OffloadPolicy = iota
+	// OffloadReject returns ErrOffloadFull to the handler at once.
+	OffloadReject
 )
+
+// loop returns the loop's value of p.
+func (p OffloadPolicy) loop() loop.OffloadPolicy {
+	if p == OffloadReject {
+		return loop.OffloadReject
+	}
+	return loop.OffloadPause
+}
 
 // ParseOffloadPolicy parses "pause" or "reject".
 func ParseOffloadPolicy(s string) (OffloadPolicy, error) {

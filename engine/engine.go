@@ -6,18 +6,12 @@ import (
 	"fmt"
 	"log/slog"
 	"net"
-	"runtime"
 	"sync"
 	"sync/atomic"
 
-	"github.com/pinion-net/pinion/internal/affinity"
+	"github.com/pinion-net/pinion/internal/loop"
 	"github.com/pinion-net/pinion/internal/offload"
-	"github.com/pinion-net/pinion/internal/sock"
-	"github.com/pinion-net/pinion/loop"
 )
-
-// ErrStopped is returned by Shutdown and Dial once the engine is shut down.
-var ErrStopped = errors.New("engine: stopped")
 
 // Engine is a running set of event loops. Its methods are safe from any
 // goroutine; none of them runs on a loop.
@@ -77,7 +71,11 @@ func Start(h Handler, cfg Config) (*Engine, error) {
 			return nil, err
 		}
 	}
-	cpus := affinity.Allowed()
+	if err := e.adopt(); err != nil {
+		e.abandon()
+		return nil, err
+	}
+	cpus := loop.CPUs()
 	for i, l := range e.loops {
 		e.wg.Add(1)
 		go e.runLoop(l, cpus[i%len(cpus)])
@@ -103,7 +101,7 @@ func (e *Engine) loopConfig(i int, h Handler) loop.Config {
 	c := e.cfg
 	return loop.Config{
 		ID:               i,
-		Handler:          h,
+		Handler:          &handler{h},
 		Logger:           c.Logger,
 		ReadBufferSize:   c.ReadBufferSize,
 		MaxInbound:       c.MaxInbound,
@@ -120,7 +118,7 @@ func (e *Engine) loopConfig(i int, h Handler) loop.Config {
 		NoDelay:          !c.TCPDelay,
 		Limit:            e.limit,
 		Offload:          e.executor(),
-		OffloadPolicy:    c.OffloadPolicy,
+		OffloadPolicy:    c.OffloadPolicy.loop(),
 		OffloadPending:   c.OffloadPending,
 	}
 }
@@ -151,54 +149,23 @@ func (e *Engine) offloadRoom() {
 	}
 }
 
-// runLoop is the body of loop goroutine l: locked to its thread (pinned when
-// configured) until it exits. It never unlocks the thread: the runtime then
-// ends the thread with the goroutine instead of reusing a thread whose CPU
-// mask was changed.
+// runLoop is the body of loop goroutine l: locked to its thread, and
+// pinned to cpu when pinning is on, until it exits.
 func (e *Engine) runLoop(l *loop.Loop, cpu int) {
 	defer e.wg.Done()
-	runtime.LockOSThread()
-	if e.cfg.Pin == PinOn {
-		if err := affinity.PinThread(cpu); err != nil {
-			e.log.Warn("cannot pin loop thread; running unpinned", "loop", l.ID(), "cpu", cpu, "err", err)
-		}
+	if e.cfg.Pin != PinOn {
+		cpu = -1
 	}
-	l.Run()
+	l.RunOn(cpu)
 }
 
 // listen opens the listening sockets of one address: one per loop with
-// ReusePort over TCP, else one acceptor socket whose connections are spread
-// by the balancer.
+// ReusePort over TCP, else one acceptor socket, on the loops in turn, whose
+// connections are spread by the balancer.
 func (e *Engine) listen(s string) error {
-	a, err := sock.ParseAddr(s)
+	bound, err := loop.Listen(e.loops, s, e.cfg.Balance == ReusePort, e.cfg.Backlog,
+		len(e.addrs)%len(e.loops), e.balancer())
 	if err != nil {
-		return fmt.Errorf("engine: %w", err)
-	}
-	if e.cfg.Balance == ReusePort && a.Network != "unix" {
-		for i, l := range e.loops {
-			fd, bound, err := sock.Listen(a, true, e.cfg.Backlog)
-			if err != nil {
-				return fmt.Errorf("engine: %w", err)
-			}
-			if err := l.AddListener(fd, bound, nil); err != nil {
-				_ = closeFD(fd)
-				return fmt.Errorf("engine: %w", err)
-			}
-			if i == 0 {
-				e.addrs = append(e.addrs, bound)
-				// Port 0 picked a port: the other loops must share it.
-				a.Address = bound.String()
-			}
-		}
-		return nil
-	}
-	fd, bound, err := sock.Listen(a, false, e.cfg.Backlog)
-	if err != nil {
-		return fmt.Errorf("engine: %w", err)
-	}
-	host := e.loops[len(e.addrs)%len(e.loops)]
-	if err := host.AddListener(fd, bound, e.balancer()); err != nil {
-		_ = closeFD(fd)
 		return fmt.Errorf("engine: %w", err)
 	}
 	e.addrs = append(e.addrs, bound)
@@ -243,7 +210,7 @@ func (e *Engine) nextLoop() *loop.Loop {
 func (e *Engine) abandon() {
 	for _, l := range e.loops {
 		e.wg.Add(1)
-		go e.runLoop(l, 0)
+		go e.runLoop(l, -1)
 		_ = l.Abort()
 	}
 	e.wg.Wait()
@@ -252,14 +219,16 @@ func (e *Engine) abandon() {
 	}
 }
 
-// Addrs returns the addresses the engine listens on, with real ports, in
-// the order of Config.Addrs.
+// Addrs returns the addresses the engine listens on, with real ports: those
+// of Config.Addrs in order, then those of Config.Listeners (one per
+// socket, or one per address for a PerLoop set).
 func (e *Engine) Addrs() []net.Addr { return append([]net.Addr(nil), e.addrs...) }
 
 // Loops returns the number of event loops.
 func (e *Engine) Loops() int { return len(e.loops) }
 
-// Shutdown stops the engine in the phases of DESIGN §8: (1) every loop
+// Shutdown stops the engine in the phases of docs/architecture.md
+// ("Shutdown"): (1) every loop
 // closes its listeners, so new connects are refused; (2) connections stop
 // being read, owed bytes flush and FIN is sent; (3) connections close. If
 // ctx ends first, every connection is closed at once and Shutdown returns
@@ -329,7 +298,7 @@ func (e *Engine) Dial(ctx context.Context, addr string, userCtx any) (Handle, er
 		err error
 	}
 	ch := make(chan result, 1)
-	err := e.nextLoop().DialAsync(addr, userCtx, func(h Handle, err error) { ch <- result{h, err} })
+	err := e.nextLoop().DialAsync(addr, userCtx, func(h loop.Handle, err error) { ch <- result{Handle(h), err} })
 	if err != nil {
 		return Handle{}, err
 	}

@@ -14,7 +14,6 @@ import (
 	"time"
 
 	"github.com/pinion-net/pinion/engine"
-	"github.com/pinion-net/pinion/loop"
 )
 
 func h2HasIPv6() bool {
@@ -235,8 +234,8 @@ func TestIdleTimeout(t *testing.T) {
 	h2ExpectClosed(t, idle)
 	_ = idle.Close() // our FIN ends the server's linger
 	got := h2Wait(t, closes, 5*time.Second, "OnClose of the idle connection")
-	if got.name != "idle" || !errors.Is(got.err, loop.ErrIdleTimeout) {
-		t.Errorf("OnClose: got (%q, %v), want (\"idle\", %v)", got.name, got.err, loop.ErrIdleTimeout)
+	if got.name != "idle" || !errors.Is(got.err, engine.ErrIdleTimeout) {
+		t.Errorf("OnClose: got (%q, %v), want (\"idle\", %v)", got.name, got.err, engine.ErrIdleTimeout)
 	}
 	select {
 	case c := <-closes:
@@ -276,9 +275,9 @@ func TestPanicIsolation(t *testing.T) {
 	}
 	h2ExpectClosed(t, victim)
 	reason := h2Wait(t, reasons, 5*time.Second, "OnClose of the panicking connection")
-	var pe *loop.PanicError
+	var pe *engine.PanicError
 	if !errors.As(reason, &pe) {
-		t.Fatalf("OnClose reason: got %T %v, want *loop.PanicError", reason, reason)
+		t.Fatalf("OnClose reason: got %T %v, want *engine.PanicError", reason, reason)
 	}
 	if pe.Callback != "OnData" || pe.Value != "h2 boom" {
 		t.Errorf("PanicError: got callback %q value %v, want OnData and %q", pe.Callback, pe.Value, "h2 boom")
@@ -357,8 +356,8 @@ func TestReadDeadline(t *testing.T) {
 		t.Errorf("closed after %v, want no sooner than the %v deadline", took, d)
 	}
 	_ = c.Close()
-	if err := h2Wait(t, reasons, 5*time.Second, "OnClose"); !errors.Is(err, loop.ErrReadTimeout) {
-		t.Errorf("OnClose reason: got %v, want %v", err, loop.ErrReadTimeout)
+	if err := h2Wait(t, reasons, 5*time.Second, "OnClose"); !errors.Is(err, engine.ErrReadTimeout) {
+		t.Errorf("OnClose reason: got %v, want %v", err, engine.ErrReadTimeout)
 	}
 }
 

@@ -15,7 +15,6 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/pinion-net/pinion/engine"
-	"github.com/pinion-net/pinion/loop"
 )
 
 // TestHalfCloseEcho sends a payload, shuts down the client's write side,
@@ -253,8 +252,8 @@ func TestServerCloseWrite(t *testing.T) {
 	if !bytes.Equal(h.after, pat.at(0, after)) {
 		t.Errorf("server received %d bytes after its FIN, not the %d sent", len(h.after), after)
 	}
-	if !errors.Is(h.writeErr, loop.ErrWriteClosed) {
-		t.Errorf("Write after CloseWrite: got %v, want %v", h.writeErr, loop.ErrWriteClosed)
+	if !errors.Is(h.writeErr, engine.ErrWriteClosed) {
+		t.Errorf("Write after CloseWrite: got %v, want %v", h.writeErr, engine.ErrWriteClosed)
 	}
 	h.mu.Unlock()
 	if n := e.Stats().Conns; n != 1 {

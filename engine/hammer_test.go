@@ -13,7 +13,6 @@ import (
 	"time"
 
 	"github.com/pinion-net/pinion/engine"
-	"github.com/pinion-net/pinion/loop"
 )
 
 // h2Callbacks counts the callbacks of a test: each issued operation takes
@@ -325,11 +324,11 @@ func TestHammer(t *testing.T) {
 	// A stopped engine refuses calls and calls nothing back.
 	for _, hd := range hs[:3] {
 		id := cb.id()
-		if err := hd.AsyncWrite([]byte("late"), func(error) { cb.fire(id) }); !errors.Is(err, loop.ErrLoopClosed) {
-			t.Errorf("AsyncWrite after Shutdown: got %v, want %v", err, loop.ErrLoopClosed)
+		if err := hd.AsyncWrite([]byte("late"), func(error) { cb.fire(id) }); !errors.Is(err, engine.ErrLoopClosed) {
+			t.Errorf("AsyncWrite after Shutdown: got %v, want %v", err, engine.ErrLoopClosed)
 		}
-		if err := hd.Post(func(*engine.Conn, error) { cb.fire(id) }); !errors.Is(err, loop.ErrLoopClosed) {
-			t.Errorf("Post after Shutdown: got %v, want %v", err, loop.ErrLoopClosed)
+		if err := hd.Post(func(*engine.Conn, error) { cb.fire(id) }); !errors.Is(err, engine.ErrLoopClosed) {
+			t.Errorf("Post after Shutdown: got %v, want %v", err, engine.ErrLoopClosed)
 		}
 	}
 	cb.check(t)
@@ -405,8 +404,8 @@ func TestHandleContract(t *testing.T) {
 
 	_ = c.Close()
 	h2Wait(t, closed, 5*time.Second, "OnClose")
-	if err := write([]byte("gone")); !errors.Is(err, loop.ErrClosed) {
-		t.Errorf("AsyncWrite to a closed connection: callback got %v, want %v", err, loop.ErrClosed)
+	if err := write([]byte("gone")); !errors.Is(err, engine.ErrClosed) {
+		t.Errorf("AsyncWrite to a closed connection: callback got %v, want %v", err, engine.ErrClosed)
 	}
 	if err := hd.Post(func(pc *engine.Conn, err error) {
 		if pc != nil {
@@ -416,8 +415,8 @@ func TestHandleContract(t *testing.T) {
 	}); err != nil {
 		t.Fatalf("Post: %v", err)
 	}
-	if err := h2Wait(t, posted, 5*time.Second, "the posted function"); !errors.Is(err, loop.ErrClosed) {
-		t.Errorf("Post on a closed connection: got %v, want %v", err, loop.ErrClosed)
+	if err := h2Wait(t, posted, 5*time.Second, "the posted function"); !errors.Is(err, engine.ErrClosed) {
+		t.Errorf("Post on a closed connection: got %v, want %v", err, engine.ErrClosed)
 	}
 	for name, op := range map[string]func() error{"Close": hd.Close, "Abort": hd.Abort, "Wake": hd.Wake} {
 		if err := op(); err != nil {
@@ -429,12 +428,12 @@ func TestHandleContract(t *testing.T) {
 		t.Fatalf("Shutdown: %v", err)
 	}
 	fired := make(chan struct{}, 1)
-	if err := hd.AsyncWrite([]byte("x"), func(error) { fired <- struct{}{} }); !errors.Is(err, loop.ErrLoopClosed) {
-		t.Errorf("AsyncWrite after Shutdown: got %v, want %v", err, loop.ErrLoopClosed)
+	if err := hd.AsyncWrite([]byte("x"), func(error) { fired <- struct{}{} }); !errors.Is(err, engine.ErrLoopClosed) {
+		t.Errorf("AsyncWrite after Shutdown: got %v, want %v", err, engine.ErrLoopClosed)
 	}
 	for name, op := range map[string]func() error{"Close": hd.Close, "Abort": hd.Abort, "Wake": hd.Wake} {
-		if err := op(); !errors.Is(err, loop.ErrLoopClosed) {
-			t.Errorf("%s after Shutdown: got %v, want %v", name, err, loop.ErrLoopClosed)
+		if err := op(); !errors.Is(err, engine.ErrLoopClosed) {
+			t.Errorf("%s after Shutdown: got %v, want %v", name, err, engine.ErrLoopClosed)
 		}
 	}
 	select {

@@ -12,7 +12,6 @@ import (
 	"time"
 
 	"github.com/pinion-net/pinion/engine"
-	"github.com/pinion-net/pinion/loop"
 )
 
 // h2Echo is a handler that sends back every byte it receives. The optional
@@ -46,7 +45,7 @@ func (h *h2Echo) OnClose(c *engine.Conn, err error) {
 	}
 }
 
-func (h *h2Echo) OnTick(*loop.Loop) {
+func (h *h2Echo) OnTick(*engine.Loop) {
 	if h.onTick != nil {
 		h.onTick()
 	}

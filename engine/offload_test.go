@@ -21,7 +21,6 @@ import (
 	"time"
 
 	"github.com/pinion-net/pinion/engine"
-	"github.com/pinion-net/pinion/loop"
 )
 
 // offHandler reads request lines. Each line is answered on the loop when
@@ -63,7 +62,7 @@ func (h *offHandler) OnData(c *engine.Conn) {
 		err := c.Offload(func(ctx context.Context, w io.Writer) error { return h.task(ctx, line, w) })
 		switch {
 		case err == nil:
-		case errors.Is(err, loop.ErrOffloadFull):
+		case errors.Is(err, engine.ErrOffloadFull):
 			h.rejected.Add(1)
 			_, _ = io.WriteString(c, "busy\n")
 		default:
@@ -453,7 +452,7 @@ func TestOffloadLoopLatencyWhileWorkersBlocked(t *testing.T) {
 }
 
 // TestOffloadPanicIsolation: a task that panics closes its own connection
-// with a *loop.PanicError; the pool, the loop and other connections go on.
+// with a *engine.PanicError; the pool, the loop and other connections go on.
 func TestOffloadPanicIsolation(t *testing.T) {
 	h := newOffHandler(func(_ context.Context, line string, w io.Writer) error {
 		if line == "panic\n" {
@@ -478,8 +477,8 @@ func TestOffloadPanicIsolation(t *testing.T) {
 	}
 	select {
 	case err := <-h.closed:
-		if _, ok := errors.AsType[*loop.PanicError](err); !ok {
-			t.Errorf("close reason: got %T %v, want *loop.PanicError", err, err)
+		if _, ok := errors.AsType[*engine.PanicError](err); !ok {
+			t.Errorf("close reason: got %T %v, want *engine.PanicError", err, err)
 		}
 	case <-time.After(10 * time.Second):
 		t.Fatal("no OnClose within 10s of the panic")

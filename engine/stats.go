@@ -1,10 +1,6 @@
 package engine
 
-import (
-	"time"
-
-	"github.com/pinion-net/pinion/loop"
-)
+import "time"
 
 // Stats is a snapshot of an engine: totals over its loops, and each loop's
 // own figures.
@@ -21,29 +17,29 @@ type Stats struct {
 	Outbound      int64         // owed bytes queued now
 	OutboundPeak  int64         // sum of each loop's peak of owed bytes
 	HandlerTime   time.Duration // time in callbacks
-	TickTime      loop.HistogramSnapshot
+	TickTime      HistogramSnapshot
 	Offload       OffloadStats
-	Loops         []loop.Stats
+	Loops         []LoopStats
 }
 
 // OffloadStats describes the offload pool and the loops' use of it.
 type OffloadStats struct {
-	Workers       int                    // pool size
-	Busy          int64                  // workers running a task now
-	Queue         int                    // queue bound
-	Depth         int                    // tasks waiting now
-	HighWater     int64                  // most tasks waiting at once
-	Submitted     uint64                 // tasks accepted by the pool
-	Completed     uint64                 // tasks finished
-	Full          uint64                 // submissions refused because the queue was full
-	Rejected      uint64                 // Offload calls answered ErrOffloadFull (OffloadReject)
-	Paused        uint64                 // times a connection stopped being read to wait for the pool
-	Waiting       int64                  // connections waiting for pool room now
-	Panics        uint64                 // tasks that panicked
-	LateReplies   uint64                 // replies dropped because their connection was gone
-	DroppedQueued uint64                 // queued tasks never run because their connection closed
-	QueueWait     loop.HistogramSnapshot // submit to start
-	RunTime       loop.HistogramSnapshot // start to end
+	Workers       int               // pool size
+	Busy          int64             // workers running a task now
+	Queue         int               // queue bound
+	Depth         int               // tasks waiting now
+	HighWater     int64             // most tasks waiting at once
+	Submitted     uint64            // tasks accepted by the pool
+	Completed     uint64            // tasks finished
+	Full          uint64            // submissions refused because the queue was full
+	Rejected      uint64            // Offload calls answered ErrOffloadFull (OffloadReject)
+	Paused        uint64            // times a connection stopped being read to wait for the pool
+	Waiting       int64             // connections waiting for pool room now
+	Panics        uint64            // tasks that panicked
+	LateReplies   uint64            // replies dropped because their connection was gone
+	DroppedQueued uint64            // queued tasks never run because their connection closed
+	QueueWait     HistogramSnapshot // submit to start
+	RunTime       HistogramSnapshot // start to end
 }
 
 // Stats returns a snapshot of the engine's counters. It reads what each
@@ -51,7 +47,7 @@ type OffloadStats struct {
 func (e *Engine) Stats() Stats {
 	var s Stats
 	for _, l := range e.loops {
-		ls := l.Stats()
+		ls := loopStats(l.Stats())
 		s.Loops = append(s.Loops, ls)
 		s.Conns += ls.Conns
 		s.Accepted += ls.Accepted
@@ -80,7 +76,7 @@ func (e *Engine) Stats() Stats {
 		o.Workers, o.Busy, o.Queue, o.Depth, o.HighWater = ps.Workers, ps.Busy, ps.Queue, ps.Depth, ps.HighWater
 		o.Submitted, o.Completed, o.Full = ps.Submitted, ps.Completed, ps.Rejected
 		o.Panics += ps.Panics
-		o.QueueWait, o.RunTime = ps.QueueWait, ps.RunTime
+		o.QueueWait, o.RunTime = HistogramSnapshot(ps.QueueWait), HistogramSnapshot(ps.RunTime)
 	}
 	return s
 }

@@ -10,7 +10,6 @@ import (
 	"time"
 
 	"github.com/pinion-net/pinion/engine"
-	"github.com/pinion-net/pinion/loop"
 )
 
 // TestWatermarkBoundsOutbound sends 64 MiB to the echo server from a peer
@@ -172,7 +171,7 @@ func (h *overflowHandler) OnOpen(c *engine.Conn) {
 func (h *overflowHandler) OnClose(_ *engine.Conn, err error) { h.closed <- err }
 
 // TestWriteMaxOverflowCloses checks that owed bytes past WriteMax close
-// the connection with loop.ErrOutboundOverflow, and that exactly WriteMax
+// the connection with engine.ErrOutboundOverflow, and that exactly WriteMax
 // is still allowed.
 func TestWriteMaxOverflowCloses(t *testing.T) {
 	const writeMax = 1 << 20
@@ -219,13 +218,13 @@ func TestWriteMaxOverflowCloses(t *testing.T) {
 				}
 				return
 			}
-			if !errors.Is(werr, loop.ErrOutboundOverflow) {
-				t.Errorf("Write: got %v, want %v", werr, loop.ErrOutboundOverflow)
+			if !errors.Is(werr, engine.ErrOutboundOverflow) {
+				t.Errorf("Write: got %v, want %v", werr, engine.ErrOutboundOverflow)
 			}
 			select {
 			case err := <-h.closed:
-				if !errors.Is(err, loop.ErrOutboundOverflow) {
-					t.Errorf("OnClose reason: got %v, want %v", err, loop.ErrOutboundOverflow)
+				if !errors.Is(err, engine.ErrOutboundOverflow) {
+					t.Errorf("OnClose reason: got %v, want %v", err, engine.ErrOutboundOverflow)
 				}
 			case <-time.After(10 * time.Second):
 				t.Fatal("no OnClose")

@@ -6,8 +6,9 @@ import (
 	"strings"
 )
 
-// The bodies that DESIGN.md §10 promises for the routes whose body the load
-// generator checks. They are written out here rather than taken from the
+// The bodies that `pinion serve -proto http` promises for the routes whose
+// body the load generator checks (part of the command's contract, README.md,
+// "pinion serve"). They are written out here rather than taken from the
 // server's code, so that the check is independent of what it checks.
 const (
 	loadPlaintextBody = "Hello, World!"

@@ -108,8 +108,8 @@ func TestParseServe(t *testing.T) {
 	}
 }
 
-// listeningLine is the line `pinion serve` prints once it listens
-// (DESIGN §10); scripts depend on its exact form.
+// listeningLine is the line `pinion serve` prints once it listens (README.md,
+// "pinion serve"); scripts depend on its exact form.
 var listeningLine = regexp.MustCompile(`^pinion: listening on (127\.0\.0\.1:[0-9]+) \((echo), (loop|goroutine), ([0-9]+) loops\)$`)
 
 // TestServeProcess builds the pinion binary and runs `pinion serve` as a

@@ -10,7 +10,6 @@ import (
 
 	"github.com/pinion-net/pinion/codec"
 	"github.com/pinion-net/pinion/engine"
-	"github.com/pinion-net/pinion/loop"
 )
 
 // loopServer serves a protocol on pinion's event loops.
@@ -117,7 +116,7 @@ func (h *loopHandler) send(c *engine.Conn, sc *scratch, reply []byte, next actio
 	if err == nil {
 		return true
 	}
-	if b, ok := h.proto.(busyReplier); ok && errors.Is(err, loop.ErrOffloadFull) {
+	if b, ok := h.proto.(busyReplier); ok && errors.Is(err, engine.ErrOffloadFull) {
 		_, _ = c.Write(b.busy(sc, nil))
 	}
 	_ = c.CloseWithError(err)

@@ -24,13 +24,14 @@ var allowedRequires = []string{"golang.org/x/sys", "github.com/valyala/bytebuffe
 
 // pkg is the part of `go list -json` output the rules need.
 type pkg struct {
-	ImportPath string
-	Imports    []string
-	Error      *struct{ Err string }
+	ImportPath   string
+	Imports      []string
+	XTestImports []string // of the package's external tests and examples
+	Error        *struct{ Err string }
 }
 
 // rule says which packages of ours a package may import. Paths are relative
-// to the module ("loop", "internal/sock").
+// to the module ("internal/loop", "internal/sock").
 type rule struct {
 	says  string // the rule in words, for failure messages
 	allow func(rel string) bool
@@ -43,28 +44,38 @@ func only(paths ...string) rule {
 	}
 }
 
+// public are the packages an embedder imports: everything a program that
+// embeds pinion names is in them (ADR 0006).
+var public = []string{"engine", "codec"}
+
 var (
 	importsNothing = rule{says: "must import nothing of ours", allow: func(string) bool { return false }}
-	publicOnly     = rule{says: "may import only public packages, nothing under internal/", allow: func(rel string) bool {
-		return rel != "internal" && !strings.HasPrefix(rel, "internal/") && !strings.Contains(rel, "/internal/")
+	// asUser is the rule of commands, and of the examples and external
+	// tests of the public packages: they use pinion as a user would.
+	asUser = rule{says: "may import only the public packages (engine, codec) and its own command's packages", allow: func(rel string) bool {
+		return slices.Contains(public, rel) || strings.HasPrefix(rel, "cmd/")
 	}}
 )
 
-// ruleFor returns the rule of the package at rel (DESIGN §1), or false when
-// the package is not placed in the design yet.
+// ruleFor returns the rule of the package at rel (docs/architecture.md,
+// "Packages and imports"), or false when the package is not placed yet.
 func ruleFor(rel string) (rule, bool) {
 	switch {
 	case rel == "internal/offload":
 		// ADR 0003: the shared histogram is the one internal-to-internal edge.
 		return only("internal/metrics"), true
+	case rel == "internal/loop":
+		// The loop is the only package below engine that knows fds,
+		// sockets and threads (ADR 0006).
+		return only("poller", "internal/buffer", "internal/sock", "internal/affinity", "internal/metrics"), true
 	case rel == "poller" || rel == "codec" || strings.HasPrefix(rel, "internal/"):
 		return importsNothing, true
-	case rel == "loop":
-		return only("poller", "internal/buffer", "internal/sock", "internal/affinity", "internal/metrics"), true
 	case rel == "engine":
-		return only("loop", "poller", "codec", "internal/offload", "internal/affinity", "internal/sock"), true
+		// The only importer of internal/loop; the histogram's struct is
+		// named in its Stats (ADR 0006).
+		return only("internal/loop", "codec", "internal/offload", "internal/metrics"), true
 	case strings.HasPrefix(rel, "cmd/"):
-		return publicOnly, true
+		return asUser, true
 	}
 	return rule{}, false
 }
@@ -89,13 +100,22 @@ func violations(pkgs []pkg) []string {
 		}
 		r, ok := ruleFor(rel)
 		if !ok {
-			out = append(out, rel+": no import rule; place the package in DESIGN §1 and in internal/archtest")
+			out = append(out, rel+": no import rule; place the package in docs/architecture.md and in internal/archtest")
 			continue
 		}
 		for _, imp := range p.Imports {
 			irel, ok := ours(imp)
 			if ok && !r.allow(irel) {
 				out = append(out, rel+" imports "+imp+": "+rel+" "+r.says)
+			}
+		}
+		if !slices.Contains(public, rel) {
+			continue
+		}
+		for _, imp := range p.XTestImports {
+			irel, ok := ours(imp)
+			if ok && !asUser.allow(irel) {
+				out = append(out, rel+"'s examples and external tests import "+imp+": they "+asUser.says)
 			}
 		}
 	}
@@ -129,7 +149,7 @@ func moduleRoot(t *testing.T, gobin string) string {
 // list runs `go list -json` over the module for goos.
 func list(t *testing.T, gobin, root, goos string) []pkg {
 	t.Helper()
-	cmd := exec.Command(gobin, "list", "-e", "-json=ImportPath,Imports,Error", "./...")
+	cmd := exec.Command(gobin, "list", "-e", "-json=ImportPath,Imports,XTestImports,Error", "./...")
 	cmd.Dir = root
 	cmd.Env = append(os.Environ(), "GOOS="+goos, "GOFLAGS=-mod=mod")
 	var stderr bytes.Buffer
@@ -157,7 +177,8 @@ func list(t *testing.T, gobin, root, goos string) []pkg {
 	return pkgs
 }
 
-// TestImportDirection checks DESIGN §1's import direction for every
+// TestImportDirection checks the import direction of docs/architecture.md
+// ("Packages and imports") for every
 // package of the module, on every system in goosList.
 func TestImportDirection(t *testing.T) {
 	gobin := goCmd(t)
@@ -220,16 +241,17 @@ func TestViolations(t *testing.T) {
 			pkgs: []pkg{
 				{ImportPath: m("poller"), Imports: []string{"errors", "golang.org/x/sys/unix"}},
 				{ImportPath: m("internal/buffer"), Imports: []string{"fmt"}},
-				{ImportPath: m("loop"), Imports: []string{m("poller"), m("internal/buffer"), m("internal/sock"), m("internal/affinity"), m("internal/metrics"), "github.com/valyala/bytebufferpool"}},
+				{ImportPath: m("internal/loop"), Imports: []string{m("poller"), m("internal/buffer"), m("internal/sock"), m("internal/affinity"), m("internal/metrics"), "github.com/valyala/bytebufferpool"}},
 				{ImportPath: m("internal/offload"), Imports: []string{m("internal/metrics")}},
-				{ImportPath: m("engine"), Imports: []string{m("loop"), m("poller"), m("codec"), m("internal/offload"), m("internal/affinity"), m("internal/sock")}},
-				{ImportPath: m("cmd/pinion"), Imports: []string{m("engine"), m("loop"), m("codec"), "flag"}},
+				{ImportPath: m("engine"), Imports: []string{m("internal/loop"), m("codec"), m("internal/offload"), m("internal/metrics")}, XTestImports: []string{m("engine"), m("codec")}},
+				{ImportPath: m("cmd/pinion"), Imports: []string{m("engine"), m("codec"), m("cmd/pinion/internal/proto"), "flag"}},
+				{ImportPath: m("cmd/pinion/internal/proto"), Imports: []string{m("engine"), m("codec")}},
 			},
 		},
 		{
-			name: "poller imports loop",
-			pkgs: []pkg{{ImportPath: m("poller"), Imports: []string{m("loop")}}},
-			want: []string{"poller imports " + m("loop") + ": poller must import nothing of ours"},
+			name: "poller imports the loop",
+			pkgs: []pkg{{ImportPath: m("poller"), Imports: []string{m("internal/loop")}}},
+			want: []string{"poller imports " + m("internal/loop") + ": poller must import nothing of ours"},
 		},
 		{
 			name: "internal package imports another",
@@ -238,10 +260,10 @@ func TestViolations(t *testing.T) {
 		},
 		{
 			name: "loop imports engine and offload",
-			pkgs: []pkg{{ImportPath: m("loop"), Imports: []string{m("engine"), m("internal/offload"), m("poller")}}},
+			pkgs: []pkg{{ImportPath: m("internal/loop"), Imports: []string{m("engine"), m("internal/offload"), m("poller")}}},
 			want: []string{
-				"loop imports " + m("engine") + ": loop may import only poller, internal/buffer, internal/sock, internal/affinity, internal/metrics",
-				"loop imports " + m("internal/offload") + ": loop may import only poller, internal/buffer, internal/sock, internal/affinity, internal/metrics",
+				"internal/loop imports " + m("engine") + ": internal/loop may import only poller, internal/buffer, internal/sock, internal/affinity, internal/metrics",
+				"internal/loop imports " + m("internal/offload") + ": internal/loop may import only poller, internal/buffer, internal/sock, internal/affinity, internal/metrics",
 			},
 		},
 		{
@@ -250,19 +272,37 @@ func TestViolations(t *testing.T) {
 			want: []string{"internal/offload imports " + m("internal/buffer") + ": internal/offload may import only internal/metrics"},
 		},
 		{
-			name: "engine imports internal/buffer",
-			pkgs: []pkg{{ImportPath: m("engine"), Imports: []string{m("internal/buffer")}}},
-			want: []string{"engine imports " + m("internal/buffer") + ": engine may import only loop, poller, codec, internal/offload, internal/affinity, internal/sock"},
+			name: "engine handles sockets and threads itself",
+			pkgs: []pkg{{ImportPath: m("engine"), Imports: []string{m("internal/loop"), m("internal/sock"), m("internal/affinity"), m("poller")}}},
+			want: []string{
+				"engine imports " + m("internal/sock") + ": engine may import only internal/loop, codec, internal/offload, internal/metrics",
+				"engine imports " + m("internal/affinity") + ": engine may import only internal/loop, codec, internal/offload, internal/metrics",
+				"engine imports " + m("poller") + ": engine may import only internal/loop, codec, internal/offload, internal/metrics",
+			},
 		},
 		{
-			name: "command imports internal",
-			pkgs: []pkg{{ImportPath: m("cmd/pinion"), Imports: []string{m("engine"), m("internal/sock")}}},
-			want: []string{"cmd/pinion imports " + m("internal/sock") + ": cmd/pinion may import only public packages, nothing under internal/"},
+			name: "a command imports the loop",
+			pkgs: []pkg{{ImportPath: m("cmd/pinion"), Imports: []string{m("engine"), m("internal/loop")}}},
+			want: []string{"cmd/pinion imports " + m("internal/loop") + ": cmd/pinion may import only the public packages (engine, codec) and its own command's packages"},
+		},
+		{
+			name: "a command's own package imports the poller",
+			pkgs: []pkg{{ImportPath: m("cmd/pinion/internal/load"), Imports: []string{m("codec"), m("poller")}}},
+			want: []string{"cmd/pinion/internal/load imports " + m("poller") + ": cmd/pinion/internal/load may import only the public packages (engine, codec) and its own command's packages"},
+		},
+		{
+			name: "an example of engine imports the loop",
+			pkgs: []pkg{{ImportPath: m("engine"), Imports: []string{m("internal/loop")}, XTestImports: []string{m("engine"), m("internal/loop")}}},
+			want: []string{"engine's examples and external tests import " + m("internal/loop") + ": they may import only the public packages (engine, codec) and its own command's packages"},
+		},
+		{
+			name: "the loop's own tests may name it",
+			pkgs: []pkg{{ImportPath: m("internal/loop"), Imports: []string{m("poller")}, XTestImports: []string{m("internal/loop"), m("poller")}}},
 		},
 		{
 			name: "package without a rule",
 			pkgs: []pkg{{ImportPath: m("util"), Imports: []string{"fmt"}}},
-			want: []string{"util: no import rule; place the package in DESIGN §1 and in internal/archtest"},
+			want: []string{"util: no import rule; place the package in docs/architecture.md and in internal/archtest"},
 		},
 		{
 			name: "packages of other modules are not ours to judge",

@@ -2,7 +2,10 @@
 
 package sock
 
-import "net"
+import (
+	"net"
+	"os"
+)
 
 // Listen returns ErrUnsupported on this platform.
 func Listen(a Addr, reusePort bool, backlog int) (fd int, bound net.Addr, err error) {
@@ -35,3 +38,14 @@ func PeerAddr(fd int) net.Addr { return nil }
 
 // IsTCP returns false on this platform.
 func IsTCP(fd int) bool { return false }
+
+// CheckListener returns ErrUnsupported on this platform.
+func CheckListener(fd int) (net.Addr, error) { return nil, ErrUnsupported }
+
+// DupListener returns ErrUnsupported on this platform.
+func DupListener(fd int) (int, error) { return -1, ErrUnsupported }
+
+// ListenFDs returns ErrUnsupported on this platform.
+func ListenFDs(getenv func(string) string, pid int) ([]*os.File, error) {
+	return nil, ErrUnsupported
+}

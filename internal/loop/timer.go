@@ -252,4 +252,10 @@ func (l *Loop) scheduleTick() {
 	})
 }
 
-func handlerName(h Handler) string { return fmt.Sprintf("%T", h) }
+func handlerName(h Handler) string {
+	// The engine's adapter names the handler it wraps.
+	if w, ok := h.(interface{ Wrapped() any }); ok {
+		return fmt.Sprintf("%T", w.Wrapped())
+	}
+	return fmt.Sprintf("%T", h)
+}

@@ -3,7 +3,7 @@ package loop_test
 import (
 	"fmt"
 
-	"github.com/pinion-net/pinion/loop"
+	"github.com/pinion-net/pinion/internal/loop"
 )
 
 // ExampleLoop runs a loop with no listener on a goroutine of its own, asks

@@ -2,6 +2,12 @@
 // a read buffer, a chunk pool, a timer heap and every connection registered
 // with it.
 //
+// Only package engine imports it: engine declares the public names of its
+// types (engine.Conn is declared on Conn, engine.Loop is a handler's view
+// of Loop without Run, Drain or Abort), and its methods that only the
+// engine may call (New, Run, Drain, Abort, Listen, AddListener, ...) are
+// unreachable from outside the module (ADR 0006).
+//
 // # Threads
 //
 // A Loop and the Conns it owns belong to the goroutine that calls Loop.Run.

@@ -1,5 +1,0 @@
-//go:build !unix
-
-package engine
-
-func closeFD(int) error { return nil }

@@ -71,7 +71,9 @@ func (l *Loop) flushDirty() {
 		c := l.dirty[i]
 		l.dirty[i] = nil
 		c.flags &^= flagDirty
-		if c.state != stateClosed && c.gen != 0 {
+		// A connecting socket is flushed once connected (onConnected):
+		// writing now would report a failed connect as a write error.
+		if c.state != stateClosed && c.state != stateConnecting && c.gen != 0 {
 			l.flush(c)
 		}
 	}
@@ -129,12 +131,14 @@ func (l *Loop) flush(c *Conn) {
 // progress in line with its owed bytes.
 func (l *Loop) settle(c *Conn) {
 	owed := c.out.Len()
+	drained := false
 	switch {
 	case c.flags&flagReadPaused == 0 && owed > l.cfg.WriteHigh:
 		c.flags |= flagReadPaused
 		l.st.readPauses++
 	case c.flags&flagReadPaused != 0 && owed <= l.cfg.WriteLow:
 		c.flags &^= flagReadPaused
+		drained = true
 	}
 	if owed == 0 {
 		switch {
@@ -156,6 +160,9 @@ func (l *Loop) settle(c *Conn) {
 		l.armConn(c, c.lastActive+int64(l.cfg.WriteTimeout))
 	}
 	l.setInterest(c)
+	if drained && c.state == stateOpen && l.hooks.drained != nil {
+		l.callDrained(c)
+	}
 }
 
 // setInterest asks the poller for exactly what the connection's state needs.
@@ -222,7 +229,7 @@ func (l *Loop) runCompletions(c *Conn, due []func(error), err error) {
 }
 
 func (l *Loop) callDone(c *Conn, done func(error), err error) {
-	defer l.guard(c, "write completion")
+	defer l.leave(c, "write completion", l.enter())
 	done(err)
 }
 

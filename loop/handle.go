@@ -54,7 +54,9 @@ func (h Handle) Post(fn func(c *Conn, err error)) error {
 }
 
 // Post runs fn on the loop's goroutine. Safe from any goroutine; it returns
-// ErrLoopClosed if the loop has stopped, and then fn never runs.
+// ErrLoopClosed if the loop has stopped, and then fn never runs. A
+// function accepted runs exactly once: if the loop stops first, during its
+// exit, once it owns no connection (Dial then fails with ErrShutdown).
 func (l *Loop) Post(fn func()) error { return l.post(task{kind: taskFunc, fn: fn}) }
 
 type taskKind uint8
@@ -73,6 +75,7 @@ const (
 	taskOffloadDone
 	taskOffloadRetry
 	taskSessionWrite
+	taskDial // fn dials; done(err) fails it when it cannot run
 )
 
 type task struct {
@@ -119,6 +122,10 @@ func (l *Loop) runTask(t *task) {
 	switch t.kind {
 	case taskFunc:
 		l.runFunc(t.fn)
+	case taskDial:
+		l.hold()
+		t.fn()
+		l.release()
 	case taskAdopt:
 		l.adopt(t.fd)
 	case taskDrain:
@@ -191,6 +198,12 @@ func (l *Loop) failTask(t task) {
 		}
 	case taskConn:
 		l.callConnFunc(nil, t.cfn)
+	case taskFunc:
+		// Accepted before the loop stopped: it runs, on the loop's
+		// goroutine, now that the loop owns no connection.
+		l.runFunc(t.fn)
+	case taskDial:
+		l.callDialDone(nil, t.done, ErrLoopClosed)
 	case taskAdopt:
 		_ = sysClose(t.fd)
 		l.cfg.Limit.release()
@@ -205,7 +218,7 @@ func (l *Loop) failTask(t task) {
 }
 
 func (l *Loop) callConnFunc(c *Conn, fn func(*Conn, error)) {
-	defer l.guard(c, "posted function")
+	defer l.leave(c, "posted function", l.enter())
 	if c == nil {
 		fn(nil, ErrClosed)
 		return
@@ -214,7 +227,7 @@ func (l *Loop) callConnFunc(c *Conn, fn func(*Conn, error)) {
 }
 
 func (l *Loop) runFunc(fn func()) {
-	defer l.guard(nil, "posted function")
+	defer l.leave(nil, "posted function", l.enter())
 	fn()
 }
 

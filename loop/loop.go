@@ -62,6 +62,11 @@ type Loop struct {
 	active *Conn
 	view   []byte
 
+	depth    int            // callbacks on the stack (lifecycle.go)
+	closes   []pendingClose // OnCloses waiting for the stack to unwind
+	inCloses bool           // runCloses is running
+	hooks    hooks          // the optional Handler interfaces h implements
+
 	mb mailbox
 
 	draining bool // Drain was called: stop once no connection is left
@@ -95,6 +100,7 @@ func New(cfg Config) (*Loop, error) {
 		done:   make(chan struct{}),
 	}
 	l.stats.init(cfg.ID)
+	l.hooks = hooksOf(cfg.Handler)
 	return l, nil
 }
 

@@ -98,6 +98,7 @@ func (l *Loop) flush(c *Conn) {
 			n, err = l.sys.writev(int(c.fd), iov)
 		}
 		clear(iov)
+		l.st.writeCalls++
 		if n > 0 {
 			c.out.Discard(l.pool, n)
 			l.st.owed(-n)

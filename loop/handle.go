@@ -110,8 +110,10 @@ func (l *Loop) runTasks() bool {
 	n := min(len(ts), l.cfg.TaskBudget)
 	for i := range n {
 		l.runTask(&ts[i])
-		l.flushDirty()
 	}
+	// Once for the batch: a thousand AsyncWrites to one connection cost
+	// one write system call, as a thousand Writes in one callback do.
+	l.flushDirty()
 	l.st.tasks += uint64(n)
 	l.st.wakeups++
 	l.mb.giveBack(ts, ts[n:])
@@ -138,11 +140,17 @@ func (l *Loop) runTask(t *task) {
 			t.fn()
 		}
 	case taskOffloadDone:
+		l.hold()
 		l.offloadDone(t)
+		l.release()
 	case taskOffloadRetry:
 		l.retryOffload()
 	default:
+		// Held: a write that closes the connection completes before
+		// its OnClose runs.
+		l.hold()
 		l.runConnTask(t)
+		l.release()
 	}
 }
 
@@ -169,6 +177,7 @@ func (l *Loop) runConnTask(t *task) {
 			// flush c and hand out its completion.
 			l.markDirty(c)
 		}
+		l.flushIfHigh(c)
 	case taskSessionWrite:
 		// Owed by a running session: allowed while the connection closes
 		// (after the peer's FIN), unlike AsyncWrite.
@@ -177,6 +186,7 @@ func (l *Loop) runConnTask(t *task) {
 			return
 		}
 		c.out.OnFlushed(t.done)
+		l.flushIfHigh(c)
 	case taskClose:
 		l.close(c, nil)
 	case taskAbort:
@@ -185,6 +195,15 @@ func (l *Loop) runConnTask(t *task) {
 		if c.state == stateOpen {
 			l.deliver(c, nil)
 		}
+	}
+}
+
+// flushIfHigh flushes c now, within a batch of tasks, once its owed bytes
+// pass the high watermark: a batch of large writes would otherwise pile up
+// to the hard cap before the batch's single flush.
+func (l *Loop) flushIfHigh(c *Conn) {
+	if c.state != stateClosed && c.state != stateConnecting && c.out.Len() > l.cfg.WriteHigh {
+		l.flush(c)
 	}
 }
 

@@ -62,26 +62,27 @@ func (l *Loop) leave(c *Conn, callback string, start int64) {
 			l.abort(c, pe)
 		}
 	}
-	if l.depth == 0 && len(l.closes) > 0 {
+	if l.depth == 0 && l.held == 0 && len(l.closes) > 0 {
 		l.runCloses()
 	}
 }
 
 // hold and release bracket loop work that may close connections and run
 // completions, so that OnClose follows the completions, as it does when
-// the connection closes outside any callback. They time nothing.
-func (l *Loop) hold() { l.depth++ }
+// the connection closes outside any callback. The callbacks inside are
+// timed as outermost ones.
+func (l *Loop) hold() { l.held++ }
 
 func (l *Loop) release() {
-	l.depth--
-	if l.depth == 0 && len(l.closes) > 0 {
+	l.held--
+	if l.depth == 0 && l.held == 0 && len(l.closes) > 0 {
 		l.runCloses()
 	}
 }
 
 // closed runs c's OnClose now, or once the callbacks on the stack return.
 func (l *Loop) closed(c *Conn, reason error) {
-	if l.depth > 0 {
+	if l.depth > 0 || l.held > 0 {
 		l.closes = append(l.closes, pendingClose{c: c, reason: reason})
 		return
 	}

@@ -63,6 +63,7 @@ type Loop struct {
 	view   []byte
 
 	depth    int            // callbacks on the stack (lifecycle.go)
+	held     int            // hold calls not yet released
 	closes   []pendingClose // OnCloses waiting for the stack to unwind
 	inCloses bool           // runCloses is running
 	hooks    hooks          // the optional Handler interfaces h implements

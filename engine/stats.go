@@ -42,6 +42,7 @@ type OffloadStats struct {
 	Panics        uint64                 // tasks that panicked
 	LateReplies   uint64                 // replies dropped because their connection was gone
 	DroppedQueued uint64                 // queued tasks never run because their connection closed
+	Stuck         int64                  // running tasks Shutdown stopped waiting for: they ignored their cancelled context
 	QueueWait     loop.HistogramSnapshot // submit to start
 	RunTime       loop.HistogramSnapshot // start to end
 }
@@ -82,5 +83,6 @@ func (e *Engine) Stats() Stats {
 		o.Panics += ps.Panics
 		o.QueueWait, o.RunTime = ps.QueueWait, ps.RunTime
 	}
+	s.Offload.Stuck = e.stuck.Load()
 	return s
 }

@@ -138,7 +138,12 @@ func (l *Loop) submit(c *Conn, o *offState, fn OffloadFunc) error {
 // runOffload runs on a pool worker.
 func (l *Loop) runOffload(tok poller.Token, ctx context.Context, fn OffloadFunc) {
 	buf := l.replies.Get()
-	err := callOffload(ctx, fn, buf)
+	// A task whose connection closed (or whose engine gave up on it)
+	// while it waited in the pool's queue never starts.
+	err := ctx.Err()
+	if err == nil {
+		err = callOffload(ctx, fn, buf)
+	}
 	if l.post(task{kind: taskOffloadDone, tok: tok, reply: buf, err: err}) != nil {
 		l.replies.Put(buf) // the loop is gone; so is the connection
 	}

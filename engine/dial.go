@@ -1,0 +1,61 @@
+package engine
+
+import (
+	"errors"
+
+	"github.com/pinion-net/pinion/loop"
+)
+
+// ErrDialOnLoop is returned by Dial when it is called where waiting would
+// block the loop that must make the connection: inside a handler callback
+// or OnStart. Use DialAsync there.
+var ErrDialOnLoop = errors.New("engine: blocking Dial called on a loop goroutine or in OnStart; use DialAsync")
+
+// DialAsync opens an outbound connection and never blocks: it is safe from
+// any goroutine, handler callbacks and OnStart included. Called from a
+// callback, the connection belongs to the calling loop (a proxy's two
+// sides then share a loop and need no locking); otherwise the loops are
+// taken in turn. done runs on the owning loop exactly once, unless
+// DialAsync returns an error: with the connection's handle once connected,
+// just before its OnOpen, or with the reason it failed (a dial error, the
+// dial timeout, ErrStopped when the engine stops first). userCtx is the
+// connection's Context from the start.
+func (e *Engine) DialAsync(addr string, userCtx any, done func(Handle, error)) error {
+	if e.stopped.Load() || len(e.loops) == 0 {
+		return ErrStopped
+	}
+	l := e.callingLoop()
+	if l == nil {
+		l = e.nextLoop()
+	}
+	err := l.DialAsync(addr, userCtx, func(h Handle, err error) {
+		if errors.Is(err, loop.ErrLoopClosed) || errors.Is(err, loop.ErrShutdown) {
+			err = ErrStopped
+		}
+		done(h, err)
+	})
+	if errors.Is(err, loop.ErrLoopClosed) {
+		return ErrStopped
+	}
+	return err
+}
+
+// callingLoop returns the loop whose goroutine is calling, or nil.
+func (e *Engine) callingLoop() *loop.Loop {
+	id := loop.CurrentGoroutineID()
+	for _, l := range e.loops {
+		if l.GoroutineID() == id {
+			return l
+		}
+	}
+	return nil
+}
+
+// Starter is an optional interface of a Handler: Start calls OnStart once,
+// with the engine, after the listening sockets are open and before any
+// loop runs, so no callback of a connection comes before it. The handler
+// keeps e to dial (DialAsync; a blocking Dial returns ErrDialOnLoop here),
+// read Stats or shut down later.
+type Starter interface {
+	OnStart(e *Engine)
+}

@@ -1,0 +1,255 @@
+package engine_test
+
+import (
+	"context"
+	"errors"
+	"io"
+	"net"
+	"runtime"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"golang.org/x/sys/unix"
+
+	"github.com/pinion-net/pinion/engine"
+)
+
+// stubbornHandler offloads, for every connection, a task that ignores its
+// context and waits for gate.
+type stubbornHandler struct {
+	engine.BaseHandler
+	gate    chan struct{}
+	started atomic.Int32
+	running chan struct{}
+}
+
+func (h *stubbornHandler) OnOpen(c *engine.Conn) {
+	_ = c.Offload(func(context.Context, io.Writer) error {
+		h.started.Add(1)
+		h.running <- struct{}{}
+		<-h.gate // ignores its context
+		return nil
+	})
+}
+
+// TestShutdownBound covers the defect "Shutdown(ctx) is not a bound: an
+// offload task that ignores its context made a 300 ms Shutdown return
+// after 2.9 s": Shutdown returns, with the context's error, while the task
+// still blocks; the task is counted as stuck, and a task queued behind it
+// never starts.
+func TestShutdownBound(t *testing.T) {
+	h := &stubbornHandler{gate: make(chan struct{}), running: make(chan struct{}, 4)}
+	released := false
+	release := func() {
+		if !released {
+			released = true
+			close(h.gate)
+		}
+	}
+	defer release()
+	cfg := engine.Config{Addrs: []string{"127.0.0.1:0"}, Loops: 1, Pin: engine.PinOff, OffloadWorkers: 1, OffloadQueue: 4}
+	e, err := engine.Start(h, cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for range 2 {
+		c, err := net.Dial("tcp", e.Addrs()[0].String())
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer c.Close()
+	}
+	select {
+	case <-h.running:
+	case <-time.After(10 * time.Second):
+		t.Fatal("the task never started")
+	}
+	waitFor(t, 10*time.Second, "the second task queued in the pool", func() bool { return e.Stats().Offload.Depth == 1 }, nil)
+
+	ctx, cancel := context.WithTimeout(context.Background(), 100*time.Millisecond)
+	defer cancel()
+	done := make(chan error, 1)
+	go func() { done <- e.Shutdown(ctx) }()
+	select {
+	case err = <-done:
+	case <-time.After(10 * time.Second):
+		release()
+		t.Fatalf("Shutdown with a 100ms context was still waiting after 10s for a task that ignores its context")
+	}
+	if !errors.Is(err, context.DeadlineExceeded) {
+		t.Fatalf("Shutdown: %v; want context.DeadlineExceeded", err)
+	}
+	if n := e.Stats().Offload.Stuck; n != 1 {
+		t.Fatalf("Stats().Offload.Stuck = %d; want 1", n)
+	}
+	release()
+	waitFor(t, 10*time.Second, "the worker to exit", func() bool { return offWorkerGoroutines() == 0 }, nil)
+	if n := h.started.Load(); n != 1 {
+		t.Fatalf("%d tasks started; want 1 (the one queued behind it belongs to a closed connection)", n)
+	}
+}
+
+// dialingHandler dials from its callbacks, with the engine OnStart gave it.
+type dialingHandler struct {
+	engine.BaseHandler
+	backend  string
+	e        *engine.Engine
+	startedE chan *engine.Engine
+	results  chan string
+}
+
+func (h *dialingHandler) OnStart(e *engine.Engine) {
+	h.e = e
+	h.startedE <- e
+	if _, err := e.Dial(context.Background(), h.backend, nil); !errors.Is(err, engine.ErrDialOnLoop) {
+		h.results <- "Dial in OnStart: " + errString(err)
+	}
+}
+
+func (h *dialingHandler) OnOpen(c *engine.Conn) {
+	if c.Dialed() || h.e == nil {
+		return
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+	defer cancel()
+	_, err := h.e.Dial(ctx, h.backend, nil)
+	if !errors.Is(err, engine.ErrDialOnLoop) {
+		h.results <- "Dial in OnOpen: " + errString(err)
+		return
+	}
+	err = h.e.DialAsync(h.backend, "upstream", func(up engine.Handle, err error) {
+		switch {
+		case err != nil:
+			h.results <- "DialAsync: " + err.Error()
+		case up.Loop() != c.Loop():
+			h.results <- "DialAsync: the connection is on another loop"
+		default:
+			h.results <- "ok"
+		}
+	})
+	if err != nil {
+		h.results <- "DialAsync: " + err.Error()
+	}
+}
+
+func errString(err error) string {
+	if err == nil {
+		return "nil error"
+	}
+	return err.Error()
+}
+
+// TestDialFromCallback covers the defect "Engine.Dial called from a
+// callback blocks its own loop": there it returns ErrDialOnLoop at once,
+// and DialAsync dials on the calling loop without blocking. It also covers
+// "no way for a handler to reach its Engine before the first connection"
+// (OnStart).
+func TestDialFromCallback(t *testing.T) {
+	ln := listenHold(t)
+	h := &dialingHandler{backend: ln.Addr().String(), startedE: make(chan *engine.Engine, 1), results: make(chan string, 4)}
+	e, addr := startEngine(t, h, engine.Config{})
+	select {
+	case got := <-h.startedE:
+		if got != e {
+			t.Fatal("OnStart got another engine than Start returned")
+		}
+	default:
+		t.Fatal("Start returned without calling OnStart")
+	}
+	c, err := net.Dial("tcp", addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	select {
+	case r := <-h.results:
+		if r != "ok" {
+			t.Fatal(r)
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("no result from the dials in OnOpen")
+	}
+}
+
+// listenHold returns a loopback listener that accepts connections and
+// holds them until the test ends.
+func listenHold(t *testing.T) net.Listener {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = ln.Close() })
+	go func() {
+		var held []net.Conn
+		defer func() {
+			for _, c := range held {
+				_ = c.Close()
+			}
+		}()
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			held = append(held, c)
+		}
+	}()
+	return ln
+}
+
+// cpuReporter reports the CPU mask of the loop thread running OnOpen.
+type cpuReporter struct {
+	engine.BaseHandler
+	masks chan unix.CPUSet
+}
+
+func (h *cpuReporter) OnOpen(*engine.Conn) {
+	var set unix.CPUSet
+	_ = unix.SchedGetaffinity(0, &set)
+	h.masks <- set
+}
+
+// TestConfigCPUs covers "two engines in one process both pin their loop 0
+// to CPU 0": Config.CPUs says where the loops are pinned.
+func TestConfigCPUs(t *testing.T) {
+	if runtime.GOOS != "linux" {
+		t.Skip("pinning is Linux only")
+	}
+	var allowed unix.CPUSet
+	if err := unix.SchedGetaffinity(0, &allowed); err != nil || allowed.Count() < 2 {
+		t.Skip("needs two CPUs to tell a chosen CPU from the default")
+	}
+	last := -1
+	for cpu := range 1024 {
+		if allowed.IsSet(cpu) {
+			last = cpu
+		}
+	}
+	h := &cpuReporter{masks: make(chan unix.CPUSet, 1)}
+	e, err := engine.Start(h, engine.Config{Addrs: []string{"127.0.0.1:0"}, Loops: 1, Pin: engine.PinOn, CPUs: []int{last}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer func() { _ = e.Shutdown(context.Background()) }()
+	c, err := net.Dial("tcp", e.Addrs()[0].String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	select {
+	case set := <-h.masks:
+		if set.Count() != 1 || !set.IsSet(last) {
+			t.Fatalf("loop 0 runs on %d CPUs (CPU %d set: %v); want only CPU %d", set.Count(), last, set.IsSet(last), last)
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("no OnOpen")
+	}
+	for _, bad := range []engine.Config{{CPUs: []int{-1}}, {TaskBudget: -1}, {ReadBudget: -1}, {AcceptBudget: -1}} {
+		if e, err := engine.Start(engine.BaseHandler{}, bad); err == nil {
+			_ = e.Shutdown(context.Background())
+			t.Errorf("Start with %+v: nil error; want one", bad)
+		}
+	}
+}

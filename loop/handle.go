@@ -283,6 +283,7 @@ func (l *Loop) drain() {
 }
 
 func (l *Loop) abortAll() {
+	l.offCancel()
 	l.closeListeners()
 	for _, c := range l.conns {
 		if c != nil && c.state != stateClosed {

@@ -1,6 +1,7 @@
 package loop
 
 import (
+	"context"
 	"fmt"
 	"log/slog"
 	"slices"
@@ -47,6 +48,12 @@ type Loop struct {
 	replies bytebufferpool.Pool // offload replies: filled on workers, written here
 
 	offWaiters []*Conn // connections waiting for offload room, in order
+
+	// offCtx is the parent of every offload task's context; Abort and
+	// the loop's exit cancel it first, so that no queued task starts
+	// while the connections are being closed one by one.
+	offCtx    context.Context
+	offCancel context.CancelFunc
 
 	timers timerHeap
 	epoch  time.Time
@@ -100,6 +107,7 @@ func New(cfg Config) (*Loop, error) {
 		epoch:  time.Now(),
 		done:   make(chan struct{}),
 	}
+	l.offCtx, l.offCancel = context.WithCancel(context.Background())
 	l.stats.init(cfg.ID)
 	l.hooks = hooksOf(cfg.Handler)
 	return l, nil
@@ -132,6 +140,7 @@ func (l *Loop) Run() {
 // exit fails what is left in the mailbox, closes what is left open, and
 // releases the poller.
 func (l *Loop) exit() {
+	l.offCancel()
 	for _, c := range l.conns {
 		if c != nil {
 			l.finish(c, ErrShutdown)

@@ -29,6 +29,9 @@ func (l *Loop) queueOut(c *Conn, p []byte) error {
 		c.out.Write(l.pool, p)
 		l.st.owed(len(p))
 		l.markDirty(c)
+		if c.out.Len() > l.cfg.WriteHigh {
+			c.flags |= flagWentHigh
+		}
 	}
 	return nil
 }
@@ -132,14 +135,16 @@ func (l *Loop) flush(c *Conn) {
 // progress in line with its owed bytes.
 func (l *Loop) settle(c *Conn) {
 	owed := c.out.Len()
-	drained := false
 	switch {
 	case c.flags&flagReadPaused == 0 && owed > l.cfg.WriteHigh:
 		c.flags |= flagReadPaused
 		l.st.readPauses++
 	case c.flags&flagReadPaused != 0 && owed <= l.cfg.WriteLow:
 		c.flags &^= flagReadPaused
-		drained = true
+	}
+	drained := c.flags&flagWentHigh != 0 && owed <= l.cfg.WriteLow
+	if drained {
+		c.flags &^= flagWentHigh
 	}
 	if owed == 0 {
 		switch {

@@ -20,11 +20,11 @@ type PeerCloser interface {
 }
 
 // Drainer is an optional interface of a Handler: OnDrained is called when
-// the owed bytes of an open connection, having passed Config.WriteHigh,
-// fell to Config.WriteLow or below (the moment the loop resumes reading
-// it). A handler that paused a producer because the connection was behind
-// (PauseReading on the other side of a proxy, a stream it stopped feeding)
-// resumes it here.
+// the owed bytes of an open connection, having passed Config.WriteHigh (as
+// OutboundBuffered showed right after a Write, or later), fell to
+// Config.WriteLow or below; once per such episode. A handler that paused a
+// producer because the connection was behind (PauseReading on the other
+// side of a proxy, a stream it stopped feeding) resumes it here.
 type Drainer interface {
 	OnDrained(c *Conn)
 }

@@ -6,10 +6,12 @@ import (
 	"github.com/pinion-net/pinion/loop"
 )
 
-// ErrDialOnLoop is returned by Dial when it is called where waiting would
-// block the loop that must make the connection: inside a handler callback
-// or OnStart. Use DialAsync there.
-var ErrDialOnLoop = errors.New("engine: blocking Dial called on a loop goroutine or in OnStart; use DialAsync")
+// ErrOnLoop is returned by the blocking Engine methods, Dial and Shutdown,
+// when they are called where waiting would block the loops they wait for:
+// inside a handler callback or OnStart. Dial then does nothing (use
+// DialAsync); Shutdown, in a callback, starts the shutdown without waiting
+// for it.
+var ErrOnLoop = errors.New("engine: blocking call on a loop goroutine or in OnStart")
 
 // DialAsync opens an outbound connection and never blocks: it is safe from
 // any goroutine, handler callbacks and OnStart included. Called from a
@@ -54,7 +56,7 @@ func (e *Engine) callingLoop() *loop.Loop {
 // Starter is an optional interface of a Handler: Start calls OnStart once,
 // with the engine, after the listening sockets are open and before any
 // loop runs, so no callback of a connection comes before it. The handler
-// keeps e to dial (DialAsync; a blocking Dial returns ErrDialOnLoop here),
+// keeps e to dial (DialAsync; a blocking Dial returns ErrOnLoop here),
 // read Stats or shut down later.
 type Starter interface {
 	OnStart(e *Engine)

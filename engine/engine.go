@@ -282,7 +282,23 @@ func (e *Engine) Loops() int { return len(e.loops) }
 // that grace; they are counted in Stats (Offload.Stuck) and logged, and
 // left to return on their own. Every loop goroutine has exited when it
 // returns. Calling it again returns the first call's result.
+//
+// Called inside a handler callback, where waiting would block a loop it
+// waits for, Shutdown starts the shutdown on a goroutine of its own and
+// returns ErrOnLoop at once; a later call from elsewhere waits for it. In
+// OnStart it returns ErrOnLoop and does nothing: Start has not finished.
 func (e *Engine) Shutdown(ctx context.Context) error {
+	if e.starting.Load() {
+		return ErrOnLoop
+	}
+	if e.callingLoop() != nil {
+		go func() { _ = e.shutdownOnceDo(ctx) }()
+		return ErrOnLoop
+	}
+	return e.shutdownOnceDo(ctx)
+}
+
+func (e *Engine) shutdownOnceDo(ctx context.Context) error {
 	e.shutdownOnce.Do(func() {
 		e.stopped.Store(true)
 		e.shutdownErr = e.shutdown(ctx)
@@ -325,7 +341,7 @@ func (e *Engine) shutdown(ctx context.Context) error {
 // connection's Context from the start. addr has the form of Config.Addrs.
 //
 // Dial blocks, so it must not be called where the loop would wait for
-// itself: inside a handler callback or OnStart it returns ErrDialOnLoop at
+// itself: inside a handler callback or OnStart it returns ErrOnLoop at
 // once (use DialAsync there). If the engine stops first it returns
 // ErrStopped.
 func (e *Engine) Dial(ctx context.Context, addr string, userCtx any) (Handle, error) {
@@ -333,7 +349,7 @@ func (e *Engine) Dial(ctx context.Context, addr string, userCtx any) (Handle, er
 		return Handle{}, ErrStopped
 	}
 	if e.starting.Load() || e.callingLoop() != nil {
-		return Handle{}, ErrDialOnLoop
+		return Handle{}, ErrOnLoop
 	}
 	type result struct {
 		h   Handle

@@ -102,7 +102,7 @@ type dialingHandler struct {
 func (h *dialingHandler) OnStart(e *engine.Engine) {
 	h.e = e
 	h.startedE <- e
-	if _, err := e.Dial(context.Background(), h.backend, nil); !errors.Is(err, engine.ErrDialOnLoop) {
+	if _, err := e.Dial(context.Background(), h.backend, nil); !errors.Is(err, engine.ErrOnLoop) {
 		h.results <- "Dial in OnStart: " + errString(err)
 	}
 }
@@ -114,7 +114,7 @@ func (h *dialingHandler) OnOpen(c *engine.Conn) {
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
 	defer cancel()
 	_, err := h.e.Dial(ctx, h.backend, nil)
-	if !errors.Is(err, engine.ErrDialOnLoop) {
+	if !errors.Is(err, engine.ErrOnLoop) {
 		h.results <- "Dial in OnOpen: " + errString(err)
 		return
 	}
@@ -141,7 +141,7 @@ func errString(err error) string {
 }
 
 // TestDialFromCallback covers the defect "Engine.Dial called from a
-// callback blocks its own loop": there it returns ErrDialOnLoop at once,
+// callback blocks its own loop": there it returns ErrOnLoop at once,
 // and DialAsync dials on the calling loop without blocking. It also covers
 // "no way for a handler to reach its Engine before the first connection"
 // (OnStart).
@@ -251,5 +251,52 @@ func TestConfigCPUs(t *testing.T) {
 			_ = e.Shutdown(context.Background())
 			t.Errorf("Start with %+v: nil error; want one", bad)
 		}
+	}
+}
+
+// shutdownOnData shuts its engine down from OnData.
+type shutdownOnData struct {
+	engine.BaseHandler
+	e   atomic.Pointer[engine.Engine]
+	got chan error
+}
+
+func (h *shutdownOnData) OnData(c *engine.Conn) {
+	c.Discard(-1)
+	h.got <- h.e.Load().Shutdown(context.Background())
+}
+
+// TestShutdownFromCallback covers "Engine methods called from a loop never
+// deadlock it": Shutdown inside a callback returns ErrOnLoop at once and
+// the engine shuts down in the background.
+func TestShutdownFromCallback(t *testing.T) {
+	h := &shutdownOnData{got: make(chan error, 1)}
+	e, err := engine.Start(h, engine.Config{Addrs: []string{"127.0.0.1:0"}, Loops: 1, Pin: engine.PinOff})
+	if err != nil {
+		t.Fatal(err)
+	}
+	h.e.Store(e)
+	c, err := net.Dial("tcp", e.Addrs()[0].String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	_ = c.SetDeadline(time.Now().Add(10 * time.Second))
+	if _, err := c.Write([]byte("stop")); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case err := <-h.got:
+		if !errors.Is(err, engine.ErrOnLoop) {
+			t.Fatalf("Shutdown in OnData: %v; want ErrOnLoop", err)
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("Shutdown in OnData did not return: it blocked its own loop")
+	}
+	if n, err := c.Read(make([]byte, 1)); err != io.EOF {
+		t.Fatalf("client read after the shutdown: %d, %v; want EOF", n, err)
+	}
+	if err := e.Shutdown(context.Background()); err != nil {
+		t.Fatalf("Shutdown after the one started in OnData: %v", err)
 	}
 }

@@ -75,9 +75,15 @@ func waitDone(t testing.TB, l *Loop) {
 // returns the other end.
 func adoptPair(t testing.TB, l *Loop) net.Conn {
 	t.Helper()
-	fds, err := unix.Socketpair(unix.AF_UNIX, unix.SOCK_STREAM|unix.SOCK_NONBLOCK|unix.SOCK_CLOEXEC, 0)
+	fds, err := unix.Socketpair(unix.AF_UNIX, unix.SOCK_STREAM, 0)
 	if err != nil {
 		t.Fatalf("socketpair: %v", err)
+	}
+	for _, fd := range fds {
+		unix.CloseOnExec(fd)
+	}
+	if err := unix.SetNonblock(fds[0], true); err != nil {
+		t.Fatalf("set non-blocking: %v", err)
 	}
 	f := os.NewFile(uintptr(fds[1]), "peer")
 	peer, err := net.FileConn(f)

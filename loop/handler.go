@@ -24,7 +24,9 @@ package loop
 //     WriteHigh fall to WriteLow, while the connection is open.
 //   - Write completions (AsyncWrite) run once each, in the order the writes
 //     were queued, when their bytes reached the kernel, or with an error
-//     when the connection closes first; they all run before OnClose.
+//     when the connection closes first: those of writes queued while it
+//     was open run before OnClose; an AsyncWrite that reaches the loop
+//     after the close gets ErrClosed after it.
 //   - OnClose runs exactly once, last. It never runs while another
 //     callback is on the loop's stack: a connection closed at once inside
 //     a callback (Abort, a Write past WriteMax, Close with nothing owed

@@ -35,3 +35,44 @@ func TestOnDrained(t *testing.T) {
 		t.Fatalf("OnDrained called %d more times; want once", len(h.drained))
 	}
 }
+
+// halfHandler echoes, and after the peer's FIN writes "bye" and shuts its
+// own write side.
+type halfHandler struct {
+	fnHandler
+	peerClosed chan bool // whether the connection was still open
+}
+
+func (h *halfHandler) OnPeerClose(c *Conn) {
+	h.peerClosed <- c.Open()
+	_, _ = c.Write([]byte("bye"))
+	_ = c.CloseWrite()
+}
+
+// TestOnPeerClose covers "after the peer's FIN a connection cannot be
+// written": a PeerCloser keeps the connection open and writable after the
+// FIN, and closes it with CloseWrite.
+func TestOnPeerClose(t *testing.T) {
+	reasons := make(chan error, 1)
+	h := &halfHandler{peerClosed: make(chan bool, 1)}
+	h.data = func(c *Conn) { _, _ = c.Write(c.Next(-1)) }
+	h.close = func(c *Conn, err error) { reasons <- err }
+	l := runLoop(t, Config{Handler: h})
+	peer := adoptPair(t, l)
+	if _, err := peer.Write([]byte("ping ")); err != nil {
+		t.Fatal(err)
+	}
+	if err := peer.(interface{ CloseWrite() error }).CloseWrite(); err != nil {
+		t.Fatal(err)
+	}
+	got, err := io.ReadAll(peer)
+	if err != nil || string(got) != "ping bye" {
+		t.Fatalf("peer read %q, %v; want \"ping bye\", then EOF", got, err)
+	}
+	if !recv(t, h.peerClosed, "OnPeerClose") {
+		t.Fatal("the connection was not open in OnPeerClose")
+	}
+	if err := recv(t, reasons, "OnClose"); err != nil {
+		t.Fatalf("OnClose reason %v; want nil (both sides shut cleanly)", err)
+	}
+}

@@ -45,7 +45,7 @@ func TestHalfCloseHook(t *testing.T) {
 		size    int
 		trailer string
 	}{
-		{"50 MiB", 50 << 20, ""},
+		{"8 MiB", 8 << 20, ""},
 		{"1 KiB, then bytes written after the FIN", 1 << 10, "written after your FIN"},
 	}
 	for _, tt := range tests {

@@ -145,7 +145,7 @@ func errString(err error) string {
 func TestDialFromCallback(t *testing.T) {
 	ln := listenHold(t)
 	h := &dialingHandler{backend: ln.Addr().String(), startedE: make(chan *engine.Engine, 1), results: make(chan string, 4)}
-	e, addr := startEngine(t, h, engine.Config{})
+	e, addr := startEngine(t, h, engine.Config{LingerTimeout: -1})
 	select {
 	case got := <-h.startedE:
 		if got != e {
@@ -238,6 +238,7 @@ func TestShutdownFromCallback(t *testing.T) {
 	if n, err := c.Read(make([]byte, 1)); err != io.EOF {
 		t.Fatalf("client read after the shutdown: %d, %v; want EOF", n, err)
 	}
+	_ = c.Close() // the server lingers until our FIN
 	if err := e.Shutdown(context.Background()); err != nil {
 		t.Fatalf("Shutdown after the one started in OnData: %v", err)
 	}

@@ -85,6 +85,11 @@ type Config struct {
 	Balance Balance
 	// Pin pins loop i's thread to the i-th CPU the process may use (Linux).
 	Pin Pinning
+	// CPUs are the CPUs loop threads are pinned to, loop i to
+	// CPUs[i % len(CPUs)]; default: every CPU the process may use, in
+	// order. Two engines in one process should get disjoint sets, or both
+	// pin their loop 0 to the same CPU.
+	CPUs []int
 	// MaxConns bounds accepted connections over all loops; beyond it a
 	// new connection is accepted and closed at once. Default 10,000;
 	// negative: no bound (the fd limit still applies).
@@ -94,6 +99,16 @@ type Config struct {
 
 	// ReadBufferSize is each loop's read buffer; default 64 KiB.
 	ReadBufferSize int
+	// ReadBudget bounds the bytes read from one connection per readiness
+	// event, so one busy peer cannot starve the others; default
+	// 4 × ReadBufferSize.
+	ReadBudget int
+	// TaskBudget bounds the posted tasks (AsyncWrite, Post, offload
+	// replies, ...) a loop runs per tick; default 1024.
+	TaskBudget int
+	// AcceptBudget bounds the connections a loop accepts per listener
+	// event; default 64.
+	AcceptBudget int
 	// MaxInbound bounds the input a handler may leave unconsumed on one
 	// connection (the largest frame it waits for); past it the
 	// connection is closed with ErrInboundOverflow. Default 1 MiB.
@@ -196,9 +211,16 @@ func (c Config) withDefaults() (Config, error) {
 	if err := checkListeners(c.Listeners); err != nil {
 		return c, err
 	}
-	if c.WriteLow < 0 || c.WriteHigh < 0 || c.WriteMax < 0 || c.MaxInbound < 0 || c.ReadBufferSize < 0 {
-		return c, errors.New("engine: buffer sizes and watermarks must not be negative")
+	if c.WriteLow < 0 || c.WriteHigh < 0 || c.WriteMax < 0 || c.MaxInbound < 0 || c.ReadBufferSize < 0 ||
+		c.ReadBudget < 0 || c.TaskBudget < 0 || c.AcceptBudget < 0 {
+		return c, errors.New("engine: buffer sizes, watermarks and budgets must not be negative")
 	}
+	for _, cpu := range c.CPUs {
+		if cpu < 0 {
+			return c, fmt.Errorf("engine: CPUs holds %d; want CPU numbers >= 0", cpu)
+		}
+	}
+	c.CPUs = append([]int(nil), c.CPUs...)
 	return c, nil
 }
 

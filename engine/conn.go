@@ -46,6 +46,10 @@ func (c *Conn) LocalAddr() net.Addr { return c.lc().LocalAddr() }
 // RemoteAddr returns the peer's address, asking the kernel each time.
 func (c *Conn) RemoteAddr() net.Addr { return c.lc().RemoteAddr() }
 
+// Dialed reports whether c was opened by Dial or DialAsync rather than
+// accepted from a listener.
+func (c *Conn) Dialed() bool { return c.lc().Dialed() }
+
 // Open reports whether c is open: not closing, not closed.
 func (c *Conn) Open() bool { return c.lc().Open() }
 

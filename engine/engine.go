@@ -30,6 +30,8 @@ type Engine struct {
 	shutdownOnce sync.Once
 	shutdownErr  error
 	stopped      atomic.Bool
+	starting     atomic.Bool  // OnStart is running: Dial would wait forever
+	stuck        atomic.Int64 // offload tasks Shutdown gave up waiting for
 }
 
 // Start validates cfg, opens the listening sockets and starts the loops. It
@@ -75,7 +77,14 @@ func Start(h Handler, cfg Config) (*Engine, error) {
 		e.abandon()
 		return nil, err
 	}
-	cpus := loop.CPUs()
+	if err := e.onStart(h); err != nil {
+		e.abandon()
+		return nil, err
+	}
+	cpus := cfg.CPUs
+	if len(cpus) == 0 {
+		cpus = loop.CPUs()
+	}
 	for i, l := range e.loops {
 		e.wg.Add(1)
 		go e.runLoop(l, cpus[i%len(cpus)])
@@ -104,6 +113,9 @@ func (e *Engine) loopConfig(i int, h Handler) loop.Config {
 		Handler:          &handler{h},
 		Logger:           c.Logger,
 		ReadBufferSize:   c.ReadBufferSize,
+		ReadBudget:       c.ReadBudget,
+		TaskBudget:       c.TaskBudget,
+		AcceptBudget:     c.AcceptBudget,
 		MaxInbound:       c.MaxInbound,
 		WriteLow:         c.WriteLow,
 		WriteHigh:        c.WriteHigh,
@@ -228,13 +240,33 @@ func (e *Engine) Addrs() []net.Addr { return append([]net.Addr(nil), e.addrs...)
 func (e *Engine) Loops() int { return len(e.loops) }
 
 // Shutdown stops the engine in the phases of docs/architecture.md
-// ("Shutdown"): (1) every loop
-// closes its listeners, so new connects are refused; (2) connections stop
-// being read, owed bytes flush and FIN is sent; (3) connections close. If
-// ctx ends first, every connection is closed at once and Shutdown returns
-// ctx.Err(). Either way, every loop goroutine has exited when it returns.
-// Calling it again returns the first call's result.
+// (Shutdown): (1) every loop closes its listeners, so new connects are
+// refused; (2) connections stop being read, owed bytes flush, offloaded
+// tasks finish and FIN is sent; (3) connections close. If ctx ends first,
+// every connection is closed at once (cancelling its tasks' contexts) and
+// Shutdown returns ctx.Err() within ShutdownGrace after ctx's end, plus
+// the time the loops take to close what they hold: offload tasks and
+// sessions that ignore their cancelled context are not waited for past
+// that grace; they are counted in Stats (Offload.Stuck) and logged, and
+// left to return on their own. Every loop goroutine has exited when it
+// returns. Calling it again returns the first call's result.
+//
+// Called inside a handler callback, where waiting would block a loop it
+// waits for, Shutdown starts the shutdown on a goroutine of its own and
+// returns ErrOnLoop at once; a later call from elsewhere waits for it. In
+// OnStart it returns ErrOnLoop and does nothing: Start has not finished.
 func (e *Engine) Shutdown(ctx context.Context) error {
+	if e.starting.Load() {
+		return ErrOnLoop
+	}
+	if e.callingLoop() != nil {
+		go func() { _ = e.shutdownOnceDo(ctx) }()
+		return ErrOnLoop
+	}
+	return e.shutdownOnceDo(ctx)
+}
+
+func (e *Engine) shutdownOnceDo(ctx context.Context) error {
 	e.shutdownOnce.Do(func() {
 		e.stopped.Store(true)
 		e.shutdownErr = e.shutdown(ctx)
@@ -259,7 +291,7 @@ func (e *Engine) shutdown(ctx context.Context) error {
 	}()
 	select {
 	case <-stopped:
-		return e.closePool()
+		return e.closePool(ctx)
 	case <-ctx.Done():
 	}
 	// Out of time: closing the connections cancels their tasks' contexts.
@@ -267,38 +299,32 @@ func (e *Engine) shutdown(ctx context.Context) error {
 		_ = l.Abort()
 	}
 	<-stopped
-	_ = e.closePool()
+	_ = e.closePool(ctx)
 	return ctx.Err()
-}
-
-// closePool waits for the offload workers to exit. The loops are gone, so
-// nothing submits any more; running tasks have had their contexts
-// cancelled if the shutdown ran out of time.
-func (e *Engine) closePool() error {
-	e.stopWatchdog()
-	if e.pool == nil {
-		return nil
-	}
-	return e.pool.Close(context.Background())
 }
 
 // Dial opens an outbound connection owned by one of the loops (chosen in
 // turn) and returns its handle once connected. The handler's OnOpen has
 // been called, or is about to be, when Dial returns; userCtx is the
 // connection's Context from the start. addr has the form of Config.Addrs.
+//
+// Dial blocks, so it must not be called where the loop would wait for
+// itself: inside a handler callback or OnStart it returns ErrOnLoop at
+// once (use DialAsync there). If the engine stops first it returns
+// ErrStopped.
 func (e *Engine) Dial(ctx context.Context, addr string, userCtx any) (Handle, error) {
-	if e.stopped.Load() {
+	if e.stopped.Load() || len(e.loops) == 0 {
 		return Handle{}, ErrStopped
 	}
-	if len(e.loops) == 0 {
-		return Handle{}, ErrStopped
+	if e.starting.Load() || e.callingLoop() != nil {
+		return Handle{}, ErrOnLoop
 	}
 	type result struct {
 		h   Handle
 		err error
 	}
 	ch := make(chan result, 1)
-	err := e.nextLoop().DialAsync(addr, userCtx, func(h loop.Handle, err error) { ch <- result{Handle(h), err} })
+	err := e.DialAsync(addr, userCtx, func(h Handle, err error) { ch <- result{h, err} })
 	if err != nil {
 		return Handle{}, err
 	}

@@ -240,14 +240,21 @@ func TestHammer(t *testing.T) {
 				t.Fatalf("AsyncWrite on a stalled connection: got %v, want nil", err)
 			}
 			cb.issued[id].Store(true)
-			// Tasks run in order: the write has been tried when this runs.
+			// Tasks run in order, and the writes of a batch of tasks are
+			// flushed at its end: the write has been tried when a task
+			// posted from a later batch runs.
 			queued := make(chan int, 1)
-			if err := hd.Post(func(c *engine.Conn, err error) {
+			look := func(c *engine.Conn, err error) {
 				if err != nil {
 					queued <- -1
 					return
 				}
 				queued <- c.OutboundBuffered()
+			}
+			if err := hd.Post(func(c *engine.Conn, err error) {
+				if err != nil || hd.Post(look) != nil {
+					queued <- -1
+				}
 			}); err != nil {
 				t.Fatalf("Post: %v", err)
 			}

@@ -1,6 +1,10 @@
 package engine
 
-import "github.com/pinion-net/pinion/internal/loop"
+import (
+	"io"
+
+	"github.com/pinion-net/pinion/internal/loop"
+)
 
 // Handler receives the events of an engine's connections. Every method runs
 // on the goroutine of the loop that owns the connection and must not block:
@@ -55,3 +59,41 @@ func (a *handler) OnTick(l *loop.Loop)             { a.h.OnTick((*Loop)(l)) }
 
 // Wrapped returns the user's handler, which the loops name in their logs.
 func (a *handler) Wrapped() any { return a.h }
+
+// PeerCloser is an optional interface of a Handler: OnPeerClose is called
+// when the peer shut its write side (FIN) and every byte it sent before has
+// been delivered. The connection stays open for writing until the handler
+// closes it or shuts its own write side (CloseWrite). A handler without
+// it, or embedding BaseHandler, closes the connection after flushing what
+// it owes, with io.EOF as the reason.
+type PeerCloser interface {
+	OnPeerClose(c *Conn)
+}
+
+// Drainer is an optional interface of a Handler: OnDrained is called when
+// a connection's owed bytes fall under Config.WriteLow after having been
+// above it.
+type Drainer interface {
+	OnDrained(c *Conn)
+}
+
+// OnPeerClose closes c after flushing what it owes, with io.EOF as the
+// reason: the behaviour of a handler that does not opt in to half-close.
+func (BaseHandler) OnPeerClose(c *Conn) { _ = c.CloseWithError(io.EOF) }
+
+// OnDrained does nothing.
+func (BaseHandler) OnDrained(*Conn) {}
+
+func (a *handler) OnPeerClose(c *loop.Conn) {
+	if p, ok := a.h.(PeerCloser); ok {
+		p.OnPeerClose((*Conn)(c))
+		return
+	}
+	_ = c.CloseWithError(io.EOF)
+}
+
+func (a *handler) OnDrained(c *loop.Conn) {
+	if d, ok := a.h.(Drainer); ok {
+		d.OnDrained((*Conn)(c))
+	}
+}

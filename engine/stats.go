@@ -38,6 +38,7 @@ type OffloadStats struct {
 	Panics        uint64            // tasks that panicked
 	LateReplies   uint64            // replies dropped because their connection was gone
 	DroppedQueued uint64            // queued tasks never run because their connection closed
+	Stuck         int64             // running tasks Shutdown stopped waiting for: they ignored their cancelled context
 	QueueWait     HistogramSnapshot // submit to start
 	RunTime       HistogramSnapshot // start to end
 }
@@ -78,5 +79,6 @@ func (e *Engine) Stats() Stats {
 		o.Panics += ps.Panics
 		o.QueueWait, o.RunTime = HistogramSnapshot(ps.QueueWait), HistogramSnapshot(ps.RunTime)
 	}
+	s.Offload.Stuck = e.stuck.Load()
 	return s
 }

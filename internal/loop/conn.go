@@ -45,6 +45,8 @@ const (
 	flagShutWR                            // shutdown(SHUT_WR) was done
 	flagOffPaused                         // waiting for offload room, or too many tasks queued
 	flagUserPaused                        // PauseReading was called
+	flagDialed                            // opened by Dial, not accepted
+	flagWentHigh                          // owed bytes passed WriteHigh: OnDrained is due at WriteLow
 
 	// pausedMask holds the reasons not to read an open connection.
 	pausedMask = flagPeerEOF | flagReadPaused | flagOffPaused | flagUserPaused

@@ -138,6 +138,12 @@ func (l *Loop) onPeerEOF(c *Conn) {
 		// Only an open connection is read, so our FIN came from
 		// CloseWrite: the peer's FIN ends it, and the peer closed.
 		l.finish(c, io.EOF)
+	case c.state == stateOpen && l.hooks.peerClose != nil && (c.ext == nil || c.ext.session == nil):
+		// The handler decides: it may keep writing (see PeerCloser).
+		l.setInterest(c)
+		if c.state == stateOpen {
+			l.callPeerClose(c)
+		}
 	case c.state == stateOpen:
 		c.state = stateClosing
 		c.extra().reason = io.EOF
@@ -189,13 +195,14 @@ func (l *Loop) finish(c *Conn, reason error) {
 	if c.ext != nil && c.ext.dialDone != nil {
 		done := c.ext.dialDone
 		c.ext.dialDone = nil
-		if reason == nil {
-			reason = ErrClosed
+		err := reason
+		if err == nil {
+			err = ErrClosed
 		}
-		done(reason)
+		l.callDialDone(c, done, err)
 	}
-	l.callClose(c, reason)
 	c.ext = nil
+	l.closed(c, reason)
 	if l.draining && l.nconns == 0 {
 		l.stop = true
 	}

@@ -29,6 +29,9 @@ func (l *Loop) queueOut(c *Conn, p []byte) error {
 		c.out.Write(l.pool, p)
 		l.st.owed(len(p))
 		l.markDirty(c)
+		if c.out.Len() > l.cfg.WriteHigh {
+			c.flags |= flagWentHigh
+		}
 	}
 	return nil
 }
@@ -71,7 +74,9 @@ func (l *Loop) flushDirty() {
 		c := l.dirty[i]
 		l.dirty[i] = nil
 		c.flags &^= flagDirty
-		if c.state != stateClosed && c.gen != 0 {
+		// A connecting socket is flushed once connected (onConnected):
+		// writing now would report a failed connect as a write error.
+		if c.state != stateClosed && c.state != stateConnecting && c.gen != 0 {
 			l.flush(c)
 		}
 	}
@@ -96,6 +101,7 @@ func (l *Loop) flush(c *Conn) {
 			n, err = l.sys.writev(int(c.fd), iov)
 		}
 		clear(iov)
+		l.st.writeCalls++
 		if n > 0 {
 			c.out.Discard(l.pool, n)
 			l.st.owed(-n)
@@ -136,6 +142,10 @@ func (l *Loop) settle(c *Conn) {
 	case c.flags&flagReadPaused != 0 && owed <= l.cfg.WriteLow:
 		c.flags &^= flagReadPaused
 	}
+	drained := c.flags&flagWentHigh != 0 && owed <= l.cfg.WriteLow
+	if drained {
+		c.flags &^= flagWentHigh
+	}
 	if owed == 0 {
 		switch {
 		case c.state == stateClosing && !c.OffloadBusy():
@@ -156,6 +166,9 @@ func (l *Loop) settle(c *Conn) {
 		l.armConn(c, c.lastActive+int64(l.cfg.WriteTimeout))
 	}
 	l.setInterest(c)
+	if drained && c.state == stateOpen && l.hooks.drained != nil {
+		l.callDrained(c)
+	}
 }
 
 // setInterest asks the poller for exactly what the connection's state needs.
@@ -222,7 +235,7 @@ func (l *Loop) runCompletions(c *Conn, due []func(error), err error) {
 }
 
 func (l *Loop) callDone(c *Conn, done func(error), err error) {
-	defer l.guard(c, "write completion")
+	defer l.leave(c, "write completion", l.enter())
 	done(err)
 }
 

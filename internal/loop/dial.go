@@ -17,6 +17,9 @@ func (l *Loop) Dial(addr string, ctx any) (*Conn, error) {
 
 // dial is Dial with a waiter told of the outcome before OnOpen or OnClose.
 func (l *Loop) dial(addr string, ctx any, done func(error)) (*Conn, error) {
+	if l.stop || l.draining {
+		return nil, ErrShutdown
+	}
 	a, err := sock.ParseAddr(addr)
 	if err != nil {
 		return nil, err
@@ -38,6 +41,7 @@ func (l *Loop) dial(addr string, ctx any, done func(error)) (*Conn, error) {
 		return nil, err
 	}
 	c.ctx = ctx
+	c.flags |= flagDialed
 	l.st.dialed++
 	x := c.extra()
 	x.dialDone = done
@@ -52,7 +56,7 @@ func (l *Loop) onConnected(c *Conn) {
 		if isInProgress(err) {
 			return // woken early: wait for the next writable event
 		}
-		l.closeNow(c, &OpError{Op: "connect", Err: err})
+		l.closeNow(c, &OpError{Op: "dial", Err: err})
 		return
 	}
 	c.state = stateOpen
@@ -61,7 +65,14 @@ func (l *Loop) onConnected(c *Conn) {
 	x.dialDeadline = 0
 	if done := x.dialDone; done != nil {
 		x.dialDone = nil
-		done(nil)
+		l.callDialDone(c, done, nil)
+		if c.state != stateOpen {
+			return
+		}
+	}
+	if c.out.Len() > 0 || c.flags&flagWriteClosed != 0 {
+		// Written while connecting: flushDirty left it for now.
+		l.markDirty(c)
 	}
 	l.timers.remove(c)
 	if l.cfg.IdleTimeout > 0 {
@@ -75,14 +86,17 @@ func (l *Loop) onConnected(c *Conn) {
 	l.flushDirty()
 }
 
-// DialAsync asks the loop to dial addr from any goroutine; done runs on the
-// loop with the connection's handle once it is connected, or with the error.
-// done is called exactly once unless DialAsync returns an error.
+// DialAsync asks the loop to dial addr from any goroutine (its own
+// included: the dial starts when the task runs, and nothing blocks); done
+// runs on the loop with the connection's handle once it is connected, and
+// before its OnOpen, or with the error. done is called exactly once unless
+// DialAsync returns an error: with ErrLoopClosed if the loop stops before
+// the dial could start.
 func (l *Loop) DialAsync(addr string, ctx any, done func(Handle, error)) error {
-	return l.post(task{kind: taskFunc, fn: func() {
+	fail := func(err error) { done(Handle{}, err) }
+	return l.post(task{kind: taskDial, done: fail, fn: func() {
 		var c *Conn
-		var err error
-		c, err = l.dial(addr, ctx, func(err error) {
+		c, err := l.dial(addr, ctx, func(err error) {
 			if err != nil {
 				done(Handle{}, err)
 				return
@@ -90,7 +104,17 @@ func (l *Loop) DialAsync(addr string, ctx any, done func(Handle, error)) error {
 			done(c.Handle(), nil)
 		})
 		if err != nil {
-			done(Handle{}, err)
+			l.callDialDone(nil, fail, err)
 		}
 	}})
 }
+
+// callDialDone runs a dial's waiter; a panic closes c.
+func (l *Loop) callDialDone(c *Conn, done func(error), err error) {
+	defer l.leave(c, "dial completion", l.enter())
+	done(err)
+}
+
+// Dialed reports whether c was opened by Dial (or DialAsync) rather than
+// accepted from a listener.
+func (c *Conn) Dialed() bool { return c.flags&flagDialed != 0 }

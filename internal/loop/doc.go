@@ -31,8 +31,10 @@
 //  5. run posted tasks up to the task budget.
 //
 // Writes made during a step are queued on the connection and flushed once,
-// at the end of the callback that made them, so a handler that answers
-// sixteen pipelined requests costs one write system call.
+// at the end of the callback that made them (for posted tasks, at the end
+// of the tick's batch), so a handler that answers sixteen pipelined
+// requests, or a thousand AsyncWrites run in one tick, cost one write
+// system call.
 //
 // # Buffers
 //
@@ -51,6 +53,9 @@
 // Close flushes what is owed, sends FIN and then reads and discards input
 // until the peer closes too or the linger timeout passes, so that unread
 // input cannot turn our FIN into a reset that destroys the reply. Abort
-// closes at once with a reset. A peer's FIN stops reading; everything owed
-// is still written before our own FIN.
+// closes at once with a reset. A peer's FIN stops reading; a handler that
+// implements PeerCloser learns of it and may keep writing until it calls
+// CloseWrite or Close; otherwise everything owed is still written, then
+// the connection closes. The order of a connection's callbacks is stated
+// on Handler.
 package loop

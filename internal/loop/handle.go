@@ -54,7 +54,9 @@ func (h Handle) Post(fn func(c *Conn, err error)) error {
 }
 
 // Post runs fn on the loop's goroutine. Safe from any goroutine; it returns
-// ErrLoopClosed if the loop has stopped, and then fn never runs.
+// ErrLoopClosed if the loop has stopped, and then fn never runs. A
+// function accepted runs exactly once: if the loop stops first, during its
+// exit, once it owns no connection (Dial then fails with ErrShutdown).
 func (l *Loop) Post(fn func()) error { return l.post(task{kind: taskFunc, fn: fn}) }
 
 type taskKind uint8
@@ -73,6 +75,7 @@ const (
 	taskOffloadDone
 	taskOffloadRetry
 	taskSessionWrite
+	taskDial // fn dials; done(err) fails it when it cannot run
 )
 
 type task struct {
@@ -107,8 +110,10 @@ func (l *Loop) runTasks() bool {
 	n := min(len(ts), l.cfg.TaskBudget)
 	for i := range n {
 		l.runTask(&ts[i])
-		l.flushDirty()
 	}
+	// Once for the batch: a thousand AsyncWrites to one connection cost
+	// one write system call, as a thousand Writes in one callback do.
+	l.flushDirty()
 	l.st.tasks += uint64(n)
 	l.st.wakeups++
 	l.mb.giveBack(ts, ts[n:])
@@ -119,6 +124,10 @@ func (l *Loop) runTask(t *task) {
 	switch t.kind {
 	case taskFunc:
 		l.runFunc(t.fn)
+	case taskDial:
+		l.hold()
+		t.fn()
+		l.release()
 	case taskAdopt:
 		l.adopt(t.fd)
 	case taskDrain:
@@ -131,11 +140,17 @@ func (l *Loop) runTask(t *task) {
 			t.fn()
 		}
 	case taskOffloadDone:
+		l.hold()
 		l.offloadDone(t)
+		l.release()
 	case taskOffloadRetry:
 		l.retryOffload()
 	default:
+		// Held: a write that closes the connection completes before
+		// its OnClose runs.
+		l.hold()
 		l.runConnTask(t)
+		l.release()
 	}
 }
 
@@ -162,6 +177,7 @@ func (l *Loop) runConnTask(t *task) {
 			// flush c and hand out its completion.
 			l.markDirty(c)
 		}
+		l.flushIfHigh(c)
 	case taskSessionWrite:
 		// Owed by a running session: allowed while the connection closes
 		// (after the peer's FIN), unlike AsyncWrite.
@@ -170,6 +186,7 @@ func (l *Loop) runConnTask(t *task) {
 			return
 		}
 		c.out.OnFlushed(t.done)
+		l.flushIfHigh(c)
 	case taskClose:
 		l.close(c, nil)
 	case taskAbort:
@@ -178,6 +195,15 @@ func (l *Loop) runConnTask(t *task) {
 		if c.state == stateOpen {
 			l.deliver(c, nil)
 		}
+	}
+}
+
+// flushIfHigh flushes c now, within a batch of tasks, once its owed bytes
+// pass the high watermark: a batch of large writes would otherwise pile up
+// to the hard cap before the batch's single flush.
+func (l *Loop) flushIfHigh(c *Conn) {
+	if c.state != stateClosed && c.state != stateConnecting && c.out.Len() > l.cfg.WriteHigh {
+		l.flush(c)
 	}
 }
 
@@ -191,6 +217,12 @@ func (l *Loop) failTask(t task) {
 		}
 	case taskConn:
 		l.callConnFunc(nil, t.cfn)
+	case taskFunc:
+		// Accepted before the loop stopped: it runs, on the loop's
+		// goroutine, now that the loop owns no connection.
+		l.runFunc(t.fn)
+	case taskDial:
+		l.callDialDone(nil, t.done, ErrLoopClosed)
 	case taskAdopt:
 		_ = sysClose(t.fd)
 		l.cfg.Limit.release()
@@ -205,7 +237,7 @@ func (l *Loop) failTask(t task) {
 }
 
 func (l *Loop) callConnFunc(c *Conn, fn func(*Conn, error)) {
-	defer l.guard(c, "posted function")
+	defer l.leave(c, "posted function", l.enter())
 	if c == nil {
 		fn(nil, ErrClosed)
 		return
@@ -214,7 +246,7 @@ func (l *Loop) callConnFunc(c *Conn, fn func(*Conn, error)) {
 }
 
 func (l *Loop) runFunc(fn func()) {
-	defer l.guard(nil, "posted function")
+	defer l.leave(nil, "posted function", l.enter())
 	fn()
 }
 
@@ -251,6 +283,7 @@ func (l *Loop) drain() {
 }
 
 func (l *Loop) abortAll() {
+	l.offCancel()
 	l.closeListeners()
 	for _, c := range l.conns {
 		if c != nil && c.state != stateClosed {

@@ -1,6 +1,7 @@
 package loop
 
 import (
+	"context"
 	"fmt"
 	"log/slog"
 	"slices"
@@ -48,6 +49,12 @@ type Loop struct {
 
 	offWaiters []*Conn // connections waiting for offload room, in order
 
+	// offCtx is the parent of every offload task's context; Abort and
+	// the loop's exit cancel it first, so that no queued task starts
+	// while the connections are being closed one by one.
+	offCtx    context.Context
+	offCancel context.CancelFunc
+
 	timers timerHeap
 	epoch  time.Time
 	now    int64 // loop clock: nanoseconds since epoch, read once per tick
@@ -61,6 +68,12 @@ type Loop struct {
 	// During OnData (and Wake) of active, view holds its unconsumed input.
 	active *Conn
 	view   []byte
+
+	depth    int            // callbacks on the stack (lifecycle.go)
+	held     int            // hold calls not yet released
+	closes   []pendingClose // OnCloses waiting for the stack to unwind
+	inCloses bool           // runCloses is running
+	hooks    hooks          // the optional Handler interfaces h implements
 
 	mb mailbox
 
@@ -94,7 +107,9 @@ func New(cfg Config) (*Loop, error) {
 		epoch:  time.Now(),
 		done:   make(chan struct{}),
 	}
+	l.offCtx, l.offCancel = context.WithCancel(context.Background())
 	l.stats.init(cfg.ID)
+	l.hooks = hooksOf(cfg.Handler)
 	return l, nil
 }
 
@@ -125,6 +140,7 @@ func (l *Loop) Run() {
 // exit fails what is left in the mailbox, closes what is left open, and
 // releases the poller.
 func (l *Loop) exit() {
+	l.offCancel()
 	for _, c := range l.conns {
 		if c != nil {
 			l.finish(c, ErrShutdown)

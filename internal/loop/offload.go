@@ -116,7 +116,7 @@ func (c *Conn) off() *offState {
 func (l *Loop) offState(c *Conn) *offState {
 	x := c.extra()
 	if x.off == nil {
-		ctx, cancel := context.WithCancel(context.Background())
+		ctx, cancel := context.WithCancel(l.offCtx)
 		x.off = &offState{ctx: ctx, cancel: cancel}
 	}
 	return x.off
@@ -138,7 +138,17 @@ func (l *Loop) submit(c *Conn, o *offState, fn OffloadFunc) error {
 // runOffload runs on a pool worker.
 func (l *Loop) runOffload(tok poller.Token, ctx context.Context, fn OffloadFunc) {
 	buf := l.replies.Get()
-	err := callOffload(ctx, fn, buf)
+	// A task whose connection closed (or whose loop aborted) while it
+	// waited in the pool's queue never starts. The loop's own context is
+	// asked too: cancelling it cancels the tasks' contexts one at a time,
+	// so a worker freed by the first could otherwise start the next.
+	err := ctx.Err()
+	if err == nil {
+		err = l.offCtx.Err()
+	}
+	if err == nil {
+		err = callOffload(ctx, fn, buf)
+	}
 	if l.post(task{kind: taskOffloadDone, tok: tok, reply: buf, err: err}) != nil {
 		l.replies.Put(buf) // the loop is gone; so is the connection
 	}

@@ -174,7 +174,9 @@ func (s *Session) wait(dl time.Time) error {
 }
 
 // Write sends p through the loop and returns once every byte reached the
-// kernel, the write deadline passed, or the session ended.
+// kernel, the write deadline passed, or the session ended. With the write
+// deadline already passed it sends nothing and returns
+// (0, os.ErrDeadlineExceeded).
 func (s *Session) Write(p []byte) (int, error) {
 	s.mu.Lock()
 	closed, err, dl := s.closed, s.err, s.wdl
@@ -184,6 +186,9 @@ func (s *Session) Write(p []byte) (int, error) {
 		return 0, net.ErrClosed
 	case err != nil:
 		return 0, err
+	case !dl.IsZero() && !time.Now().Before(dl):
+		// net.Conn's contract: past the deadline nothing is sent.
+		return 0, os.ErrDeadlineExceeded
 	case len(p) == 0:
 		return 0, nil
 	}

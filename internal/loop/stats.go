@@ -11,7 +11,7 @@ import (
 // loop goroutine and published once per tick.
 type counters struct {
 	opened, closed, accepted, dialed, rejected             uint64
-	bytesIn, bytesOut                                      uint64
+	bytesIn, bytesOut, writeCalls                          uint64
 	events, polls, tasks, stale, wakeups                   uint64
 	acceptPauses, acceptErrors, readPauses                 uint64
 	handlerNanos, slowCallbacks, panics                    uint64
@@ -35,7 +35,7 @@ type published struct {
 	id                                                     int
 	conns                                                  atomic.Int64
 	opened, closed, accepted, dialed, rejected             atomic.Uint64
-	bytesIn, bytesOut                                      atomic.Uint64
+	bytesIn, bytesOut, writeCalls                          atomic.Uint64
 	events, polls, tasks, stale, wakeups                   atomic.Uint64
 	acceptPauses, acceptErrors, readPauses                 atomic.Uint64
 	handlerNanos, slowCallbacks, panics                    atomic.Uint64
@@ -66,6 +66,7 @@ func (l *Loop) publish() {
 	store(&p.rejected, s.rejected)
 	store(&p.bytesIn, s.bytesIn)
 	store(&p.bytesOut, s.bytesOut)
+	store(&p.writeCalls, s.writeCalls)
 	store(&p.events, s.events)
 	store(&p.polls, s.polls)
 	store(&p.tasks, s.tasks)
@@ -104,6 +105,7 @@ type Stats struct {
 	Rejected      uint64        // accepted and closed at once because of MaxConns
 	BytesIn       uint64        // bytes read
 	BytesOut      uint64        // bytes written
+	WriteCalls    uint64        // write system calls (write, sendto, writev, sendmsg) made
 	Events        uint64        // poller events handled
 	Polls         uint64        // blocking polls (the loop went idle)
 	Tasks         uint64        // posted tasks run
@@ -141,6 +143,7 @@ func (l *Loop) Stats() Stats {
 		Rejected:      p.rejected.Load(),
 		BytesIn:       p.bytesIn.Load(),
 		BytesOut:      p.bytesOut.Load(),
+		WriteCalls:    p.writeCalls.Load(),
 		Events:        p.events.Load(),
 		Polls:         p.polls.Load(),
 		Tasks:         p.tasks.Load(),

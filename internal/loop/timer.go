@@ -166,7 +166,7 @@ func (l *Loop) fireTimers() {
 }
 
 func (l *Loop) runTimer(t *Timer) {
-	defer l.guard(nil, "scheduled function")
+	defer l.leave(nil, "scheduled function", l.enter())
 	t.fn()
 }
 

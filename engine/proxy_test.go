@@ -1,0 +1,161 @@
+package engine_test
+
+import (
+	"errors"
+	"io"
+	"net"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/pinion-net/pinion/engine"
+)
+
+// pairProxy is an L4 proxy written on the public hooks: it dials the
+// backend on the client's own loop (DialAsync from OnOpen), pauses a side
+// whose bytes the other cannot take (WriteHigh) until OnDrained, and passes
+// each FIN on (OnPeerClose, CloseWrite).
+type pairProxy struct {
+	engine.BaseHandler
+	e       *engine.Engine
+	backend string
+	high    int
+}
+
+// proxySide is the Context of each connection of a pair.
+type proxySide struct{ other *engine.Conn }
+
+func (p *pairProxy) OnStart(e *engine.Engine) { p.e = e }
+
+func (p *pairProxy) OnOpen(c *engine.Conn) {
+	if c.Dialed() {
+		// The backend side: its Context names the client.
+		client := c.Context().(*proxySide).other
+		if !client.Open() {
+			_ = c.Close()
+			return
+		}
+		client.Context().(*proxySide).other = c
+		client.ResumeReading()
+		return
+	}
+	c.SetContext(&proxySide{})
+	c.PauseReading() // until the backend is connected
+	err := p.e.DialAsync(p.backend, &proxySide{other: c}, func(_ engine.Handle, err error) {
+		if err != nil {
+			_ = c.Abort(err)
+		}
+	})
+	if err != nil {
+		_ = c.Abort(err)
+	}
+}
+
+func (p *pairProxy) OnData(c *engine.Conn) {
+	other := c.Context().(*proxySide).other
+	if other == nil {
+		return // not paired yet: the input waits
+	}
+	if _, err := other.Write(c.Next(-1)); err != nil {
+		_ = c.Abort(err)
+		return
+	}
+	if other.OutboundBuffered() > p.high {
+		c.PauseReading() // OnDrained(other) resumes it
+	}
+}
+
+func (p *pairProxy) OnDrained(c *engine.Conn) {
+	if other := c.Context().(*proxySide).other; other != nil {
+		other.ResumeReading()
+	}
+}
+
+func (p *pairProxy) OnPeerClose(c *engine.Conn) {
+	if other := c.Context().(*proxySide).other; other != nil {
+		_ = other.CloseWrite()
+	}
+}
+
+func (p *pairProxy) OnClose(c *engine.Conn, err error) {
+	side, _ := c.Context().(*proxySide)
+	if side == nil || side.other == nil {
+		return
+	}
+	if err != nil && !errors.Is(err, io.EOF) {
+		_ = side.other.Abort(err)
+		return
+	}
+	_ = side.other.Close()
+}
+
+// echoBackend accepts connections and echoes each until EOF, then shuts
+// its write side.
+func echoBackend(t *testing.T) string {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var wg sync.WaitGroup
+	t.Cleanup(func() { _ = ln.Close(); wg.Wait() })
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				defer c.Close()
+				_ = c.SetDeadline(time.Now().Add(60 * time.Second))
+				_, _ = io.Copy(c, c)
+				_ = c.(*net.TCPConn).CloseWrite()
+				_, _ = io.Copy(io.Discard, c)
+			}()
+		}
+	}()
+	return ln.Addr().String()
+}
+
+// TestProxyHalfClose is the scenario of issue 9 ("a client that sent 50 MiB
+// then CloseWrite got 44.8 MB back"), through a proxy built on the public
+// hooks: every byte comes back, then EOF.
+func TestProxyHalfClose(t *testing.T) {
+	const size, high = 50 << 20, 256 << 10
+	p := &pairProxy{backend: echoBackend(t), high: high}
+	_, addr := startEngine(t, p, engine.Config{WriteHigh: high})
+	c, err := net.DialTimeout("tcp", addr, 5*time.Second)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	_ = c.SetDeadline(time.Now().Add(60 * time.Second))
+	pat := newPattern(64 << 10)
+	sent := make(chan error, 1)
+	go func() {
+		for off := 0; off < size; off += 64 << 10 {
+			if _, err := c.Write(pat.at(int64(off), 64<<10)); err != nil {
+				sent <- err
+				return
+			}
+		}
+		sent <- c.(*net.TCPConn).CloseWrite()
+	}()
+	got, err := io.ReadAll(c)
+	if err != nil {
+		t.Fatalf("read after %d bytes: %v; want EOF", len(got), err)
+	}
+	if err := <-sent; err != nil {
+		t.Fatalf("client write: %v", err)
+	}
+	if len(got) != size {
+		t.Fatalf("got %d bytes back, then EOF; want %d", len(got), size)
+	}
+	if i := pat.firstDiff(0, got); i >= 0 {
+		t.Fatalf("echoed bytes differ from byte %d", i)
+	}
+}

@@ -1,0 +1,150 @@
+package loop
+
+import (
+	"net"
+	"os"
+	"testing"
+	"time"
+
+	"golang.org/x/sys/unix"
+)
+
+// fnHandler is a Handler whose callbacks are the functions set on it; a nil
+// one does what BaseHandler does.
+type fnHandler struct {
+	BaseHandler
+	open  func(c *Conn)
+	data  func(c *Conn)
+	close func(c *Conn, err error)
+	tick  func(l *Loop)
+}
+
+func (h *fnHandler) OnOpen(c *Conn) {
+	if h.open != nil {
+		h.open(c)
+	}
+}
+
+func (h *fnHandler) OnData(c *Conn) {
+	if h.data != nil {
+		h.data(c)
+		return
+	}
+	c.Discard(-1)
+}
+
+func (h *fnHandler) OnClose(c *Conn, err error) {
+	if h.close != nil {
+		h.close(c, err)
+	}
+}
+
+func (h *fnHandler) OnTick(l *Loop) {
+	if h.tick != nil {
+		h.tick(l)
+	}
+}
+
+// runLoop starts a loop with cfg on a goroutine of its own and aborts it
+// when the test ends.
+func runLoop(t testing.TB, cfg Config) *Loop {
+	t.Helper()
+	l, err := New(cfg)
+	if err != nil {
+		t.Fatalf("New: %v", err)
+	}
+	go l.Run()
+	t.Cleanup(func() {
+		_ = l.Abort()
+		waitDone(t, l)
+	})
+	return l
+}
+
+// waitDone waits for l's Run to return.
+func waitDone(t testing.TB, l *Loop) {
+	t.Helper()
+	select {
+	case <-l.Done():
+	case <-time.After(10 * time.Second):
+		t.Fatalf("loop did not stop within 10s")
+	}
+}
+
+// adoptPair makes one end of a unix socketpair a connection of l and
+// returns the other end.
+func adoptPair(t testing.TB, l *Loop) net.Conn {
+	t.Helper()
+	fds, err := unix.Socketpair(unix.AF_UNIX, unix.SOCK_STREAM, 0)
+	if err != nil {
+		t.Fatalf("socketpair: %v", err)
+	}
+	for _, fd := range fds {
+		unix.CloseOnExec(fd)
+	}
+	if err := unix.SetNonblock(fds[0], true); err != nil {
+		t.Fatalf("set non-blocking: %v", err)
+	}
+	f := os.NewFile(uintptr(fds[1]), "peer")
+	peer, err := net.FileConn(f)
+	_ = f.Close()
+	if err != nil {
+		t.Fatalf("FileConn: %v", err)
+	}
+	t.Cleanup(func() { _ = peer.Close() })
+	if err := l.post(task{kind: taskAdopt, fd: fds[0]}); err != nil {
+		t.Fatalf("adopt: %v", err)
+	}
+	return peer
+}
+
+// recv waits up to 10s for a value on ch.
+func recv[T any](t testing.TB, ch <-chan T, what string) T {
+	t.Helper()
+	select {
+	case v := <-ch:
+		return v
+	case <-time.After(10 * time.Second):
+		t.Fatalf("timed out waiting for %s", what)
+		panic("unreachable")
+	}
+}
+
+// refusedAddr returns a loopback TCP address nobody listens on.
+func refusedAddr(t testing.TB) string {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatalf("listen: %v", err)
+	}
+	addr := ln.Addr().String()
+	_ = ln.Close()
+	return addr
+}
+
+// listenTCP returns a loopback listener that accepts and holds
+// connections until the test ends.
+func listenTCP(t testing.TB) net.Listener {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatalf("listen: %v", err)
+	}
+	t.Cleanup(func() { _ = ln.Close() })
+	go func() {
+		var held []net.Conn
+		defer func() {
+			for _, c := range held {
+				_ = c.Close()
+			}
+		}()
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			held = append(held, c)
+		}
+	}()
+	return ln
+}

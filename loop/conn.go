@@ -45,9 +45,14 @@ const (
 	flagShutWR                            // shutdown(SHUT_WR) was done
 	flagOffPaused                         // waiting for offload room, or too many tasks queued
 	flagUserPaused                        // PauseReading was called
+	flagStalled                           // OnData left input while Saturated: see backpressure.go
+	flagRedeliver                         // unstalled, in the loop's ready list: not read before that delivery
+	flagWantHangUp                        // the poller has PeerClose interest now (paused)
+	flagFINSeen                           // a hang-up was reported while paused; not read yet
+	flagAbandon                           // SetAbandonOnFIN: the peer's FIN abandons unfinished work
 
 	// pausedMask holds the reasons not to read an open connection.
-	pausedMask = flagPeerEOF | flagReadPaused | flagOffPaused | flagUserPaused
+	pausedMask = flagPeerEOF | flagReadPaused | flagOffPaused | flagUserPaused | flagStalled | flagRedeliver
 )
 
 // Conn is one connection owned by a loop. Its methods must be called only on

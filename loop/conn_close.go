@@ -139,6 +139,9 @@ func (l *Loop) onPeerEOF(c *Conn) {
 		// CloseWrite: the peer's FIN ends it, and the peer closed.
 		l.finish(c, io.EOF)
 	case c.state == stateOpen:
+		if c.flags&flagAbandon != 0 {
+			l.abandonWork(c)
+		}
 		c.state = stateClosing
 		c.extra().reason = io.EOF
 		if c.out.Len() == 0 && !c.OffloadBusy() {

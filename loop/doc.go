@@ -38,7 +38,11 @@
 //
 // Above the high watermark of outbound bytes a connection is no longer read
 // until the backlog falls under the low watermark; a write that would pass
-// the hard cap closes it with ErrOutboundOverflow.
+// the hard cap closes it with ErrOutboundOverflow. Requests already read
+// are held back the same way: a handler stops consuming while
+// Conn.Saturated, and the loop delivers the rest again once the backlog
+// has drained (processing backpressure, backpressure.go). A connection not
+// being read still watches for its peer's hang-up.
 //
 // # Closing
 //

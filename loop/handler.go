@@ -13,6 +13,14 @@ type Handler interface {
 	// OnData is called when input arrived (or after Handle.Wake). The
 	// handler consumes what it can with Next or Discard; the rest stays
 	// buffered, and is seen again with the next input.
+	//
+	// A handler that produces output checks c.Saturated between requests
+	// and stops consuming once it is true. The loop then stops reading c
+	// and calls OnData again, with the input left and no new bytes, once
+	// the owed bytes fall to Config.WriteLow (and the offload queue has
+	// room). That keeps a connection's memory bounded by the watermarks
+	// however many requests a client pipelines; a handler that ignores it
+	// may pass Config.WriteMax, which aborts the connection.
 	OnData(c *Conn)
 	// OnClose is called once when the connection is gone. err is nil
 	// after a local Close, io.EOF after the peer closed, or the reason

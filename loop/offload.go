@@ -135,8 +135,15 @@ func (l *Loop) submit(c *Conn, o *offState, fn OffloadFunc) error {
 	return nil
 }
 
-// runOffload runs on a pool worker.
+// runOffload runs on a pool worker. A task whose connection closed while
+// it waited in the pool's queue never starts and is counted as dropped;
+// the loop expects nothing back from it (the connection is gone, or gave
+// up its tasks in abandonWork).
 func (l *Loop) runOffload(tok poller.Token, ctx context.Context, fn OffloadFunc) {
+	if ctx.Err() != nil {
+		l.offSkipped.Add(1)
+		return
+	}
 	buf := l.replies.Get()
 	err := callOffload(ctx, fn, buf)
 	if l.post(task{kind: taskOffloadDone, tok: tok, reply: buf, err: err}) != nil {
@@ -217,6 +224,7 @@ func (l *Loop) offNext(c *Conn, o *offState) {
 	if !o.waiting && len(o.queue) < l.cfg.OffloadPending && c.flags&flagOffPaused != 0 {
 		c.flags &^= flagOffPaused
 		l.setInterest(c)
+		l.unstall(c)
 	}
 	if c.state == stateClosing && !c.OffloadBusy() {
 		l.settle(c)

@@ -124,6 +124,7 @@ type Stats struct {
 	OffloadLate     uint64 // replies dropped: their connection was gone
 	OffloadPauses   uint64 // times a connection stopped being read to wait for the pool
 	OffloadDropped  uint64 // queued tasks (on the loop or in the pool) never run: their connection closed
+	OffloadSkipped  uint64 // of OffloadDropped, those that were in the pool's queue (the pool counts them completed)
 	OffloadWaiting  int64  // connections waiting for pool room now
 	OffloadPanics   uint64 // offloaded tasks that panicked (also counted in Panics)
 	TickTime        HistogramSnapshot
@@ -162,6 +163,7 @@ func (l *Loop) Stats() Stats {
 		OffloadLate:     p.offLate.Load(),
 		OffloadPauses:   p.offPauses.Load(),
 		OffloadDropped:  p.offDropped.Load() + l.offSkipped.Load(),
+		OffloadSkipped:  l.offSkipped.Load(),
 		OffloadWaiting:  p.offWaiting.Load(),
 		OffloadPanics:   p.offPanics.Load(),
 		TickTime:        p.tickHist.Snapshot(),

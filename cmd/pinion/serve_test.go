@@ -23,6 +23,20 @@ func startModel(t testing.TB, model string, mutate func(*serveConfig)) string {
 // startServer is startModel returning the server itself.
 func startServer(t testing.TB, model string, mutate func(*serveConfig)) server {
 	t.Helper()
+	srv := newServer(t, model, mutate)
+	t.Cleanup(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		defer cancel()
+		if err := srv.shutdown(ctx); err != nil {
+			t.Errorf("shutdown %s server: %v", model, err)
+		}
+	})
+	return srv
+}
+
+// newServer is startServer for a test that shuts the server down itself.
+func newServer(t testing.TB, model string, mutate func(*serveConfig)) server {
+	t.Helper()
 	cfg := serveConfig{
 		addr: "127.0.0.1:0", proto: "echo", model: model, loops: 2, pin: false,
 		lb: "reuseport", maxConns: -1, idleTimeout: time.Minute, readBuf: 64 << 10,
@@ -45,13 +59,6 @@ func startServer(t testing.TB, model string, mutate func(*serveConfig)) server {
 	if err != nil {
 		t.Fatalf("start %s server: %v", model, err)
 	}
-	t.Cleanup(func() {
-		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-		defer cancel()
-		if err := srv.shutdown(ctx); err != nil {
-			t.Errorf("shutdown %s server: %v", model, err)
-		}
-	})
 	return srv
 }
 

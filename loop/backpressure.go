@@ -51,8 +51,10 @@ func (c *Conn) SetAbandonOnFIN(on bool) {
 }
 
 // stallIfSaturated runs after OnData left rest bytes of input: a saturated
-// connection stops being read until unstall.
-func (l *Loop) stallIfSaturated(c *Conn, rest int) {
+// connection stops being read until unstall. was holds the connection's
+// stall flags before OnData; the poller interest is touched only when they
+// changed, so the common path costs no system call.
+func (l *Loop) stallIfSaturated(c *Conn, rest int, was connFlags) {
 	switch {
 	case rest == 0 || !c.Saturated():
 		c.flags &^= flagStalled
@@ -60,7 +62,9 @@ func (l *Loop) stallIfSaturated(c *Conn, rest int) {
 		c.flags |= flagStalled
 		l.st.stalls++
 	}
-	l.setInterest(c) // no system call unless the interest changed
+	if c.flags&(flagStalled|flagRedeliver) != was {
+		l.setInterest(c)
+	}
 }
 
 // unstall queues a stalled connection for delivery once it has room again:

@@ -203,6 +203,7 @@ func (l *Loop) deliver(c *Conn, data []byte) {
 		l.view = in.B[c.inOff:]
 	}
 	l.active = c
+	was := c.flags & (flagStalled | flagRedeliver)
 	c.flags &^= flagRedeliver // this call sees the stalled input too
 	l.callData(c)
 	l.active = nil
@@ -225,7 +226,7 @@ func (l *Loop) deliver(c *Conn, data []byte) {
 		l.close(c, ErrInboundOverflow)
 		return
 	}
-	l.stallIfSaturated(c, len(rest))
+	l.stallIfSaturated(c, len(rest), was)
 }
 
 // guard recovers a panic of a callback: it is counted, logged with its

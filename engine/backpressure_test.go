@@ -153,3 +153,56 @@ func TestStalledAbandonOnFIN(t *testing.T) {
 	_ = c.Close()
 	waitFor(t, 5*time.Second, "descriptors back to the baseline", func() bool { return openFDs(t) <= base }, nil)
 }
+
+// lineReplier answers "big" lines with 64 KiB and "small" lines with
+// "ok", stopping while Saturated; an unfinished line waits for more input.
+type lineReplier struct {
+	engine.BaseHandler
+}
+
+func (lineReplier) OnData(c *engine.Conn) {
+	for c.Buffered() > 0 && !c.Saturated() {
+		i := bytes.IndexByte(c.Peek(-1), '\n')
+		if i < 0 {
+			return
+		}
+		switch line := string(c.Next(i + 1)); line {
+		case "big\n":
+			_, _ = c.Write(bytes.Repeat([]byte{'b'}, 64<<10))
+		default:
+			_, _ = c.Write([]byte("ok " + line))
+		}
+	}
+}
+
+// TestStalledPartialResumesReading: the input left at a stall may end in
+// an unfinished request. Delivered again, it produces nothing; reading must
+// resume all the same, so the rest of that request is read and answered.
+// The number of big requests before it varies, so that for one of them the
+// stall comes exactly when only the unfinished line is left.
+func TestStalledPartialResumesReading(t *testing.T) {
+	e, addr := startEngine(t, lineReplier{}, engine.Config{})
+	for bigs := 10; bigs <= 20; bigs++ {
+		c, err := net.DialTimeout("tcp", addr, 5*time.Second)
+		if err != nil {
+			t.Fatalf("dial: %v", err)
+		}
+		_ = c.SetDeadline(time.Now().Add(10 * time.Second))
+		before := stallsOf(e.Stats())
+		if _, err := c.Write(append(bytes.Repeat([]byte("big\n"), bigs), "sma"...)); err != nil {
+			t.Fatalf("write: %v", err)
+		}
+		waitFor(t, 10*time.Second, "a stall", func() bool { return stallsOf(e.Stats()) > before }, nil)
+		if _, err := io.ReadFull(c, make([]byte, bigs*64<<10)); err != nil {
+			t.Fatalf("%d bigs: read the big replies: %v", bigs, err)
+		}
+		if _, err := c.Write([]byte("ll\n")); err != nil {
+			t.Fatalf("write: %v", err)
+		}
+		got := make([]byte, len("ok small\n"))
+		if _, err := io.ReadFull(c, got); err != nil || string(got) != "ok small\n" {
+			t.Fatalf("%d bigs: reply to the finished line: got %q, %v; want %q", bigs, got, err, "ok small\n")
+		}
+		_ = c.Close()
+	}
+}

@@ -96,10 +96,10 @@ func (l *Loop) redeliver() bool {
 		if c.flags&flagRedeliver == 0 || c.state != stateOpen {
 			continue // delivered meanwhile (Wake), or closed
 		}
-		c.flags &^= flagRedeliver
-		if c.flags&pausedMask == 0 && c.Buffered() > 0 {
-			l.deliver(c, nil)
+		if c.flags&(pausedMask&^flagRedeliver) == 0 && c.Buffered() > 0 {
+			l.deliver(c, nil) // clears flagRedeliver and restores the interest
 		} else {
+			c.flags &^= flagRedeliver
 			l.setInterest(c)
 		}
 		l.flushDirty()

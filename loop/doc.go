@@ -19,7 +19,8 @@
 //     time to the next timer, else infinite;
 //  2. poll;
 //  3. for each event: errors, then writable (flush), then readable (read
-//     until EAGAIN, a short read or the per-connection read budget);
+//     until EAGAIN, a short read or the per-connection read budget); then
+//     OnData again for stalled connections whose backlog drained;
 //  4. fire expired timers: idle, read, write and linger deadlines, and
 //     tasks scheduled with Schedule;
 //  5. run posted tasks up to the task budget.

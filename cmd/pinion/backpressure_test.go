@@ -183,7 +183,7 @@ func TestRESPPipelinedBigReplies(t *testing.T) {
 			t.Errorf("heap grew by %d B at its peak; want under %d", growth, pipelineHeapBound)
 		}
 		if n := serverStalls(srv); model == "loop" && n == 0 {
-			t.Errorf("the loop server never stalled: the reader was not slower than the server")
+			t.Errorf("the loop server never stalled: its handler did not stop on Saturated")
 		}
 	})
 }

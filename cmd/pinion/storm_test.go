@@ -127,7 +127,7 @@ func blockingRoundTrip(t *testing.T, addr string) time.Duration {
 // skipped, counted as dropped), and once the long requests are answered
 // the pool serves a new blocking request at once.
 func TestOffloadStormClientsLeave(t *testing.T) {
-	const hold = 3 * time.Second
+	const hold = 5 * time.Second // long enough for the storm to gather on a slow machine
 	s := startStorm(t, startServer)
 	base := processFDs(t) // the listeners and pollers are the server's baseline
 	var stayers []*bufio.Reader

@@ -114,11 +114,15 @@ type Config struct {
 	// connection is closed with ErrInboundOverflow. Default 1 MiB.
 	MaxInbound int
 	// WriteLow and WriteHigh are the outbound watermarks: above WriteHigh
-	// owed bytes a connection is no longer read, until they fall to
+	// owed bytes a connection is no longer read, and Conn.Saturated tells
+	// its handler to stop serving the input it has, until they fall to
 	// WriteLow. Defaults 64 KiB and 256 KiB.
 	WriteLow, WriteHigh int
 	// WriteMax is the hard cap of owed bytes per connection; a write past
-	// it closes the connection with ErrOutboundOverflow. Default 4 MiB.
+	// it closes the connection with ErrOutboundOverflow. A handler
+	// that honours Conn.Saturated stays under WriteHigh plus what one
+	// OnData writes after its last check, so WriteMax must exceed that.
+	// Default 4 MiB.
 	WriteMax int
 
 	// IdleTimeout closes connections that moved no byte for this long;

@@ -46,6 +46,28 @@ func (c *Conn) LocalAddr() net.Addr { return c.lc().LocalAddr() }
 // RemoteAddr returns the peer's address, asking the kernel each time.
 func (c *Conn) RemoteAddr() net.Addr { return c.lc().RemoteAddr() }
 
+// Saturated reports whether c owes more than Config.WriteHigh bytes, or has
+// as many offloaded tasks waiting as Config.OffloadPending allows. A handler
+// that produces output checks it between requests and, when it is true,
+// stops consuming input and returns: the loop stops reading c and calls
+// OnData again, with the input left and no new bytes, once the owed bytes
+// fall to Config.WriteLow and the tasks have room. So a connection's memory
+// stays bounded by configuration however many requests a client pipelines;
+// a handler that ignores it may pass Config.WriteMax, which aborts c.
+// Loop-only.
+func (c *Conn) Saturated() bool { return c.lc().Saturated() }
+
+// SetAbandonOnFIN says what the peer's FIN means for c. By default (false)
+// it only ends the input: what was read before it is still delivered, tasks
+// run, replies are written, then c closes (or OnPeerClose runs, for a
+// PeerCloser). With true, the FIN means the client gave up (as HTTP servers
+// such as nginx take it): input not yet delivered is dropped, queued
+// offload tasks never start, a running one sees its context cancelled and
+// its reply is dropped; replies already written still go out, then c
+// closes with io.EOF. A paused or stalled connection notices the FIN at
+// once either way. Loop-only.
+func (c *Conn) SetAbandonOnFIN(on bool) { c.lc().SetAbandonOnFIN(on) }
+
 // Dialed reports whether c was opened by Dial or DialAsync rather than
 // accepted from a listener.
 func (c *Conn) Dialed() bool { return c.lc().Dialed() }

@@ -19,6 +19,7 @@ type LoopStats struct {
 	Rejected      uint64        // accepted and closed at once because of MaxConns
 	BytesIn       uint64        // bytes read
 	BytesOut      uint64        // bytes written
+	WriteCalls    uint64        // write system calls (write, sendto, writev, sendmsg) made
 	Events        uint64        // poller events handled
 	Polls         uint64        // blocking polls (the loop went idle)
 	Tasks         uint64        // posted tasks run
@@ -27,6 +28,7 @@ type LoopStats struct {
 	AcceptPauses  uint64        // listener pauses after EMFILE/ENFILE
 	AcceptErrors  uint64        // other accept failures
 	ReadPauses    uint64        // times a connection passed the high watermark
+	Stalls        uint64        // times OnData left input because its connection was Saturated
 	HandlerTime   time.Duration // time spent in callbacks
 	SlowCallbacks uint64        // callbacks slower than Config.SlowCallback
 	Panics        uint64        // recovered callback panics
@@ -36,7 +38,8 @@ type LoopStats struct {
 	OffloadRejected uint64 // Offload calls answered ErrOffloadFull (OffloadReject)
 	OffloadLate     uint64 // replies dropped: their connection was gone
 	OffloadPauses   uint64 // times a connection stopped being read to wait for the pool
-	OffloadDropped  uint64 // queued tasks never run: their connection closed
+	OffloadDropped  uint64 // queued tasks (on the loop or in the pool) never run: their connection closed
+	OffloadSkipped  uint64 // of OffloadDropped, those that were in the pool's queue (the pool counts them completed)
 	OffloadWaiting  int64  // connections waiting for pool room now
 	OffloadPanics   uint64 // offloaded tasks that panicked (also counted in Panics)
 	TickTime        HistogramSnapshot

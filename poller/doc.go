@@ -40,6 +40,16 @@
 // or Writable events, but on Linux it may still report HangUp or Error, which
 // epoll delivers unconditionally; Delete an fd that must stay completely quiet.
 //
+// PeerClose without Read asks for HangUp alone, for a caller that is not
+// reading an fd but must notice its peer leave: EPOLLRDHUP on its own on
+// Linux (epoll masks the socket's readiness with the registered events, so
+// arriving bytes stay silent), and on kqueue a read filter whose low-water
+// mark no buffer reaches, edge-triggered (EV_CLEAR), which EV_EOF still
+// fires. Level-triggered on Linux, it repeats until the caller changes the
+// interest; on darwin, whose kernel caps the mark at the buffer's size, a
+// full receive buffer may report one Readable without HangUp, which such a
+// caller ignores.
+//
 // On epoll an fd ready in both directions yields one Event with both flags. On
 // kqueue the read and write filters are separate kernel objects and yield
 // separate Events with the same token, possibly in the same Wait; callers must

@@ -29,6 +29,12 @@ const (
 	Read Interest = 1 << iota
 	// Write asks for Writable events.
 	Write
+	// PeerClose, without Read, asks only for HangUp: the peer shut down
+	// its write side or the connection hung up, while the bytes that
+	// arrive are not reported. It lets a caller that does not read an fd
+	// for now (back-pressure) still notice that its peer has gone. With
+	// Read it adds nothing: Read reports hang-ups already.
+	PeerClose
 )
 
 // Flags describes the readiness reported by one Event.

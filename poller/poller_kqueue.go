@@ -33,7 +33,16 @@ type reg struct {
 	live    bool     // registered by Add and not deleted since
 	added   Interest // filters present in the kernel (EV_ADD done)
 	enabled Interest // filters enabled, a subset of added
+	eofOnly bool     // the read filter is PeerClose's: low-water mark, EV_CLEAR
 }
+
+// eofLowat is the low-water mark of a PeerClose read filter: more than a
+// receive buffer holds, so only end of file (EV_EOF, reported whatever the
+// mark) fires it. Where the kernel caps the mark at the buffer's size
+// (darwin), a full buffer fires it once too: EV_CLEAR keeps that from
+// repeating, and the caller ignores a Readable without HangUp on a
+// connection it is not reading.
+const eofLowat = 1 << 30
 
 func open() (*Poller, error) {
 	kq, err := unix.Kqueue()
@@ -51,9 +60,17 @@ func open() (*Poller, error) {
 
 // change applies one change to the kqueue, retrying on EINTR.
 func (p *Poller) change(ident, filter, flags int, fflags uint32) error {
+	return p.changeData(ident, filter, flags, fflags, false)
+}
+
+// changeData is change with the filter's data (a NOTE_LOWAT mark).
+func (p *Poller) changeData(ident, filter, flags int, fflags uint32, lowat bool) error {
 	var kev [1]unix.Kevent_t
 	unix.SetKevent(&kev[0], ident, filter, flags)
 	kev[0].Fflags = fflags
+	if lowat {
+		kev[0].Data = eofLowat
+	}
 	for {
 		_, err := unix.Kevent(p.kq, kev[:], nil, nil)
 		if err != unix.EINTR {
@@ -108,7 +125,13 @@ func (p *Poller) modify(fd int, tok Token, in Interest) error {
 // closed), which is what was asked for.
 func (p *Poller) set(fd int, tok Token, in Interest, op string) error {
 	r := &p.regs[fd]
+	if err := p.setEOFOnly(fd, r, in&(Read|PeerClose) == PeerClose); err != nil {
+		return fmt.Errorf("poller: kevent %s fd %d EVFILT_READ: %w", op, fd, err)
+	}
 	for _, bit := range [...]Interest{Read, Write} {
+		if bit == Read && r.eofOnly {
+			continue // set by setEOFOnly
+		}
 		filter, name := kfilter(bit)
 		switch {
 		case in&bit != 0:
@@ -130,6 +153,33 @@ func (p *Poller) set(fd int, tok Token, in Interest, op string) error {
 		}
 	}
 	r.gen, r.live = tok.Gen(), true
+	return nil
+}
+
+// setEOFOnly switches fd's read filter between the PeerClose form and the
+// plain one. The flags and mark of a knote are not reset by a later EV_ADD
+// everywhere, so a switch deletes the filter and adds it anew.
+func (p *Poller) setEOFOnly(fd int, r *reg, want bool) error {
+	if r.eofOnly == want {
+		return nil
+	}
+	if r.added&Read != 0 {
+		if err := p.change(fd, unix.EVFILT_READ, unix.EV_DELETE, 0); err != nil && !errors.Is(err, unix.ENOENT) {
+			return err
+		}
+		r.added &^= Read
+		r.enabled &^= Read
+	}
+	r.eofOnly = false
+	if !want {
+		return nil
+	}
+	if err := p.changeData(fd, unix.EVFILT_READ, unix.EV_ADD|unix.EV_ENABLE|unix.EV_CLEAR, unix.NOTE_LOWAT, true); err != nil {
+		return err
+	}
+	r.added |= Read
+	r.enabled |= Read
+	r.eofOnly = true
 	return nil
 }
 

@@ -56,11 +56,16 @@ func epollEvent(tok Token, events uint32) unix.EpollEvent {
 }
 
 // epollEvents maps an interest set to epoll flags. EPOLLRDHUP comes with Read
-// so a half-close is reported as HangUp.
+// so a half-close is reported as HangUp; alone (PeerClose) it reports the
+// half-close without the readiness of the bytes before it, since epoll
+// masks what a socket reports with the registered events.
 func epollEvents(in Interest) uint32 {
 	var e uint32
 	if in&Read != 0 {
 		e |= unix.EPOLLIN | unix.EPOLLRDHUP
+	}
+	if in&PeerClose != 0 {
+		e |= unix.EPOLLRDHUP
 	}
 	if in&Write != 0 {
 		e |= unix.EPOLLOUT

@@ -66,13 +66,24 @@ func newHTTP(o protoOptions) (protocol, error) {
 	}, nil
 }
 
+// httpReplyBudget is how many response bytes one serve call collects
+// before it returns, leaving the rest of the input for the next call, as
+// respReplyBudget does for RESP: the caller writes them and its flow
+// control sees them before more requests are served.
+const httpReplyBudget = 256 << 10
+
+// abandonOnFIN says that a client's FIN means it gave up, as nginx takes
+// it: requests not yet answered, and their blocking work, are dropped.
+func (h *httpProto) abandonOnFIN() bool { return true }
+
 // serve answers the complete requests at the start of in, in order. It
 // stops after a request owed blocking work (/block), after a request that
-// ends the connection, and at a refused or incomplete one.
+// ends the connection, at a refused or incomplete one, and once the
+// responses pass httpReplyBudget.
 func (h *httpProto) serve(sc *scratch, in, out []byte) (int, []byte, action) {
 	off := 0
 	pr := sc.progress()
-	for off < len(in) {
+	for off < len(in) && len(out) < httpReplyBudget {
 		n, err := codec.ResumeRequest(in[off:], &sc.req, &h.lim, pr)
 		if err == nil && n > 0 && int64(len(sc.req.Body)) > h.maxBody {
 			err = errHTTPBodyRefused

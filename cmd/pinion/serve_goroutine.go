@@ -14,6 +14,11 @@ import (
 // goroutineBuf is the first read buffer of a connection.
 const goroutineBuf = 4 << 10
 
+// goroutineLinger bounds how long a closing connection waits for the
+// peer's FIN while discarding its input, as the loop model's
+// LingerTimeout does.
+const goroutineLinger = 2 * time.Second
+
 // goroutineServer serves a protocol with the net package, one goroutine per
 // connection: the baseline pinion is compared against.
 type goroutineServer struct {
@@ -113,11 +118,12 @@ func (s *goroutineServer) untrack(c net.Conn) {
 func (s *goroutineServer) handle(c net.Conn) {
 	defer s.wg.Done()
 	defer s.untrack(c)
-	defer c.Close()
 	if s.proto == nil {
+		defer c.Close()
 		s.relay(c)
 		return
 	}
+	defer lingerClose(c)
 	sc := &scratch{}
 	var out []byte
 	buf := make([]byte, goroutineBuf)
@@ -159,6 +165,29 @@ func (s *goroutineServer) handle(c net.Conn) {
 			buf = append(buf, make([]byte, len(buf))...)
 		}
 		if err != nil {
+			return
+		}
+	}
+}
+
+// lingerClose closes c the way the loop model does, so that the replies
+// already written reach the peer: it sends FIN, then reads and discards
+// until the peer's FIN or goroutineLinger, and only then closes. Closing
+// at once while the peer's pipelined input sits unread would make the
+// kernel send a reset, which destroys replies the peer has not read yet.
+// Shutdown's forced close at its deadline ends the wait early.
+func lingerClose(c net.Conn) {
+	defer c.Close()
+	cw, ok := c.(interface{ CloseWrite() error })
+	if !ok || cw.CloseWrite() != nil {
+		return // not TCP or unix, or the peer is gone: nothing to protect
+	}
+	if c.SetReadDeadline(time.Now().Add(goroutineLinger)) != nil {
+		return
+	}
+	var buf [4 << 10]byte
+	for {
+		if _, err := c.Read(buf[:]); err != nil {
 			return
 		}
 	}

@@ -22,7 +22,10 @@ type loopServer struct {
 // in place, and replies are queued on the connection. Replies owed after
 // blocking work are produced on the offload pool; once a connection has a
 // task there, every later reply goes through the pool too, so replies stay
-// in request order.
+// in request order. Between serve calls it stops while the connection is
+// Saturated: the loop calls OnData again with the rest once the replies
+// have drained, so a pipelining client gets every reply with the server's
+// memory bounded by the watermarks.
 type loopHandler struct {
 	engine.BaseHandler
 	proto         protocol
@@ -47,6 +50,19 @@ func state(c *engine.Conn) *connState {
 	return st
 }
 
+// OnOpen tells the loop what the peer's FIN means for the protocol.
+func (h *loopHandler) OnOpen(c *engine.Conn) {
+	if a, ok := h.proto.(finAbandoner); ok && a.abandonOnFIN() {
+		c.SetAbandonOnFIN(true)
+	}
+}
+
+// finAbandoner is a protocol whose clients give up when they send FIN
+// (HTTP): their unserved requests and queued blocking work are dropped.
+type finAbandoner interface {
+	abandonOnFIN() bool
+}
+
 func (h *loopHandler) OnData(c *engine.Conn) {
 	sc := h.scratch[c.Loop().ID()]
 	sc.now = c.Loop().Now()
@@ -65,6 +81,12 @@ func (h *loopHandler) OnData(c *engine.Conn) {
 	}()
 	served := false // a request completed: one partial after it gets a deadline of its own
 	for c.Buffered() > 0 {
+		if c.Saturated() {
+			// The rest waits for the replies to drain; the loop calls
+			// again. No header deadline meanwhile: the client is not late.
+			h.armHeaderDeadline(c, false)
+			return
+		}
 		n, reply, next := h.proto.serve(sc, c.Peek(-1), sc.out[:0])
 		sc.out = reply[:0]
 		c.Discard(n)
@@ -105,11 +127,13 @@ func (h *loopHandler) send(c *engine.Conn, sc *scratch, reply []byte, next actio
 	}
 	// Copies: reply is the loop's scratch, reused by the next serve call.
 	now, later, d := bytes.Clone(now), bytes.Clone(later), next.block
-	err := c.Offload(func(_ context.Context, w io.Writer) error {
+	err := c.Offload(func(ctx context.Context, w io.Writer) error {
 		if _, err := w.Write(now); err != nil {
 			return err
 		}
-		time.Sleep(d) // the blocking work
+		if err := blockingWork(ctx, d); err != nil {
+			return err
+		}
 		_, err := w.Write(later)
 		return err
 	})
@@ -121,6 +145,22 @@ func (h *loopHandler) send(c *engine.Conn, sc *scratch, reply []byte, next actio
 	}
 	_ = c.CloseWithError(err)
 	return false
+}
+
+// blockingWork stands for d of blocking work: a sleep that ends early, with
+// ctx's error, when the connection is gone.
+func blockingWork(ctx context.Context, d time.Duration) error {
+	if d <= 0 {
+		return nil
+	}
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-t.C:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	}
 }
 
 // armHeaderDeadline sets a read deadline when a request starts arriving and

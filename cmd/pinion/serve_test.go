@@ -17,6 +17,26 @@ import (
 // and shuts it down when the test ends.
 func startModel(t testing.TB, model string, mutate func(*serveConfig)) string {
 	t.Helper()
+	return startServer(t, model, mutate).addr()
+}
+
+// startServer is startModel returning the server itself.
+func startServer(t testing.TB, model string, mutate func(*serveConfig)) server {
+	t.Helper()
+	srv := newServer(t, model, mutate)
+	t.Cleanup(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		defer cancel()
+		if err := srv.shutdown(ctx); err != nil {
+			t.Errorf("shutdown %s server: %v", model, err)
+		}
+	})
+	return srv
+}
+
+// newServer is startServer for a test that shuts the server down itself.
+func newServer(t testing.TB, model string, mutate func(*serveConfig)) server {
+	t.Helper()
 	cfg := serveConfig{
 		addr: "127.0.0.1:0", proto: "echo", model: model, loops: 2, pin: false,
 		lb: "reuseport", maxConns: -1, idleTimeout: time.Minute, readBuf: 64 << 10,
@@ -39,14 +59,7 @@ func startModel(t testing.TB, model string, mutate func(*serveConfig)) string {
 	if err != nil {
 		t.Fatalf("start %s server: %v", model, err)
 	}
-	t.Cleanup(func() {
-		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-		defer cancel()
-		if err := srv.shutdown(ctx); err != nil {
-			t.Errorf("shutdown %s server: %v", model, err)
-		}
-	})
-	return srv.addr()
+	return srv
 }
 
 func forEachModel(t *testing.T, fn func(t *testing.T, model string)) {

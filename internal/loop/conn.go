@@ -32,7 +32,7 @@ const (
 )
 
 // connFlags are independent facts about a connection.
-type connFlags uint16
+type connFlags uint32
 
 const (
 	flagPeerEOF     connFlags = 1 << iota // the peer sent FIN: never read again
@@ -47,9 +47,14 @@ const (
 	flagUserPaused                        // PauseReading was called
 	flagDialed                            // opened by Dial, not accepted
 	flagWentHigh                          // owed bytes passed WriteHigh: OnDrained is due at WriteLow
+	flagStalled                           // OnData left input while Saturated: see backpressure.go
+	flagRedeliver                         // unstalled, in the loop's ready list: not read before that delivery
+	flagWantHangUp                        // the poller has PeerClose interest now (paused)
+	flagFINSeen                           // a hang-up was reported while paused; not read yet
+	flagAbandon                           // SetAbandonOnFIN: the peer's FIN abandons unfinished work
 
 	// pausedMask holds the reasons not to read an open connection.
-	pausedMask = flagPeerEOF | flagReadPaused | flagOffPaused | flagUserPaused
+	pausedMask = flagPeerEOF | flagReadPaused | flagOffPaused | flagUserPaused | flagStalled | flagRedeliver
 )
 
 // Conn is one connection owned by a loop. Its methods must be called only on

@@ -145,6 +145,9 @@ func (l *Loop) onPeerEOF(c *Conn) {
 			l.callPeerClose(c)
 		}
 	case c.state == stateOpen:
+		if c.flags&flagAbandon != 0 {
+			l.abandonWork(c)
+		}
 		c.state = stateClosing
 		c.extra().reason = io.EOF
 		if c.out.Len() == 0 && !c.OffloadBusy() {

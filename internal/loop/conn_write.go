@@ -146,6 +146,7 @@ func (l *Loop) settle(c *Conn) {
 	if drained {
 		c.flags &^= flagWentHigh
 	}
+	l.unstall(c)
 	if owed == 0 {
 		switch {
 		case c.state == stateClosing && !c.OffloadBusy():
@@ -180,6 +181,8 @@ func (l *Loop) setInterest(c *Conn) {
 	case stateOpen:
 		if c.flags&pausedMask == 0 {
 			want |= flagWantRead
+		} else if c.flags&(flagPeerEOF|flagFINSeen) == 0 {
+			want |= flagWantHangUp // paused, still watching the peer
 		}
 		if c.out.Len() > 0 {
 			want |= flagWantWrite
@@ -193,7 +196,7 @@ func (l *Loop) setInterest(c *Conn) {
 	default:
 		return
 	}
-	have := c.flags & (flagWantRead | flagWantWrite)
+	have := c.flags & (flagWantRead | flagWantWrite | flagWantHangUp)
 	if want == have {
 		return
 	}
@@ -204,11 +207,14 @@ func (l *Loop) setInterest(c *Conn) {
 	if want&flagWantWrite != 0 {
 		in |= poller.Write
 	}
+	if want&flagWantHangUp != 0 {
+		in |= poller.PeerClose
+	}
 	if err := l.p.Modify(int(c.fd), c.token(), in); err != nil {
 		l.closeNow(c, &OpError{Op: "poller modify", Err: err})
 		return
 	}
-	c.flags = c.flags&^(flagWantRead|flagWantWrite) | want
+	c.flags = c.flags&^(flagWantRead|flagWantWrite|flagWantHangUp) | want
 }
 
 // fireDue runs the completions whose bytes reached the kernel.
@@ -240,7 +246,9 @@ func (l *Loop) callDone(c *Conn, done func(error), err error) {
 }
 
 // PauseReading stops reading c until ResumeReading. Input already buffered
-// stays buffered; a peer's FIN is noticed only once reading resumes.
+// stays buffered; a peer's FIN is noticed at once only under
+// SetAbandonOnFIN, otherwise once reading resumes (a reset closes c at
+// once).
 func (c *Conn) PauseReading() {
 	if c.flags&flagUserPaused == 0 {
 		c.flags |= flagUserPaused

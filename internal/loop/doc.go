@@ -25,7 +25,8 @@
 //     time to the next timer, else infinite;
 //  2. poll;
 //  3. for each event: errors, then writable (flush), then readable (read
-//     until EAGAIN, a short read or the per-connection read budget);
+//     until EAGAIN, a short read or the per-connection read budget); then
+//     OnData again for stalled connections whose backlog drained;
 //  4. fire expired timers: idle, read, write and linger deadlines, and
 //     tasks scheduled with Schedule;
 //  5. run posted tasks up to the task budget.
@@ -46,7 +47,11 @@
 //
 // Above the high watermark of outbound bytes a connection is no longer read
 // until the backlog falls under the low watermark; a write that would pass
-// the hard cap closes it with ErrOutboundOverflow.
+// the hard cap closes it with ErrOutboundOverflow. Requests already read
+// are held back the same way: a handler stops consuming while
+// Conn.Saturated, and the loop delivers the rest again once the backlog
+// has drained (processing backpressure, backpressure.go). A connection not
+// being read still watches for its peer's hang-up.
 //
 // # Closing
 //

@@ -285,6 +285,13 @@ func (l *Loop) drain() {
 func (l *Loop) abortAll() {
 	l.offCancel()
 	l.closeListeners()
+	// Cancel every task first: a worker freed by one connection's
+	// cancelled task must not start the queued task of the next.
+	for _, c := range l.conns {
+		if c != nil && c.off() != nil {
+			c.off().cancel()
+		}
+	}
 	for _, c := range l.conns {
 		if c != nil && c.state != stateClosed {
 			l.closeNow(c, ErrShutdown)

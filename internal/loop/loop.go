@@ -47,7 +47,9 @@ type Loop struct {
 	inPool  bytebufferpool.Pool
 	replies bytebufferpool.Pool // offload replies: filled on workers, written here
 
-	offWaiters []*Conn // connections waiting for offload room, in order
+	offWaiters []*Conn       // connections waiting for offload room, in order
+	ready      []*Conn       // stalled connections with room again (backpressure.go)
+	offSkipped atomic.Uint64 // tasks of closed connections that never started; written by workers
 
 	// offCtx is the parent of every offload task's context; Abort and
 	// the loop's exit cancel it first, so that no queued task starts

@@ -135,8 +135,15 @@ func (l *Loop) submit(c *Conn, o *offState, fn OffloadFunc) error {
 	return nil
 }
 
-// runOffload runs on a pool worker.
+// runOffload runs on a pool worker. A task whose connection closed while
+// it waited in the pool's queue never starts and is counted as dropped;
+// the loop expects nothing back from it (the connection is gone, or gave
+// up its tasks in abandonWork).
 func (l *Loop) runOffload(tok poller.Token, ctx context.Context, fn OffloadFunc) {
+	if ctx.Err() != nil {
+		l.offSkipped.Add(1)
+		return
+	}
 	buf := l.replies.Get()
 	// A task whose connection closed (or whose loop aborted) while it
 	// waited in the pool's queue never starts. The loop's own context is
@@ -227,6 +234,7 @@ func (l *Loop) offNext(c *Conn, o *offState) {
 	if !o.waiting && len(o.queue) < l.cfg.OffloadPending && c.flags&flagOffPaused != 0 {
 		c.flags &^= flagOffPaused
 		l.setInterest(c)
+		l.unstall(c)
 	}
 	if c.state == stateClosing && !c.OffloadBusy() {
 		l.settle(c)

@@ -13,7 +13,7 @@ type counters struct {
 	opened, closed, accepted, dialed, rejected             uint64
 	bytesIn, bytesOut, writeCalls                          uint64
 	events, polls, tasks, stale, wakeups                   uint64
-	acceptPauses, acceptErrors, readPauses                 uint64
+	acceptPauses, acceptErrors, readPauses, stalls         uint64
 	handlerNanos, slowCallbacks, panics                    uint64
 	outbound, outboundPeak                                 int64 // owed bytes over all connections
 	offRejected, offLate, offPauses, offDropped, offPanics uint64
@@ -37,7 +37,7 @@ type published struct {
 	opened, closed, accepted, dialed, rejected             atomic.Uint64
 	bytesIn, bytesOut, writeCalls                          atomic.Uint64
 	events, polls, tasks, stale, wakeups                   atomic.Uint64
-	acceptPauses, acceptErrors, readPauses                 atomic.Uint64
+	acceptPauses, acceptErrors, readPauses, stalls         atomic.Uint64
 	handlerNanos, slowCallbacks, panics                    atomic.Uint64
 	outbound, outboundPeak                                 atomic.Int64
 	offRejected, offLate, offPauses, offDropped, offPanics atomic.Uint64
@@ -75,6 +75,7 @@ func (l *Loop) publish() {
 	store(&p.acceptPauses, s.acceptPauses)
 	store(&p.acceptErrors, s.acceptErrors)
 	store(&p.readPauses, s.readPauses)
+	store(&p.stalls, s.stalls)
 	store(&p.handlerNanos, s.handlerNanos)
 	store(&p.slowCallbacks, s.slowCallbacks)
 	store(&p.panics, s.panics)
@@ -114,6 +115,7 @@ type Stats struct {
 	AcceptPauses  uint64        // listener pauses after EMFILE/ENFILE
 	AcceptErrors  uint64        // other accept failures
 	ReadPauses    uint64        // times a connection passed the high watermark
+	Stalls        uint64        // times OnData left input because its connection was Saturated
 	HandlerTime   time.Duration // time spent in callbacks
 	SlowCallbacks uint64        // callbacks slower than Config.SlowCallback
 	Panics        uint64        // recovered callback panics
@@ -123,7 +125,8 @@ type Stats struct {
 	OffloadRejected uint64 // Offload calls answered ErrOffloadFull (OffloadReject)
 	OffloadLate     uint64 // replies dropped: their connection was gone
 	OffloadPauses   uint64 // times a connection stopped being read to wait for the pool
-	OffloadDropped  uint64 // queued tasks never run: their connection closed
+	OffloadDropped  uint64 // queued tasks (on the loop or in the pool) never run: their connection closed
+	OffloadSkipped  uint64 // of OffloadDropped, those that were in the pool's queue (the pool counts them completed)
 	OffloadWaiting  int64  // connections waiting for pool room now
 	OffloadPanics   uint64 // offloaded tasks that panicked (also counted in Panics)
 	TickTime        HistogramSnapshot
@@ -152,6 +155,7 @@ func (l *Loop) Stats() Stats {
 		AcceptPauses:  p.acceptPauses.Load(),
 		AcceptErrors:  p.acceptErrors.Load(),
 		ReadPauses:    p.readPauses.Load(),
+		Stalls:        p.stalls.Load(),
 		HandlerTime:   time.Duration(p.handlerNanos.Load()),
 		SlowCallbacks: p.slowCallbacks.Load(),
 		Panics:        p.panics.Load(),
@@ -161,7 +165,8 @@ func (l *Loop) Stats() Stats {
 		OffloadRejected: p.offRejected.Load(),
 		OffloadLate:     p.offLate.Load(),
 		OffloadPauses:   p.offPauses.Load(),
-		OffloadDropped:  p.offDropped.Load(),
+		OffloadDropped:  p.offDropped.Load() + l.offSkipped.Load(),
+		OffloadSkipped:  l.offSkipped.Load(),
 		OffloadWaiting:  p.offWaiting.Load(),
 		OffloadPanics:   p.offPanics.Load(),
 		TickTime:        p.tickHist.Snapshot(),

@@ -33,19 +33,23 @@ func (l *Loop) tick() {
 	l.busy = n > 0
 	l.st.events += uint64(n)
 
-	// 3. Events.
+	// 3. Events, then the stalled input of connections that drained.
 	for i := range n {
 		l.dispatch(l.events[i])
 	}
 	if n == len(l.events) && len(l.events) < maxEvents {
 		l.events = make([]poller.Event, 2*len(l.events))
 	}
+	if l.redeliver() {
+		l.busy = true
+	}
 
 	// 4. Timers.
 	l.fireTimers()
 
-	// 5. Posted tasks.
-	if l.runTasks() {
+	// 5. Posted tasks. Stalled input they unstalled waits for the next
+	// tick's step 3, which then does not block.
+	if l.runTasks() || len(l.ready) > 0 {
 		l.busy = true
 	}
 
@@ -116,11 +120,8 @@ func (l *Loop) dispatch(ev poller.Event) {
 		case stateOpen:
 			if c.flags&pausedMask == 0 {
 				l.read(c)
-			} else if ev.Flags&poller.HangUp != 0 && c.flags&flagWantRead == 0 {
-				// Without read interest the poller reports only a full
-				// hang-up (EPOLLHUP): both directions are shut, so nothing
-				// owed can be sent either. Left alone it would repeat.
-				l.closeNow(c, &OpError{Op: "read", Err: errHangUp})
+			} else if ev.Flags&poller.HangUp != 0 {
+				l.pausedHangUp(c)
 			}
 		case stateLingering:
 			l.drainLinger(c)
@@ -201,6 +202,8 @@ func (l *Loop) deliver(c *Conn, data []byte) {
 		l.view = in.B[c.inOff:]
 	}
 	l.active = c
+	was := c.flags & (flagStalled | flagRedeliver)
+	c.flags &^= flagRedeliver // this call sees the stalled input too
 	l.callData(c)
 	l.active = nil
 	rest := l.view
@@ -220,7 +223,9 @@ func (l *Loop) deliver(c *Conn, data []byte) {
 	}
 	if len(rest) > l.cfg.MaxInbound {
 		l.close(c, ErrInboundOverflow)
+		return
 	}
+	l.stallIfSaturated(c, len(rest), was)
 }
 
 func (l *Loop) callData(c *Conn) {

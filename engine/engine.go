@@ -28,6 +28,7 @@ type Engine struct {
 	addrs []net.Addr
 	limit *loop.Limit
 	pool  *offload.Pool // nil with OffloadWorkers < 0
+	proxy *proxyHandler // nil unless a listener requires the PROXY protocol
 
 	watchdog *watchdog // nil with SlowCallback off
 	wg       sync.WaitGroup
@@ -49,6 +50,12 @@ func Start(h Handler, cfg Config) (*Engine, error) {
 		return nil, err
 	}
 	e := &Engine{cfg: cfg, log: cfg.Logger}
+	if e.proxy, err = newProxyHandler(h, cfg); err != nil {
+		return nil, err
+	}
+	if e.proxy != nil {
+		h = e.proxy
+	}
 	if cfg.MaxConns > 0 {
 		e.limit = loop.NewLimit(cfg.MaxConns)
 	}
@@ -75,6 +82,11 @@ func Start(h Handler, cfg Config) (*Engine, error) {
 		if err := e.listen(s); err != nil {
 			e.abandon()
 			return nil, err
+		}
+	}
+	if e.proxy != nil {
+		for i, a := range e.addrs {
+			e.proxy.addListener(cfg, i, a)
 		}
 	}
 	cpus := affinity.Allowed()

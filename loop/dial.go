@@ -38,6 +38,7 @@ func (l *Loop) dial(addr string, ctx any, done func(error)) (*Conn, error) {
 		return nil, err
 	}
 	c.ctx = ctx
+	c.flags |= flagDialed
 	l.st.dialed++
 	x := c.extra()
 	x.dialDone = done

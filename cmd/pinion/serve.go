@@ -36,6 +36,8 @@ type serveConfig struct {
 	headerTimeout time.Duration // a request must arrive whole within this (0: no bound)
 	maxHeader     int           // HTTP request line and headers, bytes
 	maxBody       int64         // HTTP body, bytes
+
+	proxyProtocol engine.ProxyProtocol // -proxy-protocol, -proxy-trust
 }
 
 // protoOptions returns the protocol settings of the flags.
@@ -72,7 +74,12 @@ func parseServe(args []string, stderr io.Writer) (serveConfig, error) {
 	fs.DurationVar(&c.headerTimeout, "header-timeout", 10*time.Second, "a request must arrive whole within this once it starts; trickled bytes do not extend it (0: no bound)")
 	fs.IntVar(&c.maxHeader, "max-header", 8<<10, "largest HTTP request line and headers (431 beyond), and RESP inline command, bytes")
 	fs.Int64Var(&c.maxBody, "max-body", 1<<20, "largest HTTP request body (413 beyond), and RESP bulk string, bytes")
+	proxyMode := fs.String("proxy-protocol", "off", "PROXY protocol (v1 and v2) before each connection's bytes: off or require (loop model)")
+	proxyTrust := fs.String("proxy-trust", "", "with -proxy-protocol require: the networks (CIDR[,CIDR...]) a PROXY header is accepted from; nothing is trusted by default")
 	if err := fs.Parse(args); err != nil {
+		return c, err
+	}
+	if err := c.parseProxy(*proxyMode, *proxyTrust); err != nil {
 		return c, err
 	}
 	if fs.NArg() > 0 {
@@ -163,4 +170,27 @@ func serve(args []string, stdout, stderr io.Writer) int {
 		return 1
 	}
 	return 0
+}
+
+// parseProxy fills c.proxyProtocol from the -proxy-protocol and
+// -proxy-trust flags.
+func (c *serveConfig) parseProxy(mode, trust string) error {
+	m, err := engine.ParseProxyMode(mode)
+	if err != nil {
+		return fmt.Errorf("unknown -proxy-protocol %q (want off or require)", mode)
+	}
+	nets, err := engine.ParseProxyTrust(trust)
+	if err != nil {
+		return fmt.Errorf("-proxy-trust: %w", err)
+	}
+	switch {
+	case m == engine.ProxyOff && len(nets) > 0:
+		return errors.New("-proxy-trust needs -proxy-protocol require")
+	case m == engine.ProxyRequire && len(nets) == 0:
+		return errors.New("-proxy-protocol require needs -proxy-trust: the networks of the proxies (0.0.0.0/0,::/0 trusts every source)")
+	case m == engine.ProxyRequire && c.model != "loop":
+		return errors.New("-proxy-protocol require works with -model loop only")
+	}
+	c.proxyProtocol = engine.ProxyProtocol{Mode: m, Trusted: nets}
+	return nil
 }

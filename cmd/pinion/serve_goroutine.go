@@ -114,7 +114,7 @@ func (s *goroutineServer) handle(c net.Conn) {
 	defer s.wg.Done()
 	defer s.untrack(c)
 	defer c.Close()
-	sc := &scratch{}
+	sc := &scratch{peer: c}
 	var out []byte
 	buf := make([]byte, goroutineBuf)
 	have := 0

@@ -41,7 +41,9 @@ func (h *loopHandler) OnData(c *engine.Conn) {
 	sc.now = c.Loop().Now()
 	served := false // a request completed: one partial after it gets a deadline of its own
 	for c.Buffered() > 0 {
+		sc.peer = c
 		n, reply, next := h.proto.serve(sc, c.Peek(-1), sc.out[:0])
+		sc.peer = nil // the scratch outlives c
 		sc.out = reply[:0]
 		c.Discard(n)
 		served = served || n > 0
@@ -156,6 +158,7 @@ func startLoopServer(cfg serveConfig, proto protocol, log *slog.Logger) (server,
 		OffloadWorkers: cfg.offloadWorkers,
 		OffloadQueue:   cfg.offloadQueue,
 		OffloadPolicy:  policy,
+		ProxyProtocol:  cfg.proxyProtocol,
 		Logger:         log,
 	})
 	if err != nil {

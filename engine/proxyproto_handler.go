@@ -19,11 +19,12 @@ import (
 // goes through these states, the first two invisible to the user's
 // handler:
 //
-//	accepted --peer not trusted--> refused (closed; Context proxyRefused{})
+//	accepted --peer not trusted--> refused (reset; Context proxyRefused{})
 //	    |
 //	    | trusted: Context = its *proxyPolicy, read deadline = HeaderTimeout
 //	    v
-//	waiting --malformed header, deadline, peer gone--> refused (closed)
+//	waiting --malformed header--> refused (reset)
+//	    |  \--deadline (loop.ErrReadTimeout), peer gone--> closed by the loop
 //	    |
 //	    | whole header: deadline cleared, Context = nil, Peer set
 //	    v
@@ -172,6 +173,9 @@ func (ph *proxyHandler) OnClose(c *Conn, err error) {
 	case proxyRefused:
 		return
 	case *proxyPolicy:
+		if errors.Is(err, loop.ErrShutdown) {
+			return // not the peer's fault: not counted
+		}
 		if errors.Is(err, loop.ErrReadTimeout) {
 			err = ErrProxyTimeout
 		} else {
@@ -218,12 +222,15 @@ func proxyNetAddr(a netip.AddrPort, t codec.ProxyTransport) net.Addr {
 	return net.TCPAddrFromAddrPort(a)
 }
 
-// refuse closes c for its header without telling the user's handler.
+// refuse closes c for its header without telling the user's handler. It
+// resets the connection rather than lingering for the peer's FIN: a peer
+// that sent a bad header, or is not trusted, gets no more of the loop's
+// time or descriptors.
 func (ph *proxyHandler) refuse(c *Conn, err error) {
 	ph.rejected.Add(1)
 	ph.logRefusal(c, err)
 	c.SetContext(proxyRefused{})
-	_ = c.CloseWithError(err)
+	_ = c.Abort(err)
 }
 
 func (ph *proxyHandler) logRefusal(c *Conn, err error) {

@@ -145,7 +145,9 @@ func (lim *ProxyLimits) MaxHeader() int {
 // the ErrProxy sentinels (and ErrCorrupt). A version 2 header with a CRC32C
 // TLV is returned only if the checksum matches.
 //
-// ParseProxy does not allocate.
+// ParseProxy allocates nothing for a version 2 header or a version 1 TCP4
+// line; a version 1 TCP6 line costs two small allocations (net/netip parses
+// strings), and an error its message.
 func ParseProxy(b []byte, h *ProxyHeader, lim *ProxyLimits) (int, error) {
 	*h = ProxyHeader{}
 	if len(b) == 0 {

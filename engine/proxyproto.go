@@ -140,6 +140,10 @@ func (p ProxyProtocol) resolve(what string) (*proxyPolicy, error) {
 		if !t.IsValid() {
 			return nil, fmt.Errorf("engine: %s: invalid PROXY trusted network %v", what, t)
 		}
+		if t.Addr().Is4In6() && t.Bits() >= 96 {
+			// Peers are matched unmapped: ::ffff:10.0.0.0/104 is 10.0.0.0/8.
+			t = netip.PrefixFrom(t.Addr().Unmap(), t.Bits()-96)
+		}
 		pol.trusted = append(pol.trusted, t.Masked())
 	}
 	return pol, nil

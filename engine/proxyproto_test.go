@@ -221,8 +221,19 @@ func TestProxyAbuse(t *testing.T) {
 	var wg sync.WaitGroup
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			c := proxyDial(t, tt.addr)
+			logged := func() bool { return strings.Contains(tt.logs.String(), tt.reason) }
 			start := time.Now()
+			c, err := net.DialTimeout("tcp", tt.addr, 5*time.Second)
+			if err != nil {
+				// An untrusted peer is reset as soon as it is accepted,
+				// which may be before connect returns here.
+				if tt.send == nil || !isReset(err) {
+					t.Fatalf("dial: %v", err)
+				}
+				h2Eventually(t, 5*time.Second, "reason "+tt.reason+" logged", logged)
+				return
+			}
+			defer c.Close()
 			stop := make(chan struct{})
 			switch {
 			case tt.trickle:
@@ -243,7 +254,7 @@ func TestProxyAbuse(t *testing.T) {
 					}
 				}()
 			case tt.send != nil:
-				if _, err := c.Write(tt.send); err != nil {
+				if _, err := c.Write(tt.send); err != nil && !isReset(err) {
 					t.Fatalf("write: %v", err)
 				}
 			}
@@ -257,7 +268,7 @@ func TestProxyAbuse(t *testing.T) {
 			if tt.late && took < deadline*2/3 {
 				t.Errorf("closed after %v, before the header deadline of %v", took, deadline)
 			}
-			h2Eventually(t, 5*time.Second, "reason "+tt.reason+" logged", func() bool { return strings.Contains(tt.logs.String(), tt.reason) })
+			h2Eventually(t, 5*time.Second, "reason "+tt.reason+" logged", logged)
 		})
 	}
 	wg.Wait()
@@ -360,5 +371,16 @@ func TestProxyConfig(t *testing.T) {
 	}
 	if _, err := engine.ParseProxyMode("maybe"); err == nil {
 		t.Error("ParseProxyMode(maybe) succeeded")
+	}
+}
+
+// TestProxyTrustMapped checks that a trusted network written in its
+// IPv4-mapped IPv6 form trusts IPv4 peers.
+func TestProxyTrustMapped(t *testing.T) {
+	_, addr, _, _ := startProxyProbe(t, engine.ProxyProtocol{Trusted: []netip.Prefix{netip.MustParsePrefix("::ffff:127.0.0.0/104")}})
+	c := proxyDial(t, addr)
+	hdr := []byte("PROXY TCP4 198.51.100.22 192.0.2.10 40000 8080\r\n")
+	if got := proxyAsk(t, c, bufio.NewReader(c), hdr, "x"); !strings.HasPrefix(got, "198.51.100.22:40000 ") {
+		t.Fatalf("got %q", got)
 	}
 }

@@ -41,6 +41,11 @@
 // strings or inline; the Append functions write every reply type and
 // ParseReply reads them back, for clients.
 //
+// ParseProxy (and DecodeProxy) parses the PROXY protocol header, version 1
+// or 2, that a load balancer sends before the client's bytes, with the
+// version 2 TLVs (ALPN, authority, CRC32C, unique ID, SSL); AppendProxyV1
+// and AppendProxyV2 write one, for clients and proxies.
+//
 // All parsers are restartable: given part of a message they return 0 and a
 // nil error, and are called again from the start once more input arrived.
 // ResumeRequest does the same for HTTP with a RequestProgress kept per

@@ -161,6 +161,13 @@ type Config struct {
 	// running one before that counts as a full pool; default 16.
 	OffloadPending int
 
+	// ProxyProtocol is the PROXY protocol policy of every listener: off by
+	// default; see ProxyProtocol and docs/architecture.md.
+	ProxyProtocol ProxyProtocol
+	// ProxyProtocolByAddr overrides ProxyProtocol for the listeners of
+	// some addresses, keyed by their entries in Addrs, spelled the same.
+	ProxyProtocolByAddr map[string]ProxyProtocol
+
 	// ShutdownTimeout bounds the graceful part of Run's shutdown; default 10s.
 	ShutdownTimeout time.Duration
 	// Logger receives the engine's logs; default discards them.

@@ -22,6 +22,7 @@ type Engine struct {
 	addrs []net.Addr
 	limit *loop.Limit
 	pool  *offload.Pool // nil with OffloadWorkers < 0
+	proxy *proxyHandler // nil unless a listener requires the PROXY protocol
 
 	watchdog *watchdog // nil with SlowCallback off
 	wg       sync.WaitGroup
@@ -45,6 +46,13 @@ func Start(h Handler, cfg Config) (*Engine, error) {
 		return nil, err
 	}
 	e := &Engine{cfg: cfg, log: cfg.Logger}
+	if e.proxy, err = newProxyHandler(h, cfg); err != nil {
+		return nil, err
+	}
+	user := h // OnStart goes to the handler the caller gave
+	if e.proxy != nil {
+		h = e.proxy
+	}
 	if cfg.MaxConns > 0 {
 		e.limit = loop.NewLimit(cfg.MaxConns)
 	}
@@ -73,11 +81,16 @@ func Start(h Handler, cfg Config) (*Engine, error) {
 			return nil, err
 		}
 	}
+	if e.proxy != nil {
+		for i, a := range e.addrs {
+			e.proxy.addListener(cfg, i, a)
+		}
+	}
 	if err := e.adopt(); err != nil {
 		e.abandon()
 		return nil, err
 	}
-	if err := e.onStart(h); err != nil {
+	if err := e.onStart(user); err != nil {
 		e.abandon()
 		return nil, err
 	}

@@ -17,6 +17,8 @@ type Stats struct {
 	Outbound      int64         // owed bytes queued now
 	OutboundPeak  int64         // sum of each loop's peak of owed bytes
 	HandlerTime   time.Duration // time in callbacks
+	ProxyAccepted uint64        // connections whose PROXY header was accepted
+	ProxyRejected uint64        // connections closed for their PROXY header (untrusted, malformed, late, missing)
 	TickTime      HistogramSnapshot
 	Offload       OffloadStats
 	Loops         []LoopStats
@@ -70,6 +72,9 @@ func (e *Engine) Stats() Stats {
 		o.LateReplies += ls.OffloadLate
 		o.DroppedQueued += ls.OffloadDropped
 		o.Panics += ls.OffloadPanics
+	}
+	if e.proxy != nil {
+		s.ProxyAccepted, s.ProxyRejected = e.proxy.accepted.Load(), e.proxy.rejected.Load()
 	}
 	if e.pool != nil {
 		ps := e.pool.Stats()

@@ -3,6 +3,7 @@ package main
 import (
 	"fmt"
 	"io"
+	"net"
 	"time"
 
 	"github.com/pinion-net/pinion/codec"
@@ -40,6 +41,7 @@ type action struct {
 // per loop in the loop model, one per connection in the goroutine model.
 type scratch struct {
 	now  time.Time
+	peer addrPeer // the connection being served, for GET /whoami
 	req  codec.Request
 	args [][]byte
 	date codec.DateCache
@@ -60,6 +62,11 @@ func (sc *scratch) progress() *codec.RequestProgress {
 	}
 	return &sc.own
 }
+
+// addrPeer is what a protocol may ask of the connection it serves: the
+// client's address as the server sees it (after a PROXY header). Both
+// *engine.Conn and net.Conn have it.
+type addrPeer interface{ RemoteAddr() net.Addr }
 
 // echo sends every byte back, in order, after delay of blocking work when
 // delay > 0.

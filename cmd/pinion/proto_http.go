@@ -14,6 +14,7 @@ import (
 //	GET  /plaintext  200 text/plain        Hello, World!
 //	GET  /json       200 application/json  {"message":"Hello, World!"}
 //	GET  /block?ms=N 200 text/plain        ok, after N ms (0-10000) of blocking work; 400 for another N
+//	GET  /whoami     200 text/plain        IP:PORT of the client as the server sees it (after PROXY)
 //	POST /echo       200 application/octet-stream, the request body
 //
 // HEAD is served wherever GET is, as GET without the body (RFC 9110
@@ -142,6 +143,11 @@ func (h *httpProto) route(sc *scratch, out []byte) ([]byte, time.Duration) {
 			return h.respond(sc, out, 400, "text/plain", []byte(httpBadBlock)), 0
 		}
 		return h.respond(sc, out, 200, "text/plain", []byte(httpBlockOK)), time.Duration(ms) * time.Millisecond
+	case "/whoami":
+		if getLike {
+			return h.respond(sc, out, 200, "text/plain", httpWhoami(sc)), 0
+		}
+		return h.notAllowed(sc, out, "GET, HEAD"), 0
 	case "/echo":
 		if string(r.Method) == "POST" {
 			return h.respond(sc, out, 200, "application/octet-stream", r.Body), 0
@@ -149,6 +155,17 @@ func (h *httpProto) route(sc *scratch, out []byte) ([]byte, time.Duration) {
 		return h.notAllowed(sc, out, "POST"), 0
 	}
 	return h.respond(sc, out, 404, "text/plain", []byte(httpNotFound)), 0
+}
+
+// httpWhoami returns the client's address as IP:PORT, or "unknown" when the
+// connection cannot say (its peer is gone).
+func httpWhoami(sc *scratch) []byte {
+	if sc.peer != nil {
+		if a := sc.peer.RemoteAddr(); a != nil {
+			return []byte(a.String())
+		}
+	}
+	return []byte("unknown")
 }
 
 // respond appends a response to sc.req.

@@ -39,6 +39,8 @@ type serveConfig struct {
 
 	upstream       string        // -proto proxy: where to relay each connection
 	connectTimeout time.Duration // -proto proxy: bound on the upstream connect
+
+	proxyProtocol engine.ProxyProtocol // -proxy-protocol, -proxy-trust
 }
 
 // protoOptions returns the protocol settings of the flags.
@@ -77,7 +79,13 @@ func parseServe(args []string, stderr io.Writer) (serveConfig, error) {
 	fs.Int64Var(&c.maxBody, "max-body", 1<<20, "largest HTTP request body (413 beyond), and RESP bulk string, bytes")
 	fs.StringVar(&c.upstream, "upstream", "", "with -proto proxy: relay every connection to HOST:PORT")
 	fs.DurationVar(&c.connectTimeout, "connect-timeout", 5*time.Second, "with -proto proxy: give up connecting to the upstream after D (the client is closed)")
+
+	proxyMode := fs.String("proxy-protocol", "off", "PROXY protocol (v1 and v2) before each connection's bytes: off or require (loop model)")
+	proxyTrust := fs.String("proxy-trust", "", "with -proxy-protocol require: the networks (CIDR[,CIDR...]) a PROXY header is accepted from; nothing is trusted by default")
 	if err := fs.Parse(args); err != nil {
+		return c, err
+	}
+	if err := c.parseProxy(*proxyMode, *proxyTrust); err != nil {
 		return c, err
 	}
 	if fs.NArg() > 0 {
@@ -176,4 +184,27 @@ func serve(args []string, stdout, stderr io.Writer) int {
 		return 1
 	}
 	return 0
+}
+
+// parseProxy fills c.proxyProtocol from the -proxy-protocol and
+// -proxy-trust flags.
+func (c *serveConfig) parseProxy(mode, trust string) error {
+	m, err := engine.ParseProxyMode(mode)
+	if err != nil {
+		return fmt.Errorf("unknown -proxy-protocol %q (want off or require)", mode)
+	}
+	nets, err := engine.ParseProxyTrust(trust)
+	if err != nil {
+		return fmt.Errorf("-proxy-trust: %w", err)
+	}
+	switch {
+	case m == engine.ProxyOff && len(nets) > 0:
+		return errors.New("-proxy-trust needs -proxy-protocol require")
+	case m == engine.ProxyRequire && len(nets) == 0:
+		return errors.New("-proxy-protocol require needs -proxy-trust: the networks of the proxies (0.0.0.0/0,::/0 trusts every source)")
+	case m == engine.ProxyRequire && c.model != "loop":
+		return errors.New("-proxy-protocol require works with -model loop only")
+	}
+	c.proxyProtocol = engine.ProxyProtocol{Mode: m, Trusted: nets}
+	return nil
 }

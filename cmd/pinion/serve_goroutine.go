@@ -124,7 +124,7 @@ func (s *goroutineServer) handle(c net.Conn) {
 		return
 	}
 	defer lingerClose(c)
-	sc := &scratch{}
+	sc := &scratch{peer: c}
 	var out []byte
 	buf := make([]byte, goroutineBuf)
 	have := 0

@@ -81,6 +81,7 @@ func (h *loopHandler) OnData(c *engine.Conn) {
 	}()
 	served := false // a request completed: one partial after it gets a deadline of its own
 	for c.Buffered() > 0 {
+		sc.peer = c
 		if c.Saturated() {
 			// The rest waits for the replies to drain; the loop calls
 			// again. No header deadline meanwhile: the client is not late.
@@ -88,6 +89,7 @@ func (h *loopHandler) OnData(c *engine.Conn) {
 			return
 		}
 		n, reply, next := h.proto.serve(sc, c.Peek(-1), sc.out[:0])
+		sc.peer = nil // the scratch outlives c
 		sc.out = reply[:0]
 		c.Discard(n)
 		served = served || n > 0
@@ -217,6 +219,7 @@ func startLoopServer(cfg serveConfig, proto protocol, log *slog.Logger) (server,
 		OffloadWorkers: cfg.offloadWorkers,
 		OffloadQueue:   cfg.offloadQueue,
 		OffloadPolicy:  policy,
+		ProxyProtocol:  cfg.proxyProtocol,
 		Logger:         log,
 	})
 	if err != nil {

@@ -87,6 +87,18 @@ type connExt struct {
 	dialDone      func(err error) // Engine.Dial's waiter
 	off           *offState       // offload tasks; nil until the first Offload
 	session       *Session        // set by OffloadSession: input goes there, not to OnData
+	peer          *Peer           // set by SetPeer: addresses learned beyond the socket's
+}
+
+// Peer is what a connection learned of its endpoints beyond what the socket
+// says, for a connection relayed by a proxy: the engine sets it from a
+// PROXY protocol header.
+type Peer struct {
+	// Local and Remote replace what LocalAddr and RemoteAddr report;
+	// nil keeps the socket's own.
+	Local, Remote net.Addr
+	// Info is what came with them (the engine's parsed PROXY header).
+	Info any
 }
 
 func (c *Conn) extra() *connExt {
@@ -115,11 +127,38 @@ func (c *Conn) Context() any { return c.ctx }
 // SetContext attaches a value of the handler's to c.
 func (c *Conn) SetContext(v any) { c.ctx = v }
 
-// LocalAddr returns the local address, asking the kernel each time.
-func (c *Conn) LocalAddr() net.Addr { return sock.LocalAddr(int(c.fd)) }
+// LocalAddr returns the local address: Peer().Local when set, else the
+// socket's, asking the kernel each time.
+func (c *Conn) LocalAddr() net.Addr {
+	if p := c.Peer(); p != nil && p.Local != nil {
+		return p.Local
+	}
+	return sock.LocalAddr(int(c.fd))
+}
 
-// RemoteAddr returns the peer's address, asking the kernel each time.
-func (c *Conn) RemoteAddr() net.Addr { return sock.PeerAddr(int(c.fd)) }
+// RemoteAddr returns the peer's address: Peer().Remote when set, else the
+// socket's, asking the kernel each time.
+func (c *Conn) RemoteAddr() net.Addr {
+	if p := c.Peer(); p != nil && p.Remote != nil {
+		return p.Remote
+	}
+	return sock.PeerAddr(int(c.fd))
+}
+
+// SetPeer records what c learned of its endpoints beyond the socket (nil
+// forgets it). Loop-only.
+func (c *Conn) SetPeer(p *Peer) { c.extra().peer = p }
+
+// Peer returns what SetPeer recorded, or nil.
+func (c *Conn) Peer() *Peer {
+	if c.ext == nil {
+		return nil
+	}
+	return c.ext.peer
+}
+
+// Dialed reports whether c was opened by Dial rather than accepted.
+func (c *Conn) Dialed() bool { return c.flags&flagDialed != 0 }
 
 // Open reports whether c is open: not closing, not closed.
 func (c *Conn) Open() bool { return c.state == stateOpen }

@@ -114,7 +114,3 @@ func (l *Loop) callDialDone(c *Conn, done func(error), err error) {
 	defer l.leave(c, "dial completion", l.enter())
 	done(err)
 }
-
-// Dialed reports whether c was opened by Dial (or DialAsync) rather than
-// accepted from a listener.
-func (c *Conn) Dialed() bool { return c.flags&flagDialed != 0 }

@@ -29,7 +29,10 @@ type Engine struct {
 	limit *loop.Limit
 	pool  *offload.Pool // nil with OffloadWorkers < 0
 
-	watchdog *watchdog // nil with SlowCallback off
+	watchdog *watchdog    // nil without loops
+	slow     atomic.Int64 // the SlowCallback in effect, for the watchdog
+	lim      limitsState
+	prom     promState
 	wg       sync.WaitGroup
 	next     atomic.Uint32 // round robin for acceptors and Dial
 
@@ -49,9 +52,9 @@ func Start(h Handler, cfg Config) (*Engine, error) {
 		return nil, err
 	}
 	e := &Engine{cfg: cfg, log: cfg.Logger}
-	if cfg.MaxConns > 0 {
-		e.limit = loop.NewLimit(cfg.MaxConns)
-	}
+	e.limit = loop.NewLimit(cfg.MaxConns) // also with no bound: SetLimits may set one
+	e.slow.Store(int64(cfg.SlowCallback))
+	e.lim.cur = Limits{MaxConns: cfg.MaxConns, IdleTimeout: cfg.IdleTimeout, SlowCallback: cfg.SlowCallback, OffloadPolicy: cfg.OffloadPolicy}
 	if cfg.OffloadWorkers > 0 {
 		e.pool, err = offload.New(offload.Config{
 			Workers: cfg.OffloadWorkers,

@@ -99,7 +99,7 @@ func (l *Loop) flush(c *Conn) {
 		if n > 0 {
 			c.out.Discard(l.pool, n)
 			l.st.owed(-n)
-			l.st.bytesOut += uint64(n)
+			l.st.BytesOut += uint64(n)
 			c.lastActive = l.now
 		}
 		if err != nil {
@@ -132,9 +132,11 @@ func (l *Loop) settle(c *Conn) {
 	switch {
 	case c.flags&flagReadPaused == 0 && owed > l.cfg.WriteHigh:
 		c.flags |= flagReadPaused
-		l.st.readPauses++
+		l.st.ReadPauses++
+		l.st.ReadPaused++
 	case c.flags&flagReadPaused != 0 && owed <= l.cfg.WriteLow:
 		c.flags &^= flagReadPaused
+		l.st.ReadPaused--
 	}
 	if owed == 0 {
 		switch {

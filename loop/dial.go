@@ -38,7 +38,7 @@ func (l *Loop) dial(addr string, ctx any, done func(error)) (*Conn, error) {
 		return nil, err
 	}
 	c.ctx = ctx
-	l.st.dialed++
+	l.st.Dialed++
 	x := c.extra()
 	x.dialDone = done
 	x.dialDeadline = l.clock() + int64(l.cfg.DialTimeout)

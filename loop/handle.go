@@ -109,8 +109,8 @@ func (l *Loop) runTasks() bool {
 		l.runTask(&ts[i])
 		l.flushDirty()
 	}
-	l.st.tasks += uint64(n)
-	l.st.wakeups++
+	l.st.Tasks += uint64(n)
+	l.st.Wakeups++
 	l.mb.giveBack(ts, ts[n:])
 	return true
 }
@@ -200,7 +200,7 @@ func (l *Loop) failTask(t task) {
 		}
 	case taskOffloadDone:
 		l.replies.Put(t.reply)
-		l.st.offLate++
+		l.st.OffloadLate++
 	}
 }
 

@@ -21,7 +21,7 @@ func (l *Loop) tick() {
 
 	// 2. Poll.
 	if timeout != 0 {
-		l.st.polls++
+		l.st.Polls++
 	}
 	n, err := l.p.Wait(l.events, timeout)
 	start := l.clock()
@@ -32,7 +32,7 @@ func (l *Loop) tick() {
 		return
 	}
 	l.busy = n > 0
-	l.st.events += uint64(n)
+	l.st.Events += uint64(n)
 
 	// 3. Events.
 	for i := range n {
@@ -52,7 +52,7 @@ func (l *Loop) tick() {
 
 	end := l.clock()
 	if l.busy {
-		l.stats.tickHist.Observe(time.Duration(end - start))
+		l.st.tick.Observe(time.Duration(end - start))
 	}
 	l.publish()
 	l.yield(timeout != 0, end)
@@ -98,7 +98,7 @@ func (l *Loop) dispatch(ev poller.Event) {
 	}
 	c := l.conn(fd)
 	if c == nil || c.gen != ev.Token.Gen() || c.state == stateClosed {
-		l.st.stale++
+		l.st.StaleEvents++
 		return
 	}
 	if ev.Flags&poller.Error != 0 && c.state != stateConnecting {
@@ -153,7 +153,7 @@ func (l *Loop) read(c *Conn) {
 		n, err := sysRead(int(c.fd), l.rbuf)
 		switch {
 		case n > 0:
-			l.st.bytesIn += uint64(n)
+			l.st.BytesIn += uint64(n)
 			c.lastActive = l.now
 			l.deliver(c, l.rbuf[:n])
 			budget -= n
@@ -234,7 +234,7 @@ func (l *Loop) guard(c *Conn, callback string) {
 	l.active = nil
 	l.view = nil
 	l.running.Store(0)
-	l.st.panics++
+	l.st.Panics++
 	pe := &PanicError{Callback: callback, Value: r, Stack: debug.Stack()}
 	l.log.Error("handler panic; closing its connection", "callback", callback, "panic", r, "stack", string(pe.Stack))
 	if c != nil && c.state != stateClosed {
@@ -247,9 +247,9 @@ func (l *Loop) guard(c *Conn, callback string) {
 func (l *Loop) timed(start int64, callback string) {
 	l.running.Store(0)
 	d := time.Duration(l.clock() - start)
-	l.st.handlerNanos += uint64(d)
+	l.st.callback.Observe(d)
 	if l.cfg.SlowCallback > 0 && d >= l.cfg.SlowCallback {
-		l.st.slowCallbacks++
+		l.st.SlowCallbacks++
 		l.log.Warn("slow callback blocked the loop", "callback", callback, "took", d, "handler", handlerName(l.h))
 	}
 }

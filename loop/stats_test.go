@@ -1,0 +1,62 @@
+package loop
+
+import (
+	"testing"
+	"unsafe"
+)
+
+// TestCounterTable checks what Counters.slots and Gauges.slots rely on,
+// and that the tables name every field exactly once: a field added
+// without its row fails here.
+func TestCounterTable(t *testing.T) {
+	if unsafe.Sizeof(Counters{}) != numCounters*8 || unsafe.Sizeof(Gauges{}) != numGauges*8 {
+		t.Fatalf("Counters or Gauges hold a field that is not 8 bytes wide")
+	}
+	seenC, seenG := make([]int, numCounters), make([]int, numGauges)
+	Metrics(func(m *Metric) {
+		if m.gauge {
+			seenG[m.off/8]++
+		} else {
+			seenC[m.off/8]++
+		}
+	})
+	for i, n := range seenC {
+		if n != 1 {
+			t.Errorf("Counters slot %d is named %d times in counterTable, want once", i, n)
+		}
+	}
+	for i, n := range seenG {
+		if n != 1 {
+			t.Errorf("Gauges slot %d is named %d times in gaugeTable, want once", i, n)
+		}
+	}
+	var s Stats
+	s.AcceptPauses, s.ClosedBy[CloseIdle], s.OffloadPaused = 7, 3, 5
+	found := 0
+	Metrics(func(m *Metric) {
+		switch {
+		case m.Name == "accept_pauses" && m.Value(&s) == 7,
+			m.Name == "connections_closed" && m.LabelValue == "idle" && m.Value(&s) == 3,
+			m.Name == "paused_connections" && m.LabelValue == "offload" && m.Value(&s) == 5:
+			found++
+		}
+	})
+	if found != 3 {
+		t.Errorf("Metric.Value found %d of the 3 fields set, want 3", found)
+	}
+}
+
+func TestStatsAllocs(t *testing.T) {
+	l, err := New(Config{Handler: BaseHandler{}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.p.Close()
+	l.st.BytesIn = 5
+	if n := testing.AllocsPerRun(100, func() { l.publish(); _ = l.Stats() }); n != 0 {
+		t.Errorf("publish and Stats allocate %v times, want 0", n)
+	}
+	if got := l.Stats().BytesIn; got != 5 {
+		t.Errorf("published BytesIn %d, want 5", got)
+	}
+}

@@ -41,6 +41,7 @@ func usage(w io.Writer) {
                [-lb reuseport|roundrobin|leastconn] [-max-conns N] [-idle-timeout D]
                [-offload-workers N] [-offload-queue N] [-offload-policy pause|reject] [-echo-delay D]
                [-header-timeout D] [-max-header N] [-max-body N]
+               [-admin HOST:PORT] [-slow-callback D] [-log-level debug|info|warn|error]
   pinion load  -addr HOST:PORT -proto echo|http|resp -conns N -duration D -pipeline P -size S
 `)
 }

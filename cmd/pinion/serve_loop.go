@@ -156,6 +156,7 @@ func startLoopServer(cfg serveConfig, proto protocol, log *slog.Logger) (server,
 		OffloadWorkers: cfg.offloadWorkers,
 		OffloadQueue:   cfg.offloadQueue,
 		OffloadPolicy:  policy,
+		SlowCallback:   negativeIfZero(cfg.slowCallback),
 		Logger:         log,
 	})
 	if err != nil {

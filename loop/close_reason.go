@@ -97,13 +97,3 @@ func ReasonOf(err error) CloseReason {
 	}
 	return CloseHandler
 }
-
-// unpaused takes a closing connection out of the paused gauges.
-func (l *Loop) unpaused(c *Conn) {
-	if c.flags&flagReadPaused != 0 {
-		l.st.ReadPaused--
-	}
-	if c.flags&flagOffPaused != 0 {
-		l.st.OffloadPaused--
-	}
-}

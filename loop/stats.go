@@ -184,6 +184,16 @@ func (s *tallies) owed(n int) {
 	}
 }
 
+// unpaused takes a closing connection out of the paused gauges.
+func (l *Loop) unpaused(c *Conn) {
+	if c.flags&flagReadPaused != 0 {
+		l.st.ReadPaused--
+	}
+	if c.flags&flagOffPaused != 0 {
+		l.st.OffloadPaused--
+	}
+}
+
 // published mirrors tallies for other goroutines. Each field has one
 // writer (the loop) and is stored atomically, so readers never see a torn
 // value; a snapshot is per field, not across fields.

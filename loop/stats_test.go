@@ -1,6 +1,9 @@
 package loop
 
 import (
+	"errors"
+	"io"
+	"syscall"
 	"testing"
 	"unsafe"
 )
@@ -58,5 +61,41 @@ func TestStatsAllocs(t *testing.T) {
 	}
 	if got := l.Stats().BytesIn; got != 5 {
 		t.Errorf("published BytesIn %d, want 5", got)
+	}
+}
+
+func TestReasonOf(t *testing.T) {
+	tests := []struct {
+		err  error
+		want CloseReason
+	}{
+		{nil, CloseLocal},
+		{ErrClosed, CloseLocal},
+		{io.EOF, ClosePeer},
+		{ErrIdleTimeout, CloseIdle},
+		{ErrReadTimeout, CloseReadTimeout},
+		{ErrWriteTimeout, CloseWriteTimeout},
+		{ErrDialTimeout, CloseDialTimeout},
+		{ErrInboundOverflow, CloseInboundOverflow},
+		{ErrOutboundOverflow, CloseOutboundOverflow},
+		{ErrShutdown, CloseShutdown},
+		{&PanicError{Callback: "OnData", Value: 1}, ClosePanic},
+		{&OpError{Op: "read", Err: syscall.ECONNRESET}, CloseReset},
+		{&OpError{Op: "write", Err: syscall.EPIPE}, CloseReset},
+		{&OpError{Op: "read", Err: syscall.ETIMEDOUT}, CloseError},
+		{errors.New("codec: bad frame"), CloseHandler},
+	}
+	for _, tt := range tests {
+		if got := ReasonOf(tt.err); got != tt.want {
+			t.Errorf("ReasonOf(%v) = %v, want %v", tt.err, got, tt.want)
+		}
+	}
+	seen := map[string]bool{}
+	for r := range CloseReason(NumCloseReasons) {
+		s := r.String()
+		if s == "unknown" || seen[s] {
+			t.Errorf("reason %d has the label %q", r, s)
+		}
+		seen[s] = true
 	}
 }

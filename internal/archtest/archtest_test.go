@@ -64,7 +64,12 @@ func ruleFor(rel string) (rule, bool) {
 	case rel == "engine":
 		return only("loop", "poller", "codec", "internal/offload", "internal/affinity", "internal/sock"), true
 	case strings.HasPrefix(rel, "cmd/"):
-		return publicOnly, true
+		// A command's jobs live in its own internal/ (cmd/pinion/internal/...).
+		cmd, _, _ := strings.Cut(strings.TrimPrefix(rel, "cmd/"), "/")
+		own := "cmd/" + cmd + "/internal/"
+		return rule{says: publicOnly.says + " but " + own, allow: func(dep string) bool {
+			return publicOnly.allow(dep) || strings.HasPrefix(dep, own)
+		}}, true
 	}
 	return rule{}, false
 }
@@ -257,7 +262,19 @@ func TestViolations(t *testing.T) {
 		{
 			name: "command imports internal",
 			pkgs: []pkg{{ImportPath: m("cmd/pinion"), Imports: []string{m("engine"), m("internal/sock")}}},
-			want: []string{"cmd/pinion imports " + m("internal/sock") + ": cmd/pinion may import only public packages, nothing under internal/"},
+			want: []string{"cmd/pinion imports " + m("internal/sock") + ": cmd/pinion may import only public packages, nothing under internal/ but cmd/pinion/internal/"},
+		},
+		{
+			name: "command imports its own internal packages",
+			pkgs: []pkg{
+				{ImportPath: m("cmd/pinion"), Imports: []string{m("engine"), m("cmd/pinion/internal/admin")}},
+				{ImportPath: m("cmd/pinion/internal/admin"), Imports: []string{m("engine"), m("loop")}},
+			},
+		},
+		{
+			name: "command imports another command's internal package",
+			pkgs: []pkg{{ImportPath: m("cmd/other"), Imports: []string{m("cmd/pinion/internal/admin")}}},
+			want: []string{"cmd/other imports " + m("cmd/pinion/internal/admin") + ": cmd/other may import only public packages, nothing under internal/ but cmd/other/internal/"},
 		},
 		{
 			name: "package without a rule",

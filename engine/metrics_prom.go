@@ -18,6 +18,23 @@ type promState struct {
 	mu    sync.Mutex
 	buf   []byte
 	snaps []loop.Stats
+	le    []string // the histograms' bucket edges as le values, "+Inf" last
+}
+
+// les returns the le values of the histogram buckets, formatted once.
+func (p *promState) les() []string {
+	if p.le == nil {
+		var h loop.HistogramSnapshot
+		for i := range h.Counts {
+			edge := h.UpperBound(i)
+			if edge == 0 {
+				p.le = append(p.le, "+Inf")
+				break
+			}
+			p.le = append(p.le, strconv.FormatFloat(edge.Seconds(), 'g', -1, 64))
+		}
+	}
+	return p.le
 }
 
 // WriteMetrics writes the engine's statistics to w in the Prometheus text
@@ -35,8 +52,8 @@ func (e *Engine) WriteMetrics(w io.Writer) error {
 	for _, l := range e.loops {
 		snaps = append(snaps, l.Stats())
 	}
-	b := appendLoopMetrics(p.buf[:0], snaps)
-	b = e.appendEngineMetrics(b)
+	b := appendLoopMetrics(p.buf[:0], snaps, p.les())
+	b = e.appendEngineMetrics(b, p.les())
 	p.buf, p.snaps = b, snaps
 	_, err := w.Write(b)
 	return err
@@ -44,7 +61,7 @@ func (e *Engine) WriteMetrics(w io.Writer) error {
 
 // appendLoopMetrics appends every per-loop family: the rows of the loop's
 // counter and gauge tables, then the histograms.
-func appendLoopMetrics(b []byte, snaps []loop.Stats) []byte {
+func appendLoopMetrics(b []byte, snaps []loop.Stats, les []string) []byte {
 	last := ""
 	loop.Metrics(func(m *loop.Metric) {
 		if m.Name == "" {
@@ -68,18 +85,18 @@ func appendLoopMetrics(b []byte, snaps []loop.Stats) []byte {
 	})
 	b = appendHeader(b, "tick_duration", "_seconds", "Duration of the loop's busy ticks, the poll excluded.", "histogram")
 	for i := range snaps {
-		b = appendHistogram(b, "tick_duration", snaps[i].Loop, &snaps[i].TickTime)
+		b = appendHistogram(b, "tick_duration", snaps[i].Loop, &snaps[i].TickTime, les)
 	}
 	b = appendHeader(b, "callback_duration", "_seconds", "Duration of handler callbacks (open, data, tick) on the loop.", "histogram")
 	for i := range snaps {
-		b = appendHistogram(b, "callback_duration", snaps[i].Loop, &snaps[i].CallbackTime)
+		b = appendHistogram(b, "callback_duration", snaps[i].Loop, &snaps[i].CallbackTime, les)
 	}
 	return b
 }
 
 // appendEngineMetrics appends the families that belong to the engine as a
 // whole: its size, its limits and its offload pool.
-func (e *Engine) appendEngineMetrics(b []byte) []byte {
+func (e *Engine) appendEngineMetrics(b []byte, les []string) []byte {
 	gauge := func(name, help string, v int64) {
 		b = appendHeader(b, name, "", help, "gauge")
 		b = appendName(b, name, "")
@@ -110,9 +127,9 @@ func (e *Engine) appendEngineMetrics(b []byte) []byte {
 	counter("offload_full", "Submissions the offload pool refused because its queue was full.", ps.Rejected)
 	counter("offload_worker_panics", "Offload jobs that panicked without recovering (tasks of connections recover and count in pinion_offload_panics_total).", ps.Panics)
 	b = appendHeader(b, "offload_wait", "_seconds", "Time offload tasks waited in the queue for a worker.", "histogram")
-	b = appendHistogram(b, "offload_wait", -1, &ps.QueueWait)
+	b = appendHistogram(b, "offload_wait", -1, &ps.QueueWait, les)
 	b = appendHeader(b, "offload_run", "_seconds", "Time offload tasks ran on a worker.", "histogram")
-	b = appendHistogram(b, "offload_run", -1, &ps.RunTime)
+	b = appendHistogram(b, "offload_run", -1, &ps.RunTime, les)
 	return b
 }
 
@@ -167,27 +184,19 @@ func appendLabels(b []byte, id int, label, value, le string) []byte {
 }
 
 // appendHistogram appends one histogram's series: cumulative buckets whose
-// le is each bucket's upper edge in seconds (edges are exclusive in
-// internal/metrics, inclusive in Prometheus; a duration exactly on an edge
-// is counted one bucket up), then _sum and _count.
-func appendHistogram(b []byte, name string, id int, h *loop.HistogramSnapshot) []byte {
+// le (from les, one per bucket) is each bucket's upper edge in seconds
+// (edges are exclusive in internal/metrics, inclusive in Prometheus; a
+// duration exactly on an edge is counted one bucket up), then _sum and
+// _count.
+func appendHistogram(b []byte, name string, id int, h *loop.HistogramSnapshot, les []string) []byte {
 	var cum uint64
-	var le [32]byte
 	for i, c := range h.Counts {
 		cum += c
-		edge := h.UpperBound(i)
-		if edge == 0 {
-			break // the last bucket: +Inf below
-		}
 		b = appendName(b, name, "_seconds_bucket")
-		b = appendLabels(b, id, "", "", string(strconv.AppendFloat(le[:0], edge.Seconds(), 'g', -1, 64)))
+		b = appendLabels(b, id, "", "", les[i])
 		b = strconv.AppendUint(b, cum, 10)
 		b = append(b, '\n')
 	}
-	b = appendName(b, name, "_seconds_bucket")
-	b = appendLabels(b, id, "", "", "+Inf")
-	b = strconv.AppendUint(b, cum, 10)
-	b = append(b, '\n')
 	b = appendName(b, name, "_seconds_sum")
 	b = appendLabels(b, id, "", "", "")
 	b = strconv.AppendFloat(b, h.Sum.Seconds(), 'g', -1, 64)

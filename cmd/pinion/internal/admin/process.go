@@ -32,11 +32,6 @@ func appendProcessMetrics(b []byte) []byte {
 		b = strconv.AppendInt(b, rss, 10)
 		b = append(b, '\n')
 	}
-	if fds := openFDs(); fds >= 0 {
-		family("process_open_fds", "gauge", "Open file descriptors.")
-		b = strconv.AppendInt(b, fds, 10)
-		b = append(b, '\n')
-	}
 	family("go_goroutines", "gauge", "Goroutines that currently exist.")
 	b = strconv.AppendInt(b, int64(runtime.NumGoroutine()), 10)
 	return append(b, '\n')

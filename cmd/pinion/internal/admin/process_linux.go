@@ -23,17 +23,3 @@ func residentBytes() int64 {
 	}
 	return pages * int64(os.Getpagesize())
 }
-
-// openFDs returns how many file descriptors the process has open, or -1.
-func openFDs() int64 {
-	d, err := os.Open("/proc/self/fd")
-	if err != nil {
-		return -1
-	}
-	defer d.Close()
-	names, err := d.Readdirnames(-1)
-	if err != nil {
-		return -1
-	}
-	return int64(len(names) - 1) // less the directory's own descriptor
-}

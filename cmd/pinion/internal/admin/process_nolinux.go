@@ -3,5 +3,3 @@
 package admin
 
 func residentBytes() int64 { return -1 }
-
-func openFDs() int64 { return -1 }

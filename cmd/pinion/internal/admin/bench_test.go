@@ -16,7 +16,8 @@ func BenchmarkMetrics(b *testing.B) {
 		b.Fatal(err)
 	}
 	defer e.Shutdown(context.Background())
-	s := &Server{cfg: Config{Metrics: e.WriteMetrics}}
+	s := &Server{cfg: Config{Metrics: e.WriteMetrics}, proc: openProcStat()}
+	defer s.proc.close()
 	req := httptest.NewRequest("GET", "/metrics", nil)
 	b.ReportAllocs()
 	for b.Loop() {
@@ -27,8 +28,10 @@ func BenchmarkMetrics(b *testing.B) {
 // BenchmarkProcessMetrics measures the process's figures alone.
 func BenchmarkProcessMetrics(b *testing.B) {
 	buf := make([]byte, 0, 4096)
+	p := openProcStat()
+	defer p.close()
 	b.ReportAllocs()
 	for b.Loop() {
-		buf = appendProcessMetrics(buf[:0])
+		buf = appendProcessMetrics(buf[:0], p)
 	}
 }

@@ -8,7 +8,8 @@ import (
 // appendProcessMetrics appends the process's metrics under the names
 // Prometheus' own clients use (process_*, go_*), so dashboards made for
 // them work; a figure the system does not give is left out.
-func appendProcessMetrics(b []byte) []byte {
+// p is read under the caller's lock.
+func appendProcessMetrics(b []byte, p *procStat) []byte {
 	family := func(name, typ, help string) {
 		b = append(b, "# HELP "...)
 		b = append(b, name...)
@@ -27,7 +28,7 @@ func appendProcessMetrics(b []byte) []byte {
 		b = strconv.AppendFloat(b, cpu, 'g', -1, 64)
 		b = append(b, '\n')
 	}
-	if rss := residentBytes(); rss >= 0 {
+	if rss := p.residentBytes(); rss >= 0 {
 		family("process_resident_memory_bytes", "gauge", "Resident memory size in bytes.")
 		b = strconv.AppendInt(b, rss, 10)
 		b = append(b, '\n')

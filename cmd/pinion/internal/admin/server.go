@@ -40,8 +40,11 @@ type Server struct {
 	srv   *http.Server
 	ready atomic.Bool
 	bufs  sync.Pool // of *buf, for /metrics
-	done  chan struct{}
-	err   error // of Serve, read after done
+
+	procMu sync.Mutex // serializes reads of proc
+	proc   *procStat
+	done   chan struct{}
+	err    error // of Serve, read after done
 }
 
 // The admin server's timeouts: a request must arrive within readTimeout;
@@ -70,7 +73,7 @@ func Start(cfg Config) (*Server, error) {
 	if err != nil {
 		return nil, fmt.Errorf("admin: %w", err)
 	}
-	s := &Server{cfg: cfg, ln: newCapListener(ln, cfg.MaxConns), done: make(chan struct{})}
+	s := &Server{cfg: cfg, ln: newCapListener(ln, cfg.MaxConns), done: make(chan struct{}), proc: openProcStat()}
 	s.srv = &http.Server{
 		Handler:           s.routes(),
 		ReadHeaderTimeout: readTimeout,
@@ -119,6 +122,7 @@ func (s *Server) Close(ctx context.Context) error {
 		err = errors.Join(err, s.srv.Close())
 	}
 	<-s.done
+	s.proc.close()
 	return err
 }
 
@@ -171,7 +175,9 @@ func (s *Server) metrics(w http.ResponseWriter, _ *http.Request) {
 			return
 		}
 	}
-	b.b = appendProcessMetrics(b.b)
+	s.procMu.Lock()
+	b.b = appendProcessMetrics(b.b, s.proc)
+	s.procMu.Unlock()
 	w.Header().Set("Content-Type", "text/plain; version=0.0.4; charset=utf-8")
 	w.Header().Set("Content-Length", strconv.Itoa(len(b.b)))
 	_, _ = w.Write(b.b)

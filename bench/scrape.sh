@@ -16,14 +16,25 @@ set -euo pipefail
 bin=$1 conns=${2:-1000} rep=${3:-5} every=${4:-0.1}
 tck=$(getconf CLK_TCK)
 out=$(mktemp)
-trap 'rm -f "$out" "$out.us" "$out.reqs"' EXIT
+trap 'rm -f "$out" "$out.us" "$out.reqs" "$out.load"' EXIT
+
+# started waits up to 60s for the server's listening line; on a busy
+# machine a start can take seconds. SIGTERM, not SIGINT, stops servers: a
+# background job of a script starts with SIGINT ignored, so a SIGINT sent
+# before the server listens would be lost.
+started() {
+	for _ in $(seq 1200); do grep -q 'listening on' "$out" && return; sleep 0.05; done
+	echo "scrape.sh: the server did not start" >&2
+	kill -TERM "$1"
+	exit 1
+}
 
 one() {
 	local scrape=$1 spid addr admin s0 s1 reqs scraper="" n=0
 	taskset -c 0 "$bin" serve -addr 127.0.0.1:0 -proto echo -model loop -loops 1 -pin=false \
 		-max-conns 20000 -idle-timeout 0 -admin 127.0.0.1:0 >"$out" 2>/dev/null &
 	spid=$!
-	for _ in $(seq 100); do grep -q 'listening on' "$out" && break; sleep 0.05; done
+	started "$spid"
 	addr=$(sed -n 's/.*listening on \([^ ]*\) .*/\1/p' "$out")
 	admin=$(sed -n 's/.*, admin \([^ ]*\)$/\1/p' "$out")
 	if [ "$scrape" = yes ]; then
@@ -32,11 +43,16 @@ one() {
 	fi
 	s0=$(awk '{print $14+$15}' "/proc/$spid/stat")
 	reqs=$(taskset -c 1 "$bin" load -addr "$addr" -proto echo -conns "$conns" -pipeline 1 \
-		-size 64 -warmup 0 -duration 5s -json 2>/dev/null | sed -n 's/.*"requests": *\([0-9]*\).*/\1/p')
+		-size 64 -warmup 0 -duration 5s -json 2>"$out.load" | sed -n 's/.*"requests": *\([0-9]*\).*/\1/p') || true
 	s1=$(awk '{print $14+$15}' "/proc/$spid/stat")
 	if [ -n "$scraper" ]; then kill "$scraper"; wait "$scraper" 2>/dev/null || true; fi
-	kill -INT "$spid"
+	kill -TERM "$spid"
 	wait "$spid" || true
+	if [ -z "$reqs" ]; then
+		echo "scrape.sh: the load failed:" >&2
+		tail -3 "$out.load" >&2
+		exit 1
+	fi
 	awk -v d=$((s1 - s0)) -v t="$tck" -v r="$reqs" 'BEGIN { printf "%.3f", d * 1e6 / t / r }'
 	echo " $reqs" >>"$out.reqs"
 }
@@ -47,14 +63,14 @@ perScrape() {
 	taskset -c 0 "$bin" serve -addr 127.0.0.1:0 -proto echo -model loop -loops 1 -pin=false \
 		-admin 127.0.0.1:0 >"$out" 2>/dev/null &
 	spid=$!
-	for _ in $(seq 100); do grep -q 'listening on' "$out" && break; sleep 0.05; done
+	started "$spid"
 	admin=$(sed -n 's/.*, admin \([^ ]*\)$/\1/p' "$out")
 	for _ in $(seq 2000); do urls+=("http://$admin/metrics" -o /dev/null); done
 	curl -s "http://$admin/metrics" -o /dev/null
 	c0=$(cat /proc/"$spid"/task/*/schedstat | awk '{s += $1} END {print s}')
 	taskset -c 1 curl -s "${urls[@]}"
 	c1=$(cat /proc/"$spid"/task/*/schedstat | awk '{s += $1} END {print s}')
-	kill -INT "$spid"
+	kill -TERM "$spid"
 	wait "$spid" || true
 	echo $(((c1 - c0) / 2000))
 }

@@ -63,7 +63,7 @@ func (e *Engine) WriteMetrics(w io.Writer) error {
 // counter and gauge tables, then the histograms.
 func appendLoopMetrics(b []byte, snaps []loop.Stats, les []string) []byte {
 	last := ""
-	loop.Metrics(func(m *loop.Metric) {
+	loop.Metrics(func(m loop.Metric) {
 		if m.Name == "" {
 			return
 		}

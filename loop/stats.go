@@ -68,23 +68,24 @@ type Metric struct {
 }
 
 // Gauge reports whether m is a gauge (else a counter).
-func (m *Metric) Gauge() bool { return m.gauge }
+func (m Metric) Gauge() bool { return m.gauge }
 
 // Value returns m's value in s.
-func (m *Metric) Value(s *Stats) int64 {
+func (m Metric) Value(s *Stats) int64 {
 	if m.gauge {
 		return s.Gauges.slots()[m.off/8]
 	}
 	return int64(s.Counters.slots()[m.off/8])
 }
 
-// Metrics calls fn for every counter, then every gauge, in a fixed order.
-func Metrics(fn func(m *Metric)) {
-	for i := range counterTable {
-		fn(&counterTable[i])
+// Metrics calls fn for every counter, then every gauge, in a fixed order;
+// fn gets copies, so the tables stay as written.
+func Metrics(fn func(m Metric)) {
+	for _, m := range counterTable {
+		fn(m)
 	}
-	for i := range gaugeTable {
-		fn(&gaugeTable[i])
+	for _, m := range gaugeTable {
+		fn(m)
 	}
 }
 

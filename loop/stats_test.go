@@ -16,7 +16,7 @@ func TestCounterTable(t *testing.T) {
 		t.Fatalf("Counters or Gauges hold a field that is not 8 bytes wide")
 	}
 	seenC, seenG := make([]int, numCounters), make([]int, numGauges)
-	Metrics(func(m *Metric) {
+	Metrics(func(m Metric) {
 		if m.gauge {
 			seenG[m.off/8]++
 		} else {
@@ -36,7 +36,7 @@ func TestCounterTable(t *testing.T) {
 	var s Stats
 	s.AcceptPauses, s.ClosedBy[CloseIdle], s.OffloadPaused = 7, 3, 5
 	found := 0
-	Metrics(func(m *Metric) {
+	Metrics(func(m Metric) {
 		switch {
 		case m.Name == "accept_pauses" && m.Value(&s) == 7,
 			m.Name == "connections_closed" && m.LabelValue == "idle" && m.Value(&s) == 3,

@@ -16,7 +16,7 @@ func LoopsView(e *engine.Engine) func() any {
 		for i := range st.Loops {
 			s := &st.Loops[i]
 			m := map[string]any{"loop": s.Loop}
-			loop.Metrics(func(d *loop.Metric) {
+			loop.Metrics(func(d loop.Metric) {
 				if d.Name == "" {
 					return
 				}

@@ -36,8 +36,9 @@ FUZZTIME     ?= 50000x
 BENCHTIME    ?= 100x
 
 # Debian packages the tests need. gcc and libc6-dev: -race needs cgo.
-# Scenario tests will add wrk, redis-tools and curl here.
-DEB_PACKAGES ?= gcc libc6-dev curl wrk redis-tools redis-server
+# Scenario tests will add wrk, redis-tools and curl here. prometheus: the
+# metrics tests run its promtool and its server.
+DEB_PACKAGES ?= gcc libc6-dev curl wrk redis-tools redis-server prometheus
 
 # Systems lint vets for besides the host's; windows is built, not vetted.
 VET_GOOS ?= darwin freebsd netbsd openbsd

@@ -24,7 +24,10 @@ type Engine struct {
 	pool  *offload.Pool // nil with OffloadWorkers < 0
 	proxy *proxyHandler // nil unless a listener requires the PROXY protocol
 
-	watchdog *watchdog // nil with SlowCallback off
+	watchdog *watchdog    // nil without loops
+	slow     atomic.Int64 // the SlowCallback in effect, for the watchdog
+	lim      limitsState
+	prom     promState
 	wg       sync.WaitGroup
 	next     atomic.Uint32 // round robin for acceptors and Dial
 
@@ -53,9 +56,9 @@ func Start(h Handler, cfg Config) (*Engine, error) {
 	if e.proxy != nil {
 		h = e.proxy
 	}
-	if cfg.MaxConns > 0 {
-		e.limit = loop.NewLimit(cfg.MaxConns)
-	}
+	e.limit = loop.NewLimit(cfg.MaxConns) // also with no bound: SetLimits may set one
+	e.slow.Store(int64(cfg.SlowCallback))
+	e.lim.cur = Limits{MaxConns: cfg.MaxConns, IdleTimeout: cfg.IdleTimeout, SlowCallback: cfg.SlowCallback, OffloadPolicy: cfg.OffloadPolicy}
 	if cfg.OffloadWorkers > 0 {
 		e.pool, err = offload.New(offload.Config{
 			Workers: cfg.OffloadWorkers,

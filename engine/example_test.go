@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"net"
+	"strings"
 	"time"
 
 	"github.com/pinion-net/pinion/engine"
@@ -125,4 +126,30 @@ func ExampleEngine_Dial() {
 	// server got: "ping\n"
 	// engine got: "pong"
 	// shutdown: <nil>
+}
+
+// ExampleEngine_WriteMetrics writes the engine's metrics in the Prometheus
+// text format; here only the lines of one family are shown.
+func ExampleEngine_WriteMetrics() {
+	e, err := engine.Start(engine.BaseHandler{}, engine.Config{Addrs: []string{"127.0.0.1:0"}, Loops: 2, Pin: engine.PinOff})
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	defer e.Shutdown(context.Background())
+	var b strings.Builder
+	if err := e.WriteMetrics(&b); err != nil {
+		fmt.Println(err)
+		return
+	}
+	for _, line := range strings.Split(b.String(), "\n") {
+		if strings.Contains(line, "pinion_connections_accepted_total") {
+			fmt.Println(line)
+		}
+	}
+	// Output:
+	// # HELP pinion_connections_accepted_total Connections accepted from listeners, rejected ones included.
+	// # TYPE pinion_connections_accepted_total counter
+	// pinion_connections_accepted_total{loop="0"} 0
+	// pinion_connections_accepted_total{loop="1"} 0
 }

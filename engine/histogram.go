@@ -8,9 +8,11 @@ import (
 
 // HistogramSnapshot holds the counts of a histogram of durations in
 // power-of-two microsecond buckets: Counts[0] counts durations under 1µs,
-// Counts[i] those in [2^(i-1), 2^i) µs, the last everything longer.
+// Counts[i] those in [2^(i-1), 2^i) µs, the last everything longer; Sum
+// is the total of the durations observed.
 type HistogramSnapshot struct {
-	Counts [25]uint64 // the histograms' bucket count: m does not compile otherwise
+	Counts [25]uint64    // the histograms' bucket count: m does not compile otherwise
+	Sum    time.Duration // the sum of the observed durations
 }
 
 // m returns s under the name the histograms use (the same struct).

@@ -2,24 +2,17 @@ package engine
 
 import "time"
 
-// Stats is a snapshot of an engine: totals over its loops, and each loop's
-// own figures.
+// Stats is a snapshot of an engine: totals over its loops (Counters and
+// Gauges summed; OutboundPeak is the sum of each loop's peak), and each
+// loop's own figures.
 type Stats struct {
-	Conns         int64         // open now
-	Accepted      uint64        // accepted (rejected ones included)
-	Rejected      uint64        // closed at once over MaxConns
-	Closed        uint64        // closed
-	BytesIn       uint64        // read
-	BytesOut      uint64        // written
-	AcceptPauses  uint64        // listener pauses after EMFILE/ENFILE
-	SlowCallbacks uint64        // callbacks over Config.SlowCallback
-	Panics        uint64        // recovered handler panics
-	Outbound      int64         // owed bytes queued now
-	OutboundPeak  int64         // sum of each loop's peak of owed bytes
-	HandlerTime   time.Duration // time in callbacks
+	Counters
+	Gauges
+	HandlerTime   time.Duration // time in timed callbacks
 	ProxyAccepted uint64        // connections whose PROXY header was accepted
 	ProxyRejected uint64        // connections closed for their PROXY header (untrusted, malformed, late, missing)
 	TickTime      HistogramSnapshot
+	CallbackTime  HistogramSnapshot
 	Offload       OffloadStats
 	Loops         []LoopStats
 }
@@ -52,33 +45,20 @@ func (e *Engine) Stats() Stats {
 	for _, l := range e.loops {
 		ls := loopStats(l.Stats())
 		s.Loops = append(s.Loops, ls)
-		s.Conns += ls.Conns
-		s.Accepted += ls.Accepted
-		s.Rejected += ls.Rejected
-		s.Closed += ls.Closed
-		s.BytesIn += ls.BytesIn
-		s.BytesOut += ls.BytesOut
-		s.AcceptPauses += ls.AcceptPauses
-		s.SlowCallbacks += ls.SlowCallbacks
-		s.Panics += ls.Panics
-		s.Outbound += ls.Outbound
-		s.OutboundPeak += ls.OutboundPeak
+		s.Counters.Add(&ls.Counters)
+		s.Gauges.Add(&ls.Gauges)
 		s.HandlerTime += ls.HandlerTime
 		s.TickTime.Add(ls.TickTime)
-		o := &s.Offload
-		o.Rejected += ls.OffloadRejected
-		o.Paused += ls.OffloadPauses
-		o.Waiting += ls.OffloadWaiting
-		o.LateReplies += ls.OffloadLate
-		o.DroppedQueued += ls.OffloadDropped
-		o.Panics += ls.OffloadPanics
+		s.CallbackTime.Add(ls.CallbackTime)
 	}
 	if e.proxy != nil {
 		s.ProxyAccepted, s.ProxyRejected = e.proxy.accepted.Load(), e.proxy.rejected.Load()
 	}
+	o := &s.Offload
+	o.Rejected, o.Paused, o.Waiting = s.OffloadRejected, s.OffloadPauses, s.OffloadWaiting
+	o.LateReplies, o.DroppedQueued, o.Panics = s.OffloadLate, s.OffloadDropped, s.OffloadPanics
 	if e.pool != nil {
 		ps := e.pool.Stats()
-		o := &s.Offload
 		o.Workers, o.Busy, o.Queue, o.Depth, o.HighWater = ps.Workers, ps.Busy, ps.Queue, ps.Depth, ps.HighWater
 		o.Submitted, o.Completed, o.Full = ps.Submitted, ps.Completed, ps.Rejected
 		o.Panics += ps.Panics

@@ -24,7 +24,7 @@ func methods(t reflect.Type) []string {
 // handler's Loop must not have them.
 var engineOnly = []string{
 	"AddListener", "Abort", "Blocked", "DialAsync", "Done", "Drain", "GoroutineID", "HandOver",
-	"RetryOffload", "Run", "RunOn", "Stats", "StopAccepting",
+	"RetryOffload", "Run", "RunOn", "SetLimits", "Stats", "StopAccepting",
 }
 
 // TestSurfaceCoversLoop checks that every method of the loop's types is
@@ -36,7 +36,9 @@ func TestSurfaceCoversLoop(t *testing.T) {
 		inner, outer reflect.Type
 		except       []string
 	}{
-		{reflect.TypeFor[*loop.Conn](), reflect.TypeFor[*Conn](), nil},
+		// The PROXY wrapper records the header with SetPeer; users read it
+		// with ProxyHeader, never set it.
+		{reflect.TypeFor[*loop.Conn](), reflect.TypeFor[*Conn](), []string{"Peer", "SetPeer"}},
 		{reflect.TypeFor[loop.Handle](), reflect.TypeFor[Handle](), nil},
 		{reflect.TypeFor[*loop.Session](), reflect.TypeFor[*Session](), nil},
 		{reflect.TypeFor[*loop.Timer](), reflect.TypeFor[*Timer](), nil},
@@ -70,10 +72,11 @@ func TestLoopStatsLayout(t *testing.T) {
 			t.Errorf("field %d: loop.Stats has %s %v at %d, LoopStats %s %v at %d", i, a.Name, a.Type, a.Offset, b.Name, b.Type, b.Offset)
 		}
 	}
-	s := loop.Stats{Loop: 3, BytesIn: 7, OffloadPanics: 9}
+	s := loop.Stats{Loop: 3}
+	s.BytesIn, s.OffloadPanics, s.Outbound = 7, 9, 11
 	s.TickTime.Counts[4] = 5
 	got := loopStats(s)
-	if got.Loop != 3 || got.BytesIn != 7 || got.OffloadPanics != 9 || got.TickTime.Counts[4] != 5 {
+	if got.Loop != 3 || got.BytesIn != 7 || got.OffloadPanics != 9 || got.Outbound != 11 || got.TickTime.Counts[4] != 5 {
 		t.Errorf("loopStats: got %+v", got)
 	}
 }

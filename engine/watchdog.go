@@ -11,7 +11,8 @@ import (
 // blocking a loop while it still blocks, and logs the stack it is blocked
 // in: the loops themselves can only report a slow callback once it
 // returned, without saying where it spent the time. It checks every half
-// SlowCallback and reports each blocking callback once.
+// SlowCallback (as SetLimits last set it; every second while it is off)
+// and reports each blocking callback once.
 type watchdog struct {
 	e    *Engine
 	stop chan struct{}
@@ -19,7 +20,7 @@ type watchdog struct {
 }
 
 func (e *Engine) startWatchdog() {
-	if e.cfg.SlowCallback <= 0 || len(e.loops) == 0 {
+	if len(e.loops) == 0 {
 		return
 	}
 	w := &watchdog{e: e, stop: make(chan struct{}), done: make(chan struct{})}
@@ -37,8 +38,14 @@ func (e *Engine) stopWatchdog() {
 
 func (w *watchdog) run() {
 	defer close(w.done)
-	limit := w.e.cfg.SlowCallback
-	t := time.NewTicker(limit / 2)
+	period := func(limit time.Duration) time.Duration {
+		if limit <= 0 {
+			return time.Second
+		}
+		return limit / 2
+	}
+	limit := time.Duration(w.e.slow.Load())
+	t := time.NewTicker(period(limit))
 	defer t.Stop()
 	reported := make([]int64, len(w.e.loops)) // the callback start already reported, per loop
 	for {
@@ -46,6 +53,13 @@ func (w *watchdog) run() {
 		case <-w.stop:
 			return
 		case <-t.C:
+		}
+		if now := time.Duration(w.e.slow.Load()); now != limit {
+			limit = now
+			t.Reset(period(limit))
+		}
+		if limit <= 0 {
+			continue
 		}
 		for i, l := range w.e.loops {
 			since, d := l.Blocked()

@@ -2,6 +2,7 @@
 //
 //	pinion serve -addr HOST:PORT -proto echo -model loop|goroutine [flags]
 //	pinion load  -addr HOST:PORT -proto echo|http|resp -conns N -duration D [flags]
+//	pinion top   -admin HOST:PORT [-once]
 //
 // Run "pinion serve -h" or "pinion load -h" for the flags of each.
 package main
@@ -26,6 +27,8 @@ func run(args []string, stdout, stderr io.Writer) int {
 		return serve(args[1:], stdout, stderr)
 	case "load":
 		return load(args[1:], stdout, stderr)
+	case "top":
+		return topCmd(args[1:], stdout, stderr)
 	case "-h", "-help", "--help", "help":
 		usage(stdout)
 		return 0
@@ -41,6 +44,8 @@ func usage(w io.Writer) {
                [-lb reuseport|roundrobin|leastconn] [-max-conns N] [-idle-timeout D]
                [-offload-workers N] [-offload-queue N] [-offload-policy pause|reject] [-echo-delay D]
                [-header-timeout D] [-max-header N] [-max-body N]
+               [-admin HOST:PORT] [-slow-callback D] [-log-level debug|info|warn|error]
   pinion load  -addr HOST:PORT -proto echo|http|resp -conns N -duration D -pipeline P -size S
+  pinion top   -admin HOST:PORT [-once] [-interval D]
 `)
 }

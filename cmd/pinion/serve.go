@@ -33,6 +33,10 @@ type serveConfig struct {
 	offloadPolicy  string        // pause or reject
 	echoDelay      time.Duration // > 0: echo each chunk after this much blocking work
 
+	admin        string        // the admin server's HOST:PORT; "": none
+	slowCallback time.Duration // callbacks slower than this are counted and logged (0: off)
+	logLevel     slog.Level
+
 	headerTimeout time.Duration // a request must arrive whole within this (0: no bound)
 	maxHeader     int           // HTTP request line and headers, bytes
 	maxBody       int64         // HTTP body, bytes
@@ -82,6 +86,9 @@ func parseServe(args []string, stderr io.Writer) (serveConfig, error) {
 
 	proxyMode := fs.String("proxy-protocol", "off", "PROXY protocol (v1 and v2) before each connection's bytes: off or require (loop model)")
 	proxyTrust := fs.String("proxy-trust", "", "with -proxy-protocol require: the networks (CIDR[,CIDR...]) a PROXY header is accepted from; nothing is trusted by default")
+	fs.StringVar(&c.admin, "admin", "", "serve /metrics, /healthz, /readyz, /debug/loops, /debug/pprof/ and /limits on HOST:PORT (a missing host means 127.0.0.1; default: no admin server)")
+	fs.DurationVar(&c.slowCallback, "slow-callback", 100*time.Millisecond, "count and log handler callbacks slower than this (loop model; 0 or negative: off)")
+	fs.TextVar(&c.logLevel, "log-level", slog.LevelWarn, "log level: debug, info, warn or error")
 	if err := fs.Parse(args); err != nil {
 		return c, err
 	}
@@ -149,7 +156,9 @@ func serve(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stderr, "pinion serve: %v\n", err)
 		return 2
 	}
-	log := slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
+	level := new(slog.LevelVar)
+	level.Set(cfg.logLevel)
+	log := slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: level}))
 	var srv server
 	if cfg.model == "loop" {
 		srv, err = startLoopServer(cfg, proto, log)
@@ -165,9 +174,24 @@ func serve(args []string, stdout, stderr io.Writer) int {
 	// SIGINT as soon as it reads the line.
 	sigs := make(chan os.Signal, 2)
 	signal.Notify(sigs, syscall.SIGINT, syscall.SIGTERM)
-	fmt.Fprintf(stdout, "pinion: listening on %s (%s, %s, %d loops)\n", srv.addr(), cfg.proto, cfg.model, srv.loops())
 	defer signal.Stop(sigs)
+	adm, err := startAdmin(cfg, srv, level, log)
+	if err != nil {
+		fmt.Fprintf(stderr, "pinion serve: %v\n", err)
+		_ = srv.shutdown(context.Background())
+		return 1
+	}
+	line := fmt.Sprintf("pinion: listening on %s (%s, %s, %d loops)", srv.addr(), cfg.proto, cfg.model, srv.loops())
+	if adm != nil {
+		defer closeAdmin(adm, log) // after the shutdown: /healthz answers until then
+		adm.SetReady(true)         // every listener is up
+		line += ", admin " + adm.Addr()
+	}
+	fmt.Fprintln(stdout, line)
 	sig := <-sigs
+	if adm != nil {
+		adm.SetReady(false) // the first thing a drain does
+	}
 	log.Warn("shutting down; a second signal forces exit", "signal", sig)
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()

@@ -220,6 +220,7 @@ func startLoopServer(cfg serveConfig, proto protocol, log *slog.Logger) (server,
 		OffloadQueue:   cfg.offloadQueue,
 		OffloadPolicy:  policy,
 		ProxyProtocol:  cfg.proxyProtocol,
+		SlowCallback:   negativeIfZero(cfg.slowCallback),
 		Logger:         log,
 	})
 	if err != nil {

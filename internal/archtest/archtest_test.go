@@ -300,6 +300,13 @@ func TestViolations(t *testing.T) {
 			pkgs: []pkg{{ImportPath: m("internal/loop"), Imports: []string{m("poller")}, XTestImports: []string{m("internal/loop"), m("poller")}}},
 		},
 		{
+			name: "command imports its own internal packages",
+			pkgs: []pkg{
+				{ImportPath: m("cmd/pinion"), Imports: []string{m("engine"), m("cmd/pinion/internal/admin")}},
+				{ImportPath: m("cmd/pinion/internal/admin"), Imports: []string{m("engine"), m("codec")}},
+			},
+		},
+		{
 			name: "package without a rule",
 			pkgs: []pkg{{ImportPath: m("util"), Imports: []string{"fmt"}}},
 			want: []string{"util: no import rule; place the package in docs/architecture.md and in internal/archtest"},

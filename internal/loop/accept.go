@@ -54,19 +54,19 @@ func (l *Loop) onListener(fd int) {
 			case isInterrupted(err), isAbortedAccept(err):
 				continue
 			case isOutOfFDs(err):
-				l.st.acceptPauses++
+				l.st.AcceptPauses++
 				l.pauseListener(ln, err)
 			default:
-				l.st.acceptErrors++
+				l.st.AcceptErrors++
 				l.log.Error("accept failed; pausing the listener", "addr", ln.addr, "err", err)
 				l.pauseListener(ln, err)
 			}
 			return
 		}
 		ln.backoff = 0
-		l.st.accepted++
+		l.st.Accepted++
 		if !l.cfg.Limit.acquire() {
-			l.st.rejected++
+			l.st.Rejected++
 			_ = sysClose(nfd)
 			continue
 		}
@@ -157,6 +157,6 @@ func (l *Loop) register(fd int, state connState, in poller.Interest) (*Conn, err
 	}
 	l.conns[fd] = c
 	l.nconns++
-	l.st.opened++
+	l.st.Opened++
 	return c, nil
 }

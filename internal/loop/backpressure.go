@@ -60,7 +60,7 @@ func (l *Loop) stallIfSaturated(c *Conn, rest int, was connFlags) {
 		c.flags &^= flagStalled
 	case c.flags&flagStalled == 0:
 		c.flags |= flagStalled
-		l.st.stalls++
+		l.st.Stalls++
 	}
 	if c.flags&(flagStalled|flagRedeliver) != was {
 		l.setInterest(c)
@@ -137,7 +137,7 @@ func (l *Loop) discardInput(c *Conn) {
 		n, err := sysRead(int(c.fd), l.rbuf)
 		switch {
 		case n > 0:
-			l.st.bytesIn += uint64(n)
+			l.st.BytesIn += uint64(n)
 			continue
 		case err != nil && isInterrupted(err):
 			continue

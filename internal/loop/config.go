@@ -52,12 +52,24 @@ type Config struct {
 
 // Limit counts connections against a maximum shared by several loops.
 type Limit struct {
-	max int64
+	max atomic.Int64
 	n   atomic.Int64
 }
 
 // NewLimit returns a limit of max connections; max <= 0 means no limit.
-func NewLimit(max int) *Limit { return &Limit{max: int64(max)} }
+func NewLimit(max int) *Limit {
+	l := &Limit{}
+	l.max.Store(int64(max))
+	return l
+}
+
+// SetMax changes the maximum; max <= 0 means no limit. Connections open
+// beyond a lowered maximum stay open; new ones are refused until enough
+// have closed. Safe from any goroutine.
+func (l *Limit) SetMax(max int) { l.max.Store(int64(max)) }
+
+// Max returns the maximum; 0 or negative means no limit.
+func (l *Limit) Max() int { return int(l.max.Load()) }
 
 // Open reports how many connections hold the limit now.
 func (l *Limit) Open() int64 { return l.n.Load() }
@@ -66,7 +78,7 @@ func (l *Limit) acquire() bool {
 	if l == nil {
 		return true
 	}
-	if l.n.Add(1) > l.max && l.max > 0 {
+	if m := l.max.Load(); l.n.Add(1) > m && m > 0 {
 		l.n.Add(-1)
 		return false
 	}

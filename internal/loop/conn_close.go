@@ -93,7 +93,7 @@ func (l *Loop) drainLinger(c *Conn) {
 		n, err := sysRead(int(c.fd), l.rbuf)
 		switch {
 		case n > 0:
-			l.st.bytesIn += uint64(n)
+			l.st.BytesIn += uint64(n)
 			continue
 		case err == nil:
 			l.finish(c, c.closeReason())
@@ -171,7 +171,9 @@ func (l *Loop) finish(c *Conn, reason error) {
 		l.conns[c.fd] = nil
 	}
 	l.nconns--
-	l.st.closed++
+	l.st.Closed++
+	l.st.ClosedBy[ReasonOf(reason)]++
+	l.unpaused(c)
 	if c.flags&flagCounted != 0 {
 		l.cfg.Limit.release()
 	}

@@ -101,11 +101,11 @@ func (l *Loop) flush(c *Conn) {
 			n, err = l.sys.writev(int(c.fd), iov)
 		}
 		clear(iov)
-		l.st.writeCalls++
+		l.st.WriteCalls++
 		if n > 0 {
 			c.out.Discard(l.pool, n)
 			l.st.owed(-n)
-			l.st.bytesOut += uint64(n)
+			l.st.BytesOut += uint64(n)
 			c.lastActive = l.now
 		}
 		if err != nil {
@@ -138,9 +138,11 @@ func (l *Loop) settle(c *Conn) {
 	switch {
 	case c.flags&flagReadPaused == 0 && owed > l.cfg.WriteHigh:
 		c.flags |= flagReadPaused
-		l.st.readPauses++
+		l.st.ReadPauses++
+		l.st.ReadPaused++
 	case c.flags&flagReadPaused != 0 && owed <= l.cfg.WriteLow:
 		c.flags &^= flagReadPaused
+		l.st.ReadPaused--
 	}
 	drained := c.flags&flagWentHigh != 0 && owed <= l.cfg.WriteLow
 	if drained {

@@ -42,7 +42,7 @@ func (l *Loop) dial(addr string, ctx any, done func(error)) (*Conn, error) {
 	}
 	c.ctx = ctx
 	c.flags |= flagDialed
-	l.st.dialed++
+	l.st.Dialed++
 	x := c.extra()
 	x.dialDone = done
 	x.dialDeadline = l.clock() + int64(l.cfg.DialTimeout)

@@ -114,8 +114,8 @@ func (l *Loop) runTasks() bool {
 	// Once for the batch: a thousand AsyncWrites to one connection cost
 	// one write system call, as a thousand Writes in one callback do.
 	l.flushDirty()
-	l.st.tasks += uint64(n)
-	l.st.wakeups++
+	l.st.Tasks += uint64(n)
+	l.st.Wakeups++
 	l.mb.giveBack(ts, ts[n:])
 	return true
 }
@@ -232,7 +232,7 @@ func (l *Loop) failTask(t task) {
 		}
 	case taskOffloadDone:
 		l.replies.Put(t.reply)
-		l.st.offLate++
+		l.st.OffloadLate++
 	}
 }
 

@@ -44,9 +44,9 @@ func (l *Loop) leave(c *Conn, callback string, start int64) {
 	if l.depth == 0 {
 		l.running.Store(0)
 		d := time.Duration(l.clock() - start)
-		l.st.handlerNanos += uint64(d)
+		l.st.callback.Observe(d)
 		if l.cfg.SlowCallback > 0 && d >= l.cfg.SlowCallback {
-			l.st.slowCallbacks++
+			l.st.SlowCallbacks++
 			l.log.Warn("slow callback blocked the loop", "callback", callback, "took", d, "handler", handlerName(l.h))
 		}
 	}
@@ -55,7 +55,7 @@ func (l *Loop) leave(c *Conn, callback string, start int64) {
 			l.active = nil
 			l.view = nil
 		}
-		l.st.panics++
+		l.st.Panics++
 		pe := &PanicError{Callback: callback, Value: r, Stack: debug.Stack()}
 		l.log.Error("handler panic; closing its connection", "callback", callback, "panic", r, "stack", string(pe.Stack))
 		if c != nil && c.state != stateClosed {

@@ -83,7 +83,7 @@ type Loop struct {
 	stop     bool // leave Run after this tick
 	done     chan struct{}
 
-	st    counters
+	st    tallies
 	stats published
 }
 

@@ -75,7 +75,7 @@ func (c *Conn) Offload(fn OffloadFunc) error {
 	if o.busy || len(o.queue) > 0 {
 		if len(o.queue) >= l.cfg.OffloadPending {
 			if l.cfg.OffloadPolicy == OffloadReject {
-				l.st.offRejected++
+				l.st.OffloadRejected++
 				return ErrOffloadFull
 			}
 		}
@@ -89,7 +89,7 @@ func (c *Conn) Offload(fn OffloadFunc) error {
 	case err == nil:
 		return nil
 	case errors.Is(err, ErrOffloadFull) && l.cfg.OffloadPolicy == OffloadReject:
-		l.st.offRejected++
+		l.st.OffloadRejected++
 		return ErrOffloadFull
 	case errors.Is(err, ErrOffloadFull):
 		o.queue = append(o.queue, fn)
@@ -182,13 +182,13 @@ func (l *Loop) offloadDone(t *task) {
 		o = c.off()
 	}
 	if o == nil || !o.busy {
-		l.st.offLate++
+		l.st.OffloadLate++
 		return
 	}
 	o.busy = false
 	if pe, ok := errors.AsType[*PanicError](t.err); ok {
-		l.st.panics++
-		l.st.offPanics++
+		l.st.Panics++
+		l.st.OffloadPanics++
 		l.log.Error("offloaded task panicked; closing its connection", "panic", pe.Value, "stack", string(pe.Stack))
 		l.abort(c, pe)
 		return
@@ -233,6 +233,7 @@ func (l *Loop) offNext(c *Conn, o *offState) {
 	}
 	if !o.waiting && len(o.queue) < l.cfg.OffloadPending && c.flags&flagOffPaused != 0 {
 		c.flags &^= flagOffPaused
+		l.st.OffloadPaused--
 		l.setInterest(c)
 		l.unstall(c)
 	}
@@ -245,7 +246,8 @@ func (l *Loop) offNext(c *Conn, o *offState) {
 func (l *Loop) pauseForOffload(c *Conn) {
 	if c.flags&flagOffPaused == 0 {
 		c.flags |= flagOffPaused
-		l.st.offPauses++
+		l.st.OffloadPauses++
+		l.st.OffloadPaused++
 		l.setInterest(c)
 	}
 }
@@ -256,7 +258,7 @@ func (l *Loop) waitForRoom(c *Conn, o *offState) {
 	if !o.waiting {
 		o.waiting = true
 		l.offWaiters = append(l.offWaiters, c)
-		l.st.offWaiting++
+		l.st.OffloadWaiting++
 	}
 }
 
@@ -276,7 +278,7 @@ func (l *Loop) retryOffload() {
 			continue
 		}
 		o.waiting = false
-		l.st.offWaiting--
+		l.st.OffloadWaiting--
 		l.offNext(c, o)
 		if o.waiting { // full again: the rest keep waiting, in order
 			l.offWaiters = append(l.offWaiters, ws[i+1:]...)
@@ -294,10 +296,10 @@ func (l *Loop) releaseOffload(c *Conn) {
 		return
 	}
 	o.cancel()
-	l.st.offDropped += uint64(len(o.queue))
+	l.st.OffloadDropped += uint64(len(o.queue))
 	o.queue = nil
 	if o.waiting {
 		o.waiting = false
-		l.st.offWaiting--
+		l.st.OffloadWaiting--
 	}
 }

@@ -20,7 +20,7 @@ func (l *Loop) tick() {
 
 	// 2. Poll.
 	if timeout != 0 {
-		l.st.polls++
+		l.st.Polls++
 	}
 	n, err := l.p.Wait(l.events, timeout)
 	start := l.clock()
@@ -31,7 +31,7 @@ func (l *Loop) tick() {
 		return
 	}
 	l.busy = n > 0
-	l.st.events += uint64(n)
+	l.st.Events += uint64(n)
 
 	// 3. Events, then the stalled input of connections that drained.
 	for i := range n {
@@ -55,7 +55,7 @@ func (l *Loop) tick() {
 
 	end := l.clock()
 	if l.busy {
-		l.stats.tickHist.Observe(time.Duration(end - start))
+		l.st.tick.Observe(time.Duration(end - start))
 	}
 	l.publish()
 	l.yield(timeout != 0, end)
@@ -101,7 +101,7 @@ func (l *Loop) dispatch(ev poller.Event) {
 	}
 	c := l.conn(fd)
 	if c == nil || c.gen != ev.Token.Gen() || c.state == stateClosed {
-		l.st.stale++
+		l.st.StaleEvents++
 		return
 	}
 	if ev.Flags&poller.Error != 0 && c.state != stateConnecting {
@@ -153,7 +153,7 @@ func (l *Loop) read(c *Conn) {
 		n, err := sysRead(int(c.fd), l.rbuf)
 		switch {
 		case n > 0:
-			l.st.bytesIn += uint64(n)
+			l.st.BytesIn += uint64(n)
 			c.lastActive = l.now
 			l.deliver(c, l.rbuf[:n])
 			budget -= n

@@ -248,8 +248,8 @@ func TestSchedulePanic(t *testing.T) {
 		if !ran {
 			t.Error("the timer after a panicking one did not fire")
 		}
-		if l.st.panics != 1 {
-			t.Errorf("panics = %d; want 1", l.st.panics)
+		if l.st.Panics != 1 {
+			t.Errorf("panics = %d; want 1", l.st.Panics)
 		}
 	})
 }

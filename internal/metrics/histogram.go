@@ -1,43 +1,100 @@
 package metrics
 
 import (
+	"math/bits"
 	"sync/atomic"
 	"time"
 )
 
-const histBuckets = 25
+// Buckets is the number of buckets of a histogram.
+const Buckets = 25
 
-// Histogram counts durations in power-of-two microsecond buckets; safe for
-// concurrent Observe and Snapshot.
+const histBuckets = Buckets
+
+// bucket returns the bucket of d: 0 under 1µs, i for [2^(i-1), 2^i) µs,
+// the last one for everything longer.
+func bucket(d time.Duration) int {
+	us := uint64(max(d, 0) / time.Microsecond)
+	return min(bits.Len64(us), histBuckets-1)
+}
+
+// Histogram counts durations in power-of-two microsecond buckets, and sums
+// them; safe for concurrent Observe and Snapshot.
 type Histogram struct {
-	b [histBuckets]atomic.Uint64
+	b   [histBuckets]atomic.Uint64
+	sum atomic.Int64 // nanoseconds
+	n   atomic.Uint64
 }
 
 // Observe counts d.
 func (h *Histogram) Observe(d time.Duration) {
-	us := uint64(max(d, 0) / time.Microsecond)
-	i := 0
-	for us > 0 && i < histBuckets-1 {
-		us >>= 1
-		i++
-	}
-	h.b[i].Add(1)
+	h.b[bucket(d)].Add(1)
+	h.sum.Add(int64(max(d, 0)))
 }
 
 // Snapshot copies the counts. Counts observed while it runs may or may not
-// be included.
+// be included, and the sum may lag the counts by those observations.
 func (h *Histogram) Snapshot() HistogramSnapshot {
 	var s HistogramSnapshot
 	for i := range h.b {
 		s.Counts[i] = h.b[i].Load()
 	}
+	s.Sum = time.Duration(h.sum.Load())
 	return s
+}
+
+// Publish stores what l counted that h does not hold yet. It is for a
+// histogram with one writer, which counts in l with plain arithmetic and
+// publishes now and then, so that readers of h never see a torn count and
+// the writer pays no atomic read-modify-write per observation. Every
+// observation of h must come through Publish.
+func (h *Histogram) Publish(l *Local) {
+	if h.n.Load() == l.n {
+		return
+	}
+	for i, c := range l.counts {
+		if h.b[i].Load() != c {
+			h.b[i].Store(c)
+		}
+	}
+	h.sum.Store(l.sum)
+	h.n.Store(l.n)
+}
+
+// Local is a histogram kept by one goroutine in plain fields and made
+// visible to others by Histogram.Publish.
+type Local struct {
+	counts [histBuckets]uint64
+	sum    int64
+	n      uint64
+}
+
+// Observe counts d.
+func (l *Local) Observe(d time.Duration) {
+	l.counts[bucket(d)]++
+	l.sum += int64(max(d, 0))
+	l.n++
 }
 
 // HistogramSnapshot holds bucket counts: Counts[0] counts durations under
 // 1µs, Counts[i] those in [2^(i-1), 2^i) µs, the last everything longer.
+// Sum is the total of the durations counted.
 type HistogramSnapshot struct {
 	Counts [histBuckets]uint64
+	Sum    time.Duration
+}
+
+// UpperBound returns the exclusive upper edge of bucket i, or 0 for the
+// last bucket, which has none.
+func (HistogramSnapshot) UpperBound(i int) time.Duration { return UpperBound(i) }
+
+// UpperBound returns the exclusive upper edge of bucket i, or 0 for the
+// last bucket, which has none.
+func UpperBound(i int) time.Duration {
+	if i >= histBuckets-1 {
+		return 0
+	}
+	return time.Duration(uint64(1)<<i) * time.Microsecond
 }
 
 // Quantile returns the upper edge of the bucket holding the q-quantile.
@@ -71,4 +128,5 @@ func (s *HistogramSnapshot) Add(o HistogramSnapshot) {
 	for i := range s.Counts {
 		s.Counts[i] += o.Counts[i]
 	}
+	s.Sum += o.Sum
 }

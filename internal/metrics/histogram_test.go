@@ -80,3 +80,60 @@ func BenchmarkObserve(b *testing.B) {
 		h.Observe(3 * time.Microsecond)
 	}
 }
+
+func TestHistogramSum(t *testing.T) {
+	var h Histogram
+	h.Observe(3 * time.Microsecond)
+	h.Observe(2 * time.Millisecond)
+	h.Observe(-time.Second) // counted in the first bucket, adds nothing
+	s := h.Snapshot()
+	if want := 2003 * time.Microsecond; s.Sum != want || s.Total() != 3 {
+		t.Errorf("sum %v total %d, want %v and 3", s.Sum, s.Total(), want)
+	}
+}
+
+func TestLocalPublish(t *testing.T) {
+	var l Local
+	var h Histogram
+	h.Publish(&l)
+	if s := h.Snapshot(); s.Total() != 0 || s.Sum != 0 {
+		t.Fatalf("empty publish: %+v", s)
+	}
+	for _, d := range []time.Duration{0, 5 * time.Microsecond, 5 * time.Microsecond, time.Hour} {
+		l.Observe(d)
+	}
+	h.Publish(&l)
+	s := h.Snapshot()
+	want := [4]uint64{1, 0, 0, 2} // buckets 0..3: 5µs lands in [4,8)
+	for i, w := range want {
+		if s.Counts[i] != w {
+			t.Errorf("bucket %d: got %d, want %d", i, s.Counts[i], w)
+		}
+	}
+	if s.Counts[histBuckets-1] != 1 || s.Total() != 4 || s.Sum != time.Hour+10*time.Microsecond {
+		t.Errorf("last bucket %d, total %d, sum %v; want 1, 4, 1h0m0.00001s", s.Counts[histBuckets-1], s.Total(), s.Sum)
+	}
+}
+
+func TestUpperBound(t *testing.T) {
+	for i := range histBuckets - 1 {
+		var h Histogram
+		h.Observe(UpperBound(i) - time.Nanosecond)
+		h.Observe(UpperBound(i))
+		s := h.Snapshot()
+		if s.Counts[i] != 1 || s.Counts[i+1] != 1 {
+			t.Errorf("bucket %d: just under %v counted in %v", i, UpperBound(i), s.Counts)
+		}
+	}
+	if UpperBound(histBuckets-1) != 0 {
+		t.Errorf("last bucket has an upper bound %v", UpperBound(histBuckets-1))
+	}
+}
+
+func TestLocalObserveAllocs(t *testing.T) {
+	var l Local
+	var h Histogram
+	if n := testing.AllocsPerRun(100, func() { l.Observe(time.Millisecond); h.Publish(&l) }); n != 0 {
+		t.Errorf("Observe and Publish allocate %v times", n)
+	}
+}

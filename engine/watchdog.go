@@ -42,7 +42,7 @@ func (w *watchdog) run() {
 		if limit <= 0 {
 			return time.Second
 		}
-		return limit / 2
+		return max(limit/2, 1) // a ticker panics on 0 (a limit of 1ns)
 	}
 	limit := time.Duration(w.e.slow.Load())
 	t := time.NewTicker(period(limit))

@@ -89,6 +89,7 @@ type task struct {
 
 	reply *bytebufferpool.ByteBuffer // taskOffloadDone
 	err   error                      // taskOffloadDone
+	skip  bool                       // taskOffloadDone: never started, counted in offSkipped
 }
 
 func (l *Loop) post(t task) error {
@@ -232,7 +233,9 @@ func (l *Loop) failTask(t task) {
 		}
 	case taskOffloadDone:
 		l.replies.Put(t.reply)
-		l.st.OffloadLate++
+		if !t.skip {
+			l.st.OffloadLate++
+		}
 	}
 }
 

@@ -149,14 +149,20 @@ func (l *Loop) runOffload(tok poller.Token, ctx context.Context, fn OffloadFunc)
 	// waited in the pool's queue never starts. The loop's own context is
 	// asked too: cancelling it cancels the tasks' contexts one at a time,
 	// so a worker freed by the first could otherwise start the next.
+	// Such a task is dropped as one whose connection closed is: counted
+	// as skipped here, and not as a late reply on the loop.
 	err := ctx.Err()
+	skip := false
 	if err == nil {
 		err = l.offCtx.Err()
+		if skip = err != nil; skip {
+			l.offSkipped.Add(1)
+		}
 	}
 	if err == nil {
 		err = callOffload(ctx, fn, buf)
 	}
-	if l.post(task{kind: taskOffloadDone, tok: tok, reply: buf, err: err}) != nil {
+	if l.post(task{kind: taskOffloadDone, tok: tok, reply: buf, err: err, skip: skip}) != nil {
 		l.replies.Put(buf) // the loop is gone; so is the connection
 	}
 }
@@ -182,7 +188,9 @@ func (l *Loop) offloadDone(t *task) {
 		o = c.off()
 	}
 	if o == nil || !o.busy {
-		l.st.OffloadLate++
+		if !t.skip {
+			l.st.OffloadLate++
+		}
 		return
 	}
 	o.busy = false

@@ -56,12 +56,15 @@ func TestShutdownBoundBlockedOffload(t *testing.T) {
 	select {
 	case err = <-done:
 	case <-time.After(5 * time.Second):
-		t.Fatal("shutdown with a 300ms deadline still waiting after 5s for /block work that ignores its context")
+		t.Fatal("shutdown with a 300ms deadline still waiting after 5s for /block work")
 	}
 	if !errors.Is(err, context.DeadlineExceeded) {
 		t.Fatalf("shutdown: %v; want context.DeadlineExceeded", err)
 	}
-	if s := e.Stats().Offload; s.Stuck != 2 {
-		t.Fatalf("Stats().Offload.Stuck = %d; want 2 (the running /block sleeps)", s.Stuck)
+	// /block's sleep honours its context, so once the deadline cancels it
+	// nothing is left stuck (engine's TestShutdownBound covers tasks that
+	// ignore their context).
+	if s := e.Stats().Offload; s.Stuck != 0 {
+		t.Fatalf("Stats().Offload.Stuck = %d; want 0 (/block honours its cancelled context)", s.Stuck)
 	}
 }

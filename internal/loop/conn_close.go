@@ -138,8 +138,10 @@ func (l *Loop) onPeerEOF(c *Conn) {
 		// Only an open connection is read, so our FIN came from
 		// CloseWrite: the peer's FIN ends it, and the peer closed.
 		l.finish(c, io.EOF)
-	case c.state == stateOpen && l.hooks.peerClose != nil && (c.ext == nil || c.ext.session == nil):
-		// The handler decides: it may keep writing (see PeerCloser).
+	case c.state == stateOpen && c.flags&flagAbandon == 0 && l.hooks.peerClose != nil && (c.ext == nil || c.ext.session == nil):
+		// The handler decides: it may keep writing (see PeerCloser). A
+		// connection set to abandon its work on FIN (SetAbandonOnFIN)
+		// closes below instead: its peer gave up, there is no half-close.
 		l.setInterest(c)
 		if c.state == stateOpen {
 			l.callPeerClose(c)

@@ -89,7 +89,7 @@ func (a *handler) OnPeerClose(c *loop.Conn) {
 		p.OnPeerClose((*Conn)(c))
 		return
 	}
-	_ = c.CloseWithError(io.EOF)
+	BaseHandler{}.OnPeerClose((*Conn)(c))
 }
 
 func (a *handler) OnDrained(c *loop.Conn) {

@@ -160,7 +160,7 @@ func TestProxyIntegrityHalfClose(t *testing.T) {
 		for err := range errs {
 			t.Error(err)
 		}
-		eventually(t, 5*time.Second, "backend connections closed", func() bool { return b.open.Load() == 0 })
+		waitUntil(t, 5*time.Second, "backend connections closed", func() bool { return b.open.Load() == 0 })
 	})
 }
 
@@ -265,8 +265,8 @@ func TestProxyResetClosesPair(t *testing.T) {
 			_ = c.(*net.TCPConn).SetLinger(0)
 			c.Close()
 		}
-		eventually(t, 5*time.Second, "backend connections closed", func() bool { return b.open.Load() == 0 })
-		eventually(t, 5*time.Second, "descriptors back to the baseline", func() bool { return openSockets(t) <= before })
+		waitUntil(t, 5*time.Second, "backend connections closed", func() bool { return b.open.Load() == 0 })
+		waitUntil(t, 5*time.Second, "descriptors back to the baseline", func() bool { return openSockets(t) <= before })
 	})
 }
 
@@ -286,16 +286,4 @@ func openSockets(t *testing.T) int {
 		}
 	}
 	return n
-}
-
-// eventually polls cond until it holds or d passes.
-func eventually(t *testing.T, d time.Duration, what string, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(d)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("after %v: %s: not yet", d, what)
-		}
-		time.Sleep(5 * time.Millisecond)
-	}
 }

@@ -72,6 +72,11 @@ func (c *Conn) SetAbandonOnFIN(on bool) { c.lc().SetAbandonOnFIN(on) }
 // accepted from a listener.
 func (c *Conn) Dialed() bool { return c.lc().Dialed() }
 
+// Draining reports whether the engine drains (Engine.Drain): it accepts no
+// new connection, and c should close once it has finished what it owes.
+// Loop-only.
+func (c *Conn) Draining() bool { return c.lc().Draining() }
+
 // Open reports whether c is open: not closing, not closed.
 func (c *Conn) Open() bool { return c.lc().Open() }
 

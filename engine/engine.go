@@ -28,6 +28,7 @@ type Engine struct {
 	slow     atomic.Int64 // the SlowCallback in effect, for the watchdog
 	lim      limitsState
 	prom     promState
+	drain    drainState
 	wg       sync.WaitGroup
 	next     atomic.Uint32 // round robin for acceptors and Dial
 
@@ -49,6 +50,7 @@ func Start(h Handler, cfg Config) (*Engine, error) {
 		return nil, err
 	}
 	e := &Engine{cfg: cfg, log: cfg.Logger}
+	e.drain.init()
 	if e.proxy, err = newProxyHandler(h, cfg); err != nil {
 		return nil, err
 	}

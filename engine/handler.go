@@ -77,6 +77,18 @@ type Drainer interface {
 	OnDrained(c *Conn)
 }
 
+// DrainHook is an optional interface of a Handler: OnDrain is called once
+// for each open connection when the engine starts draining (Engine.Drain),
+// and right after OnOpen for a connection opened during the drain. From
+// then on Conn.Draining reports true. The handler finishes what the peer
+// asked for, tells the peer where its protocol can (HTTP's
+// "Connection: close"), and closes the connection once it is done; the
+// drain ends when no connection is left, or at its deadline. A handler
+// without it leaves its connections open until then.
+type DrainHook interface {
+	OnDrain(c *Conn)
+}
+
 // OnPeerClose closes c after flushing what it owes, with io.EOF as the
 // reason: the behaviour of a handler that does not opt in to half-close.
 func (BaseHandler) OnPeerClose(c *Conn) { _ = c.CloseWithError(io.EOF) }
@@ -95,5 +107,11 @@ func (a *handler) OnPeerClose(c *loop.Conn) {
 func (a *handler) OnDrained(c *loop.Conn) {
 	if d, ok := a.h.(Drainer); ok {
 		d.OnDrained((*Conn)(c))
+	}
+}
+
+func (a *handler) OnDrain(c *loop.Conn) {
+	if d, ok := a.h.(DrainHook); ok {
+		d.OnDrain((*Conn)(c))
 	}
 }

@@ -112,6 +112,7 @@ func (e *Engine) appendEngineMetrics(b []byte, les []string) []byte {
 		b = append(b, '\n')
 	}
 	gauge("loops", "Event loops.", int64(len(e.loops)))
+	gauge("draining", "1 once the engine drains (Engine.Drain): it accepts nothing new and is not ready.", boolGauge(e.Draining()))
 	gauge("max_connections", "Accepted connections allowed at once over all loops; 0: no bound.", int64(max(e.limit.Max(), 0)))
 	if e.proxy != nil {
 		counter("proxy_accepted", "Connections whose PROXY protocol header was accepted.", e.proxy.accepted.Load())
@@ -210,4 +211,12 @@ func appendHistogram(b []byte, name string, id int, h *loop.HistogramSnapshot, l
 	b = appendLabels(b, id, "", "", "")
 	b = strconv.AppendUint(b, cum, 10)
 	return append(b, '\n')
+}
+
+// boolGauge is a gauge's value of b: 1 or 0.
+func boolGauge(b bool) int64 {
+	if b {
+		return 1
+	}
+	return 0
 }

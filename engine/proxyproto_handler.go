@@ -161,6 +161,9 @@ func (ph *proxyHandler) OnData(c *Conn) {
 	}
 	ph.accept(c, &h)
 	ph.h.OnOpen(c)
+	if c.Open() && c.Draining() {
+		ph.OnDrain(c) // the loop told the wrapper while the header was awaited
+	}
 	if c.Open() && c.Buffered() > 0 {
 		ph.h.OnData(c)
 	}
@@ -204,6 +207,17 @@ func (ph *proxyHandler) OnPeerClose(c *Conn) {
 func (ph *proxyHandler) OnDrained(c *Conn) {
 	if d, ok := ph.h.(Drainer); ok {
 		d.OnDrained(c)
+	}
+}
+
+// OnDrain passes the drain on for the user's connections; one still
+// waiting for its header hears of it once the header is whole (OnData).
+func (ph *proxyHandler) OnDrain(c *Conn) {
+	if _, waiting := c.Context().(*proxyPolicy); waiting {
+		return
+	}
+	if d, ok := ph.h.(DrainHook); ok {
+		d.OnDrain(c)
 	}
 }
 

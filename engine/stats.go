@@ -8,6 +8,7 @@ import "time"
 type Stats struct {
 	Counters
 	Gauges
+	Draining      bool          // Drain was called: nothing new is accepted
 	HandlerTime   time.Duration // time in timed callbacks
 	ProxyAccepted uint64        // connections whose PROXY header was accepted
 	ProxyRejected uint64        // connections closed for their PROXY header (untrusted, malformed, late, missing)
@@ -65,5 +66,6 @@ func (e *Engine) Stats() Stats {
 		o.QueueWait, o.RunTime = HistogramSnapshot(ps.QueueWait), HistogramSnapshot(ps.RunTime)
 	}
 	s.Offload.Stuck = e.stuck.Load()
+	s.Draining = e.Draining()
 	return s
 }

@@ -42,10 +42,14 @@ type action struct {
 type scratch struct {
 	now  time.Time
 	peer addrPeer // the connection being served, for GET /whoami
-	req  codec.Request
-	args [][]byte
-	date codec.DateCache
-	out  []byte // the loop model's reply buffer
+	// draining: the server drains (serve_drain.go), so the connection
+	// ends where a request ends: after this call's replies, unless a
+	// request is partial.
+	draining bool
+	req      codec.Request
+	args     [][]byte
+	date     codec.DateCache
+	out      []byte // the loop model's reply buffer
 
 	// conn is the HTTP parse progress of the connection being served, nil
 	// for own: the goroutine model keeps one scratch per connection, and
@@ -74,8 +78,8 @@ type echo struct {
 	delay time.Duration
 }
 
-func (e echo) serve(_ *scratch, in, out []byte) (int, []byte, action) {
-	return len(in), append(out, in...), action{block: e.delay}
+func (e echo) serve(sc *scratch, in, out []byte) (int, []byte, action) {
+	return len(in), append(out, in...), action{block: e.delay, close: sc.draining}
 }
 
 // protoOptions are the settings protocols take from the serve flags.

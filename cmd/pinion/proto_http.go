@@ -103,6 +103,9 @@ func (h *httpProto) serve(sc *scratch, in, out []byte) (int, []byte, action) {
 			return off, out, action{partial: true}
 		}
 		off += n
+		if sc.draining {
+			sc.req.KeepAlive = false // "Connection: close", then close
+		}
 		from := len(out)
 		var block time.Duration
 		out, block = h.route(sc, out)

@@ -135,7 +135,7 @@ func (r *resp) serve(sc *scratch, in, out []byte) (int, []byte, action) {
 			return off, out, action{close: true}
 		}
 	}
-	return off, out, action{}
+	return off, out, action{close: sc.draining && off == len(in)}
 }
 
 // exec runs one command and appends its reply; quit reports a QUIT. The

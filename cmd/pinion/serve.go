@@ -45,6 +45,9 @@ type serveConfig struct {
 	connectTimeout time.Duration // -proto proxy: bound on the upstream connect
 
 	proxyProtocol engine.ProxyProtocol // -proxy-protocol, -proxy-trust
+
+	drainTimeout time.Duration // SIGTERM and restarts: the drain and shutdown end within this
+	drainGrace   time.Duration // a connection idle this long in a drain is closed
 }
 
 // protoOptions returns the protocol settings of the flags.
@@ -89,6 +92,8 @@ func parseServe(args []string, stderr io.Writer) (serveConfig, error) {
 	fs.StringVar(&c.admin, "admin", "", "serve /metrics, /healthz, /readyz, /debug/loops, /debug/pprof/ and /limits on HOST:PORT (a missing host means 127.0.0.1; default: no admin server)")
 	fs.DurationVar(&c.slowCallback, "slow-callback", 100*time.Millisecond, "count and log handler callbacks slower than this (loop model; 0 or negative: off)")
 	fs.TextVar(&c.logLevel, "log-level", slog.LevelWarn, "log level: debug, info, warn or error")
+	fs.DurationVar(&c.drainTimeout, "drain-timeout", 10*time.Second, "on SIGTERM and after a hot restart: stop accepting, let connections finish, and exit within D (what is left is closed)")
+	fs.DurationVar(&c.drainGrace, "drain-grace", time.Second, "during a drain, close a connection once it stayed idle for D (at once would race a request on the wire)")
 	if err := fs.Parse(args); err != nil {
 		return c, err
 	}
@@ -129,6 +134,8 @@ func parseServe(args []string, stderr io.Writer) (serveConfig, error) {
 		return c, fmt.Errorf("-echo-delay must not be negative, got %v", c.echoDelay)
 	case c.echoDelay > 0 && c.proto != "echo":
 		return c, fmt.Errorf("-echo-delay works with -proto echo only, got -proto %s", c.proto)
+	case c.drainTimeout <= 0 || c.drainGrace <= 0:
+		return c, fmt.Errorf("-drain-timeout and -drain-grace must be positive, got %v and %v", c.drainTimeout, c.drainGrace)
 	case c.echoDelay > 0 && c.model == "loop" && c.offloadWorkers < 0:
 		return c, errors.New("-echo-delay needs the offload pool: -offload-workers must not be negative")
 	}
@@ -140,6 +147,9 @@ type server interface {
 	addr() string
 	loops() int
 	shutdown(ctx context.Context) error
+	// drain stops accepting and lets connections finish (serve_drain.go)
+	// until none is left or ctx ends.
+	drain(ctx context.Context) error
 }
 
 func serve(args []string, stdout, stderr io.Writer) int {
@@ -192,11 +202,9 @@ func serve(args []string, stdout, stderr io.Writer) int {
 	if adm != nil {
 		adm.SetReady(false) // the first thing a drain does
 	}
-	log.Warn("shutting down; a second signal forces exit", "signal", sig)
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-	defer cancel()
+	log.Warn("draining; a second signal forces exit", "signal", sig, "drain_timeout", cfg.drainTimeout)
 	done := make(chan error, 1)
-	go func() { done <- srv.shutdown(ctx) }()
+	go func() { done <- drainAndShutdown(srv, cfg.drainTimeout, log) }()
 	select {
 	case err = <-done:
 	case <-sigs:
@@ -204,7 +212,7 @@ func serve(args []string, stdout, stderr io.Writer) int {
 		return 1
 	}
 	if err != nil {
-		fmt.Fprintf(stderr, "pinion serve: shutdown: %v\n", err)
+		fmt.Fprintf(stderr, "pinion serve: %v\n", err)
 		return 1
 	}
 	return 0

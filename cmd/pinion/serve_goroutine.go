@@ -32,6 +32,7 @@ type goroutineServer struct {
 	conns    map[net.Conn]struct{}
 	closed   bool        // under mu: no connection is tracked any more
 	stopping atomic.Bool // set before shutdown wakes the readers; read per request without mu
+	draining atomic.Bool // set by drain (serve_drain.go); read per request without mu
 	wg       sync.WaitGroup
 }
 
@@ -137,6 +138,7 @@ func (s *goroutineServer) handle(c net.Conn) {
 		have += n
 		for have > 0 {
 			sc.now = time.Now()
+			sc.draining = s.draining.Load()
 			used, reply, next := s.proto.serve(sc, buf[:have], out[:0])
 			out = reply[:0]
 			if !writeReplies(c, reply, next) {
@@ -252,5 +254,10 @@ func (s *goroutineServer) extendDeadline(c net.Conn, d time.Duration) bool {
 		return false
 	}
 	_ = c.SetReadDeadline(time.Now().Add(d))
+	if s.draining.Load() && d > s.cfg.drainGrace {
+		// Set after drain's deadlines, or drain began meanwhile: an idle
+		// connection gets only the grace.
+		_ = c.SetReadDeadline(time.Now().Add(s.cfg.drainGrace))
+	}
 	return !s.stopping.Load()
 }

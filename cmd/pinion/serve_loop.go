@@ -30,7 +30,8 @@ type loopHandler struct {
 	engine.BaseHandler
 	proto         protocol
 	headerTimeout time.Duration
-	scratch       []*scratch // one per loop, by loop ID: only that loop touches it
+	drainGrace    time.Duration // how long a connection stays idle in a drain before it is closed
+	scratch       []*scratch    // one per loop, by loop ID: only that loop touches it
 }
 
 // connState is what the handler keeps per connection, allocated only for
@@ -66,6 +67,7 @@ type finAbandoner interface {
 func (h *loopHandler) OnData(c *engine.Conn) {
 	sc := h.scratch[c.Loop().ID()]
 	sc.now = c.Loop().Now()
+	sc.draining = c.Draining()
 	// The protocol parses with the connection's progress when it has one,
 	// else with the scratch's, which moves to a connState of its own only
 	// if a request is left partial.
@@ -203,7 +205,7 @@ func startLoopServer(cfg serveConfig, proto protocol, log *slog.Logger) (server,
 	if err != nil {
 		return nil, err
 	}
-	h := &loopHandler{proto: proto, headerTimeout: cfg.headerTimeout}
+	h := &loopHandler{proto: proto, headerTimeout: cfg.headerTimeout, drainGrace: cfg.drainGrace}
 	for range cfg.loops {
 		h.scratch = append(h.scratch, &scratch{})
 	}

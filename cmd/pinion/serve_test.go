@@ -41,6 +41,7 @@ func newServer(t testing.TB, model string, mutate func(*serveConfig)) server {
 		addr: "127.0.0.1:0", proto: "echo", model: model, loops: 2, pin: false,
 		lb: "reuseport", maxConns: -1, idleTimeout: time.Minute, readBuf: 64 << 10,
 		offloadPolicy: "pause", headerTimeout: 10 * time.Second, maxHeader: 8 << 10, maxBody: 1 << 20,
+		drainTimeout: 10 * time.Second, drainGrace: time.Second,
 	}
 	if mutate != nil {
 		mutate(&cfg)

@@ -213,4 +213,5 @@ func (l *Loop) finish(c *Conn, reason error) {
 	if l.draining && l.nconns == 0 {
 		l.stop = true
 	}
+	l.checkEmpty()
 }

@@ -72,6 +72,7 @@ const (
 	taskDrain
 	taskAbortAll
 	taskStopAccepting
+	taskQuiesce
 	taskOffloadDone
 	taskOffloadRetry
 	taskSessionWrite
@@ -140,6 +141,8 @@ func (l *Loop) runTask(t *task) {
 		if t.fn != nil {
 			t.fn()
 		}
+	case taskQuiesce:
+		l.quiesce(t.fn)
 	case taskOffloadDone:
 		l.hold()
 		l.offloadDone(t)
@@ -227,7 +230,7 @@ func (l *Loop) failTask(t task) {
 	case taskAdopt:
 		_ = sysClose(t.fd)
 		l.cfg.Limit.release()
-	case taskStopAccepting:
+	case taskStopAccepting, taskQuiesce:
 		if t.fn != nil {
 			t.fn()
 		}

@@ -22,6 +22,9 @@ package loop
 //     OnData that delivered the last byte before the peer's FIN.
 //   - OnDrained (optional, Drainer) runs whenever owed bytes that passed
 //     WriteHigh fall to WriteLow, while the connection is open.
+//   - OnDrain (optional, DrainHook) runs at most once, while the
+//     connection is open: when its loop starts draining (Quiesce), or
+//     right after OnOpen for a connection opened during the drain.
 //   - Write completions (AsyncWrite) run once each, in the order the writes
 //     were queued, when their bytes reached the kernel, or with an error
 //     when the connection closes first: those of writes queued while it

@@ -34,12 +34,14 @@ type Drainer interface {
 type hooks struct {
 	peerClose PeerCloser
 	drained   Drainer
+	drain     DrainHook // nil: the handler has no OnDrain
 }
 
 func hooksOf(h Handler) hooks {
 	var k hooks
 	k.peerClose, _ = h.(PeerCloser)
 	k.drained, _ = h.(Drainer)
+	k.drain, _ = h.(DrainHook)
 	return k
 }
 

@@ -79,9 +79,11 @@ type Loop struct {
 
 	mb mailbox
 
-	draining bool // Drain was called: stop once no connection is left
-	stop     bool // leave Run after this tick
-	done     chan struct{}
+	draining  bool     // Drain was called: stop once no connection is left
+	quiescing bool     // Quiesce was called: not accepting (quiesce.go)
+	onEmpty   []func() // Quiesce's functions, called once no connection is left
+	stop      bool     // leave Run after this tick
+	done      chan struct{}
 
 	st    tallies
 	stats published
@@ -152,6 +154,8 @@ func (l *Loop) exit() {
 	for _, t := range l.mb.close() {
 		l.failTask(t)
 	}
+	l.quiescing = true // what Quiesce waits for has happened: no connection is left
+	l.checkEmpty()
 	l.publish()
 	_ = l.p.Close()
 	close(l.done)

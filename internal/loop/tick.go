@@ -234,6 +234,11 @@ func (l *Loop) callData(c *Conn) {
 }
 
 func (l *Loop) callOpen(c *Conn) {
+	l.callOpenOnly(c)
+	l.tellDrain(c) // opened while draining
+}
+
+func (l *Loop) callOpenOnly(c *Conn) {
 	defer l.leave(c, "OnOpen", l.enter())
 	l.h.OnOpen(c)
 }

@@ -13,6 +13,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/pinion-net/pinion/cmd/pinion/internal/restart"
 	"github.com/pinion-net/pinion/engine"
 )
 
@@ -48,6 +49,9 @@ type serveConfig struct {
 
 	drainTimeout time.Duration // SIGTERM and restarts: the drain and shutdown end within this
 	drainGrace   time.Duration // a connection idle this long in a drain is closed
+
+	restartTimeout time.Duration  // a hot restart's new process must be ready within this
+	inherited      []restart.File // sockets a hot restart handed over (serve_restart.go); nil: bind -addr
 }
 
 // protoOptions returns the protocol settings of the flags.
@@ -94,6 +98,7 @@ func parseServe(args []string, stderr io.Writer) (serveConfig, error) {
 	fs.TextVar(&c.logLevel, "log-level", slog.LevelWarn, "log level: debug, info, warn or error")
 	fs.DurationVar(&c.drainTimeout, "drain-timeout", 10*time.Second, "on SIGTERM and after a hot restart: stop accepting, let connections finish, and exit within D (what is left is closed)")
 	fs.DurationVar(&c.drainGrace, "drain-grace", time.Second, "during a drain, close a connection once it stayed idle for D (at once would race a request on the wire)")
+	fs.DurationVar(&c.restartTimeout, "restart-timeout", 10*time.Second, "on SIGUSR2 (hot restart): the new process must be ready within D, else it is killed and this one serves on")
 	if err := fs.Parse(args); err != nil {
 		return c, err
 	}
@@ -134,6 +139,8 @@ func parseServe(args []string, stderr io.Writer) (serveConfig, error) {
 		return c, fmt.Errorf("-echo-delay must not be negative, got %v", c.echoDelay)
 	case c.echoDelay > 0 && c.proto != "echo":
 		return c, fmt.Errorf("-echo-delay works with -proto echo only, got -proto %s", c.proto)
+	case c.restartTimeout <= 0:
+		return c, fmt.Errorf("-restart-timeout must be positive, got %v", c.restartTimeout)
 	case c.drainTimeout <= 0 || c.drainGrace <= 0:
 		return c, fmt.Errorf("-drain-timeout and -drain-grace must be positive, got %v and %v", c.drainTimeout, c.drainGrace)
 	case c.echoDelay > 0 && c.model == "loop" && c.offloadWorkers < 0:
@@ -150,6 +157,9 @@ type server interface {
 	// drain stops accepting and lets connections finish (serve_drain.go)
 	// until none is left or ctx ends.
 	drain(ctx context.Context) error
+	// listeners returns duplicates of the listening sockets, named for
+	// a hot restart (serve_restart.go).
+	listeners() ([]restart.File, error)
 }
 
 func serve(args []string, stdout, stderr io.Writer) int {
@@ -166,6 +176,11 @@ func serve(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stderr, "pinion serve: %v\n", err)
 		return 2
 	}
+	if cfg.inherited, err = restart.Inherited(); err != nil {
+		fmt.Fprintf(stderr, "pinion serve: %v\n", err)
+		return 1
+	}
+	defer closeInherited(cfg.inherited) // the servers serve on duplicates
 	level := new(slog.LevelVar)
 	level.Set(cfg.logLevel)
 	log := slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: level}))
@@ -185,6 +200,9 @@ func serve(args []string, stdout, stderr io.Writer) int {
 	sigs := make(chan os.Signal, 2)
 	signal.Notify(sigs, syscall.SIGINT, syscall.SIGTERM)
 	defer signal.Stop(sigs)
+	usr2 := make(chan os.Signal, 1)
+	signal.Notify(usr2, syscall.SIGUSR2)
+	defer signal.Stop(usr2)
 	adm, err := startAdmin(cfg, srv, level, log)
 	if err != nil {
 		fmt.Fprintf(stderr, "pinion serve: %v\n", err)
@@ -193,16 +211,55 @@ func serve(args []string, stdout, stderr io.Writer) int {
 	}
 	line := fmt.Sprintf("pinion: listening on %s (%s, %s, %d loops)", srv.addr(), cfg.proto, cfg.model, srv.loops())
 	if adm != nil {
-		defer closeAdmin(adm, log) // after the shutdown: /healthz answers until then
-		adm.SetReady(true)         // every listener is up
+		defer func() { // after the shutdown: /healthz answers until then
+			if adm != nil {
+				closeAdmin(adm, log)
+			}
+		}()
+		adm.SetReady(true) // every listener is up
 		line += ", admin " + adm.Addr()
 	}
 	fmt.Fprintln(stdout, line)
-	sig := <-sigs
-	if adm != nil {
-		adm.SetReady(false) // the first thing a drain does
+	if err := restart.Ready(); err != nil {
+		log.Error("cannot tell the old process we are ready", "err", err)
 	}
-	log.Warn("draining; a second signal forces exit", "signal", sig, "drain_timeout", cfg.drainTimeout)
+	rs, err := newRestarter(cfg, srv, adm, log)
+	if err != nil {
+		log.Warn("hot restart unavailable", "err", err)
+	}
+	restartCtx, stopRestart := context.WithCancel(context.Background())
+	defer stopRestart()
+	var restarted <-chan int
+	if rs != nil {
+		restarted = rs.ready
+	}
+	var sig os.Signal
+wait:
+	for {
+		select {
+		case sig = <-sigs:
+			stopRestart() // a restart under way is abandoned: its process is killed
+			if adm != nil {
+				adm.SetReady(false) // the first thing a drain does
+			}
+			break wait
+		case <-usr2:
+			if rs == nil {
+				log.Warn("hot restart unavailable; SIGUSR2 ignored")
+				continue
+			}
+			rs.trigger(restartCtx)
+		case <-restarted:
+			sig = syscall.SIGUSR2
+			if adm != nil {
+				// The new process answers on the admin socket now.
+				closeAdmin(adm, log)
+				adm = nil
+			}
+			break wait
+		}
+	}
+	log.Warn("draining; a second signal forces exit", "signal", sig, "pid", os.Getpid(), "drain_timeout", cfg.drainTimeout)
 	done := make(chan error, 1)
 	go func() { done <- drainAndShutdown(srv, cfg.drainTimeout, log) }()
 	select {

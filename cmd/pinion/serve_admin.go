@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"fmt"
 	"io"
 	"log/slog"
 	"strconv"
@@ -16,6 +17,11 @@ func startAdmin(cfg serveConfig, srv server, level *slog.LevelVar, log *slog.Log
 		return nil, nil
 	}
 	ac := admin.Config{Addr: cfg.admin, Logger: log}
+	ln, err := inheritedAdmin(cfg.inherited)
+	if err != nil {
+		return nil, fmt.Errorf("inherited admin socket: %w", err)
+	}
+	ac.Listener = ln
 	switch s := srv.(type) {
 	case *loopServer:
 		ac.Metrics = s.e.WriteMetrics

@@ -43,7 +43,13 @@ func startGoroutineServer(cfg serveConfig, proto protocol, log *slog.Logger) (se
 	} else if i := strings.Index(address, "://"); i >= 0 {
 		network, address = address[:i], address[i+3:]
 	}
-	ln, err := net.Listen(network, address)
+	var ln net.Listener
+	var err error
+	if cfg.inherited != nil {
+		ln, err = inheritedListener(cfg.inherited)
+	} else {
+		ln, err = net.Listen(network, address)
+	}
 	if err != nil {
 		return nil, err
 	}

@@ -209,8 +209,16 @@ func startLoopServer(cfg serveConfig, proto protocol, log *slog.Logger) (server,
 	for range cfg.loops {
 		h.scratch = append(h.scratch, &scratch{})
 	}
+	addrs, ls := []string{cfg.addr}, []engine.Listener(nil)
+	if cfg.inherited != nil {
+		if ls, err = inheritedListeners(cfg.inherited); err != nil {
+			return nil, err
+		}
+		addrs = nil
+	}
 	e, err := engine.Start(h, engine.Config{
-		Addrs:          []string{cfg.addr},
+		Addrs:          addrs,
+		Listeners:      ls,
 		Loops:          cfg.loops,
 		Balance:        lb,
 		Pin:            pin,

@@ -9,6 +9,7 @@ import (
 	"net"
 	"net/http"
 	"net/http/pprof"
+	"os"
 	"strconv"
 	"sync"
 	"sync/atomic"
@@ -31,12 +32,17 @@ type Config struct {
 	Logger *slog.Logger
 	// MaxConns bounds the admin connections open at once; default 32.
 	MaxConns int
+	// Listener, when set, is an open TCP socket to serve on instead of
+	// listening on Addr: the one a hot restart handed over. Close closes
+	// it.
+	Listener net.Listener
 }
 
 // Server is a running admin server.
 type Server struct {
 	cfg   Config
 	ln    net.Listener
+	raw   net.Listener // ln without the connection cap, for File
 	srv   *http.Server
 	ready atomic.Bool
 	bufs  sync.Pool // of *buf, for /metrics
@@ -65,15 +71,17 @@ func Start(cfg Config) (*Server, error) {
 	if cfg.MaxConns <= 0 {
 		cfg.MaxConns = 32
 	}
-	addr, err := loopbackUnlessNamed(cfg.Addr)
-	if err != nil {
-		return nil, err
+	ln := cfg.Listener
+	if ln == nil {
+		addr, err := loopbackUnlessNamed(cfg.Addr)
+		if err != nil {
+			return nil, err
+		}
+		if ln, err = net.Listen("tcp", addr); err != nil {
+			return nil, fmt.Errorf("admin: %w", err)
+		}
 	}
-	ln, err := net.Listen("tcp", addr)
-	if err != nil {
-		return nil, fmt.Errorf("admin: %w", err)
-	}
-	s := &Server{cfg: cfg, ln: newCapListener(ln, cfg.MaxConns), done: make(chan struct{}), proc: openProcStat()}
+	s := &Server{cfg: cfg, ln: newCapListener(ln, cfg.MaxConns), raw: ln, done: make(chan struct{}), proc: openProcStat()}
 	s.srv = &http.Server{
 		Handler:           s.routes(),
 		ReadHeaderTimeout: readTimeout,
@@ -110,6 +118,16 @@ func loopbackUnlessNamed(addr string) (string, error) {
 
 // Addr returns the address the server listens on.
 func (s *Server) Addr() string { return s.ln.Addr().String() }
+
+// File returns a duplicate of the listening socket, for handing to a new
+// process (Config.Listener there). The caller closes it.
+func (s *Server) File() (*os.File, error) {
+	f, ok := s.raw.(interface{ File() (*os.File, error) })
+	if !ok {
+		return nil, fmt.Errorf("admin: a %T cannot be handed over", s.raw)
+	}
+	return f.File()
+}
 
 // SetReady sets what /readyz answers: 200 when ready, else 503.
 func (s *Server) SetReady(ready bool) { s.ready.Store(ready) }

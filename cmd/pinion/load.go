@@ -26,6 +26,9 @@ type loadConfig struct {
 	timeout  time.Duration
 	json     bool
 	idle     bool
+	// reconnect: a connection the server ends between responses is dialed
+	// again and its unanswered requests sent again (load_reconnect.go).
+	reconnect bool
 
 	path   string // http: the request target
 	status int    // http: the status every response must have
@@ -47,6 +50,8 @@ func parseLoad(args []string, stderr io.Writer) (loadConfig, error) {
 	fs.BoolVar(&c.json, "json", false, "print the report as one JSON object")
 	fs.BoolVar(&c.idle, "idle", false, "open -conns connections, exchange one request and response on each, print \"ready N\", "+
 		"then hold them idle until SIGINT, SIGTERM or the end of stdin")
+	fs.BoolVar(&c.reconnect, "reconnect", false, "echo, http: when the server ends a connection between responses (a drain, a hot restart), "+
+		"dial it again and send the unanswered requests again (counted as resent, not as errors)")
 	fs.StringVar(&c.path, "path", "/plaintext", "http: the path every request gets")
 	fs.IntVar(&c.status, "status", 200, "http: the status every response must have")
 	fs.StringVar(&c.op, "op", "get", "resp: get (one SET per connection, then GETs of its value) or set")
@@ -106,6 +111,8 @@ Protocols:
 		return c, fmt.Errorf("-timeout must be positive, got %v", c.timeout)
 	case c.status < 200 || c.status > 599:
 		return c, fmt.Errorf("-status must be from 200 to 599, got %d", c.status)
+	case c.reconnect && (c.proto == "resp" || c.idle):
+		return c, errors.New("-reconnect works with -proto echo and http, without -idle")
 	case c.op != "get" && c.op != "set":
 		return c, fmt.Errorf("-op must be get or set, got %q", c.op)
 	}

@@ -25,7 +25,8 @@ type loadConn struct {
 	c    net.Conn
 	sess loadSession
 	buf  []byte
-	win  *runWindow // nil: measure nothing (idle mode's exchange)
+	win  *runWindow   // nil: measure nothing (idle mode's exchange)
+	re   *reconnector // -reconnect (load_reconnect.go); nil: off
 
 	hist     latencyHist
 	requests uint64 // completed in the window
@@ -69,7 +70,13 @@ func (lc *loadConn) run(pipeline int) {
 // batch writes n requests, sent at t0, and reads until every response has
 // come back and been verified.
 func (lc *loadConn) batch(t0 time.Time, n int) error {
-	lc.sess.begin(n)
+	if lc.closingNow() {
+		if err := lc.redial(n); err != nil {
+			return err
+		}
+	} else {
+		lc.sess.begin(n)
+	}
 	have, done := 0, 0
 	for done < n {
 		if p := lc.sess.next(); p != nil {
@@ -95,7 +102,10 @@ func (lc *loadConn) batch(t0 time.Time, n int) error {
 			}
 		}
 		if err != nil {
-			return err
+			if err = lc.resumeAfter(err, have, n-done); err != nil {
+				return err
+			}
+			have = 0
 		}
 	}
 	return nil

@@ -34,6 +34,9 @@ type httpLoad struct {
 	ahead  int    // most requests a connection may have in flight
 	status int    // the status every response must have
 	body   []byte // the body every response must have; nil: not checked
+	// closeOK: -reconnect, a "Connection: close" response ends the
+	// connection, and nothing may follow it.
+	closeOK bool
 }
 
 func newHTTPLoad(cfg loadConfig) (*httpLoad, error) {
@@ -41,7 +44,7 @@ func newHTTPLoad(cfg loadConfig) (*httpLoad, error) {
 		return nil, err
 	}
 	req := "GET " + cfg.path + " HTTP/1.1\r\nHost: " + cfg.addr + "\r\n\r\n"
-	h := &httpLoad{req: len(req), ahead: aheadFor(len(req), loadHTTPReplyGuess), status: cfg.status}
+	h := &httpLoad{req: len(req), ahead: aheadFor(len(req), loadHTTPReplyGuess), status: cfg.status, closeOK: cfg.reconnect}
 	h.batch = bytes.Repeat([]byte(req), min(cfg.pipeline, h.ahead))
 	switch {
 	case cfg.status != 200:
@@ -77,6 +80,9 @@ type httpSession struct {
 	left int    // requests of the batch still to write
 	owed int    // requests written and not yet answered
 	seen uint64 // responses verified since the connection opened
+	// closed: a response said "Connection: close" (allowed with
+	// -reconnect); nothing may follow it.
+	closed bool
 }
 
 func (s *httpSession) begin(n int) { s.left = n }
@@ -93,6 +99,10 @@ func (s *httpSession) next() []byte {
 
 func (s *httpSession) check(in []byte) (used, done int, err error) {
 	for used < len(in) {
+		if s.closed {
+			return used, done, fmt.Errorf("%w: %d bytes after response %d, which said \"Connection: close\"",
+				errVerify, len(in)-used, s.seen)
+		}
 		if s.owed == 0 {
 			return used, done, fmt.Errorf("%w: %d bytes after response %d, which answered the last request sent",
 				errVerify, len(in)-used, s.seen)
@@ -120,6 +130,11 @@ func (s *httpSession) verify(r *loadHTTPResponse) error {
 	switch {
 	case r.status != s.h.status:
 		return fmt.Errorf("%w: response %d: status %d, want %d", errVerify, s.seen+1, r.status, s.h.status)
+	case r.close && s.h.closeOK:
+		s.closed = true
+		if s.h.body != nil && !bytes.Equal(r.body, s.h.body) {
+			return fmt.Errorf("%w: response %d: body %s, want %q", errVerify, s.seen+1, loadExcerpt(r.body), s.h.body)
+		}
 	case r.close:
 		return fmt.Errorf("%w: response %d: \"Connection: close\", but the server should keep the connection alive",
 			errVerify, s.seen+1)

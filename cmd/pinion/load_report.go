@@ -37,6 +37,8 @@ type loadResult struct {
 	IOErrors      int           `json:"io_errors"`
 	Timeouts      int           `json:"timeouts"`
 	VerifyErrors  int           `json:"verify_errors"`
+	Reconnects    uint64        `json:"reconnects,omitempty"` // -reconnect: connections dialed again after the server ended one between responses
+	Resent        uint64        `json:"resent,omitempty"`     // -reconnect: requests sent again because their connection ended unanswered
 	FirstError    string        `json:"first_error,omitempty"`
 }
 
@@ -74,6 +76,9 @@ errors      connect %d  io %d  timeouts %d  verify %d
 		r.Requests, r.RequestsPerS, r.MBPerS, cpu,
 		d(l.P50), d(l.P99), d(l.P999), d(l.Max), d(l.Mean),
 		r.ConnectErrors, r.IOErrors, r.Timeouts, r.VerifyErrors)
+	if err == nil && (r.Reconnects > 0 || r.Resent > 0) {
+		_, err = fmt.Fprintf(w, "reconnects  %d  (%d unanswered requests sent again)\n", r.Reconnects, r.Resent)
+	}
 	if err == nil && r.FirstError != "" {
 		_, err = fmt.Fprintf(w, "first error %s\n", r.FirstError)
 	}

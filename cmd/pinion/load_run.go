@@ -34,7 +34,12 @@ func runLoad(cfg loadConfig, stderr io.Writer) (*loadResult, error) {
 	conns := make([]*loadConn, 0, dialed.open())
 	for i, c := range dialed.conns {
 		if c != nil {
-			conns = append(conns, newLoadConn(c, proto, i, cfg.pipeline, win))
+			lc := newLoadConn(c, proto, i, cfg.pipeline, win)
+			if cfg.reconnect {
+				lc.re = &reconnector{addr: cfg.addr, timeout: cfg.timeout, proto: proto, id: i}
+				defer lc.re.closeAll()
+			}
+			conns = append(conns, lc)
 		}
 	}
 	done := make(chan struct{})
@@ -55,6 +60,11 @@ func runLoad(cfg loadConfig, stderr io.Writer) (*loadResult, error) {
 	case <-done:
 	case <-time.After(time.Until(win.hard) + 100*time.Millisecond):
 		dialed.closeAll()
+		for _, lc := range conns {
+			if lc.re != nil {
+				lc.re.closeAll()
+			}
+		}
 		<-done
 	}
 	r := collect(cfg, dialed, conns)
@@ -87,6 +97,10 @@ func collect(cfg loadConfig, dialed *dialResult, conns []*loadConn) *loadResult 
 		hist.merge(&lc.hist)
 		r.Requests += lc.requests
 		r.Bytes += lc.bytes
+		if lc.re != nil {
+			r.Reconnects += lc.re.reconnects
+			r.Resent += lc.re.resent
+		}
 		switch kindOf(lc.err) {
 		case errNone:
 			continue

@@ -37,8 +37,9 @@ BENCHTIME    ?= 100x
 
 # Debian packages the tests need. gcc and libc6-dev: -race needs cgo.
 # Scenario tests will add wrk, redis-tools and curl here. prometheus: the
-# metrics tests run its promtool and its server.
-DEB_PACKAGES ?= gcc libc6-dev curl wrk redis-tools redis-server prometheus
+# metrics tests run its promtool and its server. haproxy: the hot restart
+# behind a real load balancer (cmd/pinion/haproxy_test.go).
+DEB_PACKAGES ?= gcc libc6-dev curl wrk redis-tools redis-server prometheus haproxy
 
 # Systems lint vets for besides the host's; windows is built, not vetted.
 VET_GOOS ?= darwin freebsd netbsd openbsd

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"os"
 	"time"
 
 	"github.com/pinion-net/pinion/engine"
@@ -90,7 +91,7 @@ func drainAndShutdown(srv server, timeout time.Duration, log *slog.Logger) error
 	dctx, dcancel := context.WithTimeout(ctx, timeout-min(timeout/10, time.Second))
 	derr := srv.drain(dctx)
 	dcancel()
-	log.Info("drained", "took", time.Since(start).Round(time.Millisecond), "err", derr)
+	log.Info("drained", "pid", os.Getpid(), "took", time.Since(start).Round(time.Millisecond), "err", derr)
 	if err := srv.shutdown(ctx); err != nil {
 		return fmt.Errorf("shutdown after %v: %w", time.Since(start).Round(time.Millisecond), err)
 	}

@@ -1,0 +1,225 @@
+package main
+
+import (
+	"encoding/json"
+	"io"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+)
+
+// The hot restart under load (issue 11): restartLoadDuration of `pinion
+// load` while the server is restarted restartCount times. restartDrain is
+// the servers' -drain-timeout: each old process must exit within it.
+const (
+	restartLoadDuration = 20 * time.Second
+	restartCount        = 5
+	restartDrain        = 3 * time.Second
+	restartConns        = 200
+)
+
+// TestHotRestartUnderLoad: `pinion load -reconnect` (200 connections,
+// pipeline 1) runs against `pinion serve` (the built binary) while it is
+// hot-restarted five times with SIGUSR2: HTTP and echo on the loop model,
+// and HTTP on the goroutine model for a shorter run. No connect error, no
+// reset or other I/O error, no timeout, no verification error: every
+// request was answered, those the draining servers closed their
+// connections on before answering were sent again and answered by the new
+// process. Each old process exits within the drain timeout.
+func TestHotRestartUnderLoad(t *testing.T) {
+	bin := buildPinion(t)
+	for _, tc := range []struct {
+		model, proto string
+		d            time.Duration
+		restarts     int
+	}{
+		{"loop", "http", restartLoadDuration, restartCount},
+		{"loop", "echo", restartLoadDuration, restartCount},
+		{"goroutine", "http", restartLoadDuration / 4, 2},
+	} {
+		t.Run(tc.model+"/"+tc.proto, func(t *testing.T) {
+			restartUnderLoad(t, bin, tc.model, tc.proto, tc.d, tc.restarts)
+		})
+	}
+}
+
+func restartUnderLoad(t *testing.T, bin, model, proto string, d time.Duration, restarts int) {
+	tree, addr, admin := startTree(t, bin, "-model", model, "-proto", proto, "-loops", "2",
+		"-drain-timeout", restartDrain.String(), "-drain-grace", "200ms")
+	pid := tree.first.Process.Pid
+	const warmup = 500 * time.Millisecond
+	load := exec.Command(bin, "load", "-addr", addr, "-proto", proto, "-conns", strconv.Itoa(restartConns),
+		"-pipeline", "1", "-size", "64", "-warmup", warmup.String(), "-duration", d.String(), "-reconnect", "-json")
+	var stdout, stderr strings.Builder
+	load.Stdout, load.Stderr = &stdout, &stderr
+	if err := load.Start(); err != nil {
+		t.Fatal(err)
+	}
+	loaded := make(chan error, 1)
+	go func() { loaded <- load.Wait() }()
+	t.Cleanup(func() {
+		if load.ProcessState == nil {
+			_ = load.Process.Kill()
+		}
+	})
+
+	// The restarts are spread over the measured window.
+	began := time.Now()
+	every := d / time.Duration(restarts+1)
+	var drains []string
+	for i := range restarts {
+		time.Sleep(time.Until(began.Add(warmup + time.Duration(i+1)*every)))
+		from := tree.mark()
+		next := tree.restartOnce(pid, 15*time.Second)
+		took := waitExit(t, pid, restartDrain+2*time.Second)
+		if took > restartDrain+500*time.Millisecond {
+			t.Errorf("restart %d: old process %d exited %v after its successor was ready, past the %v drain timeout", i+1, pid, took, restartDrain)
+		}
+		if m := tree.find(from, drainedRe); m != nil {
+			drains = append(drains, m[2])
+			if m[3] != "<nil>" {
+				t.Errorf("restart %d: the drain of %d ended with %s", i+1, pid, m[3])
+			}
+		}
+		if got := status("http://" + admin + "/readyz"); got != 200 {
+			t.Errorf("restart %d: /readyz of the new process %d answered %d", i+1, next, got)
+		}
+		pid = next
+	}
+	select {
+	case err := <-loaded:
+		if err != nil {
+			t.Errorf("pinion load: %v\nstderr: %s", err, stderr.String())
+		}
+	case <-time.After(d + 30*time.Second):
+		t.Fatal("pinion load did not end")
+	}
+	var r loadResult
+	if err := json.Unmarshal([]byte(stdout.String()), &r); err != nil {
+		t.Fatalf("load report: %v\n%s\nstderr: %s", err, stdout.String(), stderr.String())
+	}
+	if r.ConnectErrors+r.IOErrors+r.Timeouts+r.VerifyErrors != 0 || r.Open != restartConns {
+		t.Errorf("load errors: connect %d, io (resets) %d, timeouts %d, verify %d, open %d of %d; first: %s",
+			r.ConnectErrors, r.IOErrors, r.Timeouts, r.VerifyErrors, r.Open, restartConns, r.FirstError)
+	}
+	if r.Requests == 0 || r.Reconnects < uint64(restarts) {
+		t.Errorf("requests %d, reconnects %d: want requests, and connections moved at each of %d restarts", r.Requests, r.Reconnects, restarts)
+	}
+	t.Logf("%s %s: %d restarts in %v: %d requests (%.0f/s), %d reconnects, %d unanswered requests resent; drains took %s",
+		model, proto, restarts, d, r.Requests, r.RequestsPerS, r.Reconnects, r.Resent, strings.Join(drains, ", "))
+
+	from := tree.mark()
+	if err := syscall.Kill(pid, syscall.SIGTERM); err != nil {
+		t.Fatal(err)
+	}
+	waitExit(t, pid, restartDrain+2*time.Second)
+	tree.waitLine(from, drainedRe, time.Second)
+}
+
+// replaceFile puts a file with content and mode at path by renaming over
+// it, as a deployment replaces a binary under a running process.
+func replaceFile(t *testing.T, path string, content []byte) {
+	t.Helper()
+	tmp := path + ".new"
+	if err := os.WriteFile(tmp, content, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Rename(tmp, path); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// TestHotRestartFailure: a new binary that exits at start, and one that
+// never becomes ready, leave the old process serving (same PID, /readyz
+// 200, requests answered) and are logged with the reason; a SIGUSR2 while
+// a restart runs is ignored and logged; once the binary is good again a
+// restart succeeds.
+func TestHotRestartFailure(t *testing.T) {
+	built := buildPinion(t)
+	good, err := os.ReadFile(built)
+	if err != nil {
+		t.Fatal(err)
+	}
+	bin := filepath.Join(t.TempDir(), "pinion")
+	replaceFile(t, bin, good)
+	tree, addr, admin := startTree(t, bin, "-proto", "http", "-loops", "2", "-restart-timeout", "3s",
+		"-drain-timeout", restartDrain.String())
+	pid := tree.first.Process.Pid
+	serving := func(when string) {
+		t.Helper()
+		c := http.Client{Timeout: 5 * time.Second}
+		r, err := c.Get("http://" + addr + "/plaintext")
+		if err != nil {
+			t.Fatalf("%s: GET: %v", when, err)
+		}
+		body, _ := io.ReadAll(r.Body)
+		r.Body.Close()
+		if r.StatusCode != 200 || string(body) != "Hello, World!" {
+			t.Fatalf("%s: GET answered %d %q", when, r.StatusCode, body)
+		}
+		if got := status("http://" + admin + "/readyz"); got != 200 {
+			t.Fatalf("%s: /readyz %d, want 200", when, got)
+		}
+		if exited(pid) {
+			t.Fatalf("%s: process %d exited", when, pid)
+		}
+	}
+	serving("before")
+
+	for _, tc := range []struct{ name, script, reason string }{
+		{"exits at start", "#!/bin/sh\necho 'broken build' >&2\nexit 3\n", "exit status 3"},
+		{"never ready", "#!/bin/sh\nexec sleep 30\n", "not ready in time"},
+	} {
+		replaceFile(t, bin, []byte(tc.script))
+		from := tree.mark()
+		if err := syscall.Kill(pid, syscall.SIGUSR2); err != nil {
+			t.Fatal(err)
+		}
+		if tc.name == "never ready" {
+			// A second signal while the first restart waits is ignored.
+			waitUntil(t, 5*time.Second, "the new process to start", func() bool { return hasChild(pid) })
+			if err := syscall.Kill(pid, syscall.SIGUSR2); err != nil {
+				t.Fatal(err)
+			}
+			tree.waitLine(from, restartBusyRe, 5*time.Second)
+		}
+		m := tree.waitLine(from, restartFailedRe, 10*time.Second)
+		if !strings.Contains(m[2], tc.reason) {
+			t.Errorf("%s: logged %q, want the reason %q", tc.name, m[2], tc.reason)
+		}
+		serving("after a new binary that " + tc.name)
+	}
+
+	replaceFile(t, bin, good)
+	next := tree.restartOnce(pid, 15*time.Second)
+	waitExit(t, pid, restartDrain+2*time.Second)
+	pid = next
+	serving("after the good binary's restart")
+	if err := syscall.Kill(pid, syscall.SIGTERM); err != nil {
+		t.Fatal(err)
+	}
+	waitExit(t, pid, restartDrain+2*time.Second)
+}
+
+// hasChild reports whether process pid has a child process now.
+func hasChild(pid int) bool {
+	ents, _ := os.ReadDir("/proc")
+	for _, e := range ents {
+		st, err := os.ReadFile("/proc/" + e.Name() + "/stat")
+		if err != nil {
+			continue
+		}
+		s := string(st)
+		i := strings.LastIndexByte(s, ')')
+		if f := strings.Fields(s[i+1:]); len(f) > 1 && f[1] == strconv.Itoa(pid) {
+			return true
+		}
+	}
+	return false
+}

@@ -208,4 +208,3 @@ func TestHAProxy(t *testing.T) {
 		trees[i].waitLine(from, drainedRe, time.Second)
 	}
 }
-

@@ -1,8 +1,10 @@
 package main
 
 import (
+	"bufio"
 	"encoding/json"
 	"io"
+	"net"
 	"net/http"
 	"os"
 	"os/exec"
@@ -222,4 +224,89 @@ func hasChild(pid int) bool {
 		}
 	}
 	return false
+}
+
+// TestServeSystemdSockets: `pinion serve` started as systemd's socket
+// activation starts it (LISTEN_PID, LISTEN_FDS, LISTEN_FDNAMES, sockets
+// from descriptor 3) serves on the sockets it was given, the one named
+// "admin" as its admin server, whatever -addr says.
+func TestServeSystemdSockets(t *testing.T) {
+	bin := buildPinion(t)
+	var files []*os.File
+	var addrs []string
+	for range 2 {
+		ln, err := net.Listen("tcp", "127.0.0.1:0")
+		if err != nil {
+			t.Fatal(err)
+		}
+		f, err := ln.(*net.TCPListener).File()
+		if err != nil {
+			t.Fatal(err)
+		}
+		ln.Close() // f keeps the socket open, listening
+		defer f.Close()
+		files, addrs = append(files, f), append(addrs, ln.Addr().String())
+	}
+	// systemd sets LISTEN_PID to the PID it starts; the shell's exec keeps
+	// its own.
+	cmd := exec.Command("/bin/sh", "-c", `LISTEN_PID=$$ LISTEN_FDS=2 LISTEN_FDNAMES=web:admin exec "$0" serve -addr 127.0.0.1:1 -proto http -pin=false -loops 2 -admin 127.0.0.1:1`, bin)
+	cmd.ExtraFiles = files
+	var stderr strings.Builder
+	cmd.Stderr = &stderr
+	out, err := cmd.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	exitedCh := make(chan error, 1)
+	lines := make(chan string, 1)
+	go func() {
+		sc := bufio.NewScanner(out)
+		if sc.Scan() {
+			lines <- sc.Text()
+		}
+		_, _ = io.Copy(io.Discard, out)
+		exitedCh <- cmd.Wait()
+	}()
+	defer func() {
+		_ = cmd.Process.Kill()
+	}()
+	var line string
+	select {
+	case line = <-lines:
+	case err := <-exitedCh:
+		t.Fatalf("exited: %v\nstderr: %s", err, stderr.String())
+	case <-time.After(20 * time.Second):
+		t.Fatal("no listening line")
+	}
+	m := adminLine.FindStringSubmatch(line)
+	if m == nil || m[1] != addrs[0] || m[5] != addrs[1] {
+		t.Fatalf("listening line %q: want the server on %s and the admin on %s", line, addrs[0], addrs[1])
+	}
+	c := http.Client{Timeout: 5 * time.Second}
+	r, err := c.Get("http://" + addrs[0] + "/plaintext")
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, _ := io.ReadAll(r.Body)
+	r.Body.Close()
+	if string(body) != "Hello, World!" {
+		t.Errorf("GET /plaintext on the socket-activated server: %q", body)
+	}
+	if got := status("http://" + addrs[1] + "/readyz"); got != 200 {
+		t.Errorf("/readyz on the inherited admin socket: %d", got)
+	}
+	if err := cmd.Process.Signal(syscall.SIGTERM); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case err := <-exitedCh:
+		if err != nil {
+			t.Errorf("exit after SIGTERM: %v\nstderr: %s", err, stderr.String())
+		}
+	case <-time.After(20 * time.Second):
+		t.Fatal("still running 20s after SIGTERM")
+	}
 }

@@ -176,7 +176,10 @@ func serve(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stderr, "pinion serve: %v\n", err)
 		return 2
 	}
-	if cfg.inherited, err = restart.Inherited(); err != nil {
+	if cfg.inherited, err = restart.Inherited(); err == nil && cfg.inherited == nil {
+		cfg.inherited, err = systemdFiles()
+	}
+	if err != nil {
 		fmt.Fprintf(stderr, "pinion serve: %v\n", err)
 		return 1
 	}

@@ -117,6 +117,22 @@ func inheritedAdmin(files []restart.File) (net.Listener, error) {
 	return nil, nil
 }
 
+// systemdFiles returns the sockets systemd's socket activation passed to
+// this process (LISTEN_FDS), named as LISTEN_FDNAMES names them, or nil.
+// A socket named "admin" is the admin server's; the others are served as
+// one listener each, whatever -addr says.
+func systemdFiles() ([]restart.File, error) {
+	ls, err := engine.SystemdListeners()
+	if err != nil || len(ls) == 0 {
+		return nil, err
+	}
+	out := make([]restart.File, len(ls))
+	for i, l := range ls {
+		out[i] = restart.File{Name: strings.ReplaceAll(l.File.Name(), "#", "_"), File: l.File}
+	}
+	return out, nil
+}
+
 // closeInherited closes this process's copies of the handed-over sockets
 // once the servers serve on their own duplicates.
 func closeInherited(files []restart.File) {

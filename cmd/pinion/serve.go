@@ -204,7 +204,7 @@ func serve(args []string, stdout, stderr io.Writer) int {
 	signal.Notify(sigs, syscall.SIGINT, syscall.SIGTERM)
 	defer signal.Stop(sigs)
 	usr2 := make(chan os.Signal, 1)
-	signal.Notify(usr2, syscall.SIGUSR2)
+	notifyRestart(usr2)
 	defer signal.Stop(usr2)
 	adm, err := startAdmin(cfg, srv, level, log)
 	if err != nil {
@@ -236,11 +236,12 @@ func serve(args []string, stdout, stderr io.Writer) int {
 	if rs != nil {
 		restarted = rs.ready
 	}
-	var sig os.Signal
+	var why string // what ended the serving
 wait:
 	for {
 		select {
-		case sig = <-sigs:
+		case sig := <-sigs:
+			why = sig.String()
 			stopRestart() // a restart under way is abandoned: its process is killed
 			if adm != nil {
 				adm.SetReady(false) // the first thing a drain does
@@ -253,7 +254,7 @@ wait:
 			}
 			rs.trigger(restartCtx)
 		case <-restarted:
-			sig = syscall.SIGUSR2
+			why = "hot restart"
 			if adm != nil {
 				// The new process answers on the admin socket now.
 				closeAdmin(adm, log)
@@ -262,7 +263,7 @@ wait:
 			break wait
 		}
 	}
-	log.Warn("draining; a second signal forces exit", "signal", sig, "pid", os.Getpid(), "drain_timeout", cfg.drainTimeout)
+	log.Warn("draining; a second signal forces exit", "cause", why, "pid", os.Getpid(), "drain_timeout", cfg.drainTimeout)
 	done := make(chan error, 1)
 	go func() { done <- drainAndShutdown(srv, cfg.drainTimeout, log) }()
 	select {

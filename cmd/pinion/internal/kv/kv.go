@@ -1,4 +1,4 @@
-package main
+package kv
 
 import (
 	"errors"
@@ -11,7 +11,7 @@ import (
 	"github.com/pinion-net/pinion/codec"
 )
 
-// kvShards is how many shards a kvStore has: enough that the loops (and
+// kvShards is how many shards a Store has: enough that the loops (and
 // the connection goroutines of the goroutine model) rarely want the same
 // lock at the same time. A power of two, so a hash picks one with a mask.
 const kvShards = 256
@@ -30,13 +30,13 @@ const (
 	kvSweepRounds = 4
 )
 
-// The errors of kvStore.incrBy, in Redis's words.
+// The errors of Store.IncrBy, in Redis's words.
 var (
-	errKVNotInteger = errors.New("ERR value is not an integer or out of range")
-	errKVOverflow   = errors.New("ERR increment or decrement would overflow")
+	ErrNotInteger = errors.New("ERR value is not an integer or out of range")
+	ErrOverflow   = errors.New("ERR increment or decrement would overflow")
 )
 
-// kvStore is the key-value store behind -proto resp: one per server,
+// Store is the key-value store behind -proto resp: one per server,
 // shared by every loop or connection goroutine. It is safe for concurrent
 // use. Keys live in kvShards shards, picked by a seeded hash of the key,
 // each with its own lock.
@@ -44,9 +44,9 @@ var (
 // Every operation takes now, the caller's clock in Unix nanoseconds: a key
 // whose deadline is at or before now is gone (lazy expiry, as Redis does),
 // and the first operation to notice deletes it. The sweeper goroutine,
-// started by newKV and stopped by Close, deletes expired keys nobody asks
+// started by New and stopped by Close, deletes expired keys nobody asks
 // for (active expiry).
-type kvStore struct {
+type Store struct {
 	seed   maphash.Seed
 	shards [kvShards]kvShard
 	clock  func() int64 // the sweeper's clock, Unix nanoseconds
@@ -76,13 +76,13 @@ type kvEntry struct {
 	expireAt int64  // Unix nanoseconds; 0: no deadline
 }
 
-// newKV returns an empty store and starts its sweeper, which uses clock
+// New returns an empty store and starts its sweeper, which uses clock
 // (nil: the wall clock). Close stops it.
-func newKV(clock func() int64) *kvStore {
+func New(clock func() int64) *Store {
 	if clock == nil {
 		clock = func() int64 { return time.Now().UnixNano() }
 	}
-	s := &kvStore{
+	s := &Store{
 		seed:  maphash.MakeSeed(),
 		clock: clock,
 		stop:  make(chan struct{}),
@@ -98,14 +98,14 @@ func newKV(clock func() int64) *kvStore {
 
 // Close stops the sweeper and waits for it to return. The store still
 // works afterwards, with lazy expiry only. Close may be called many times.
-func (s *kvStore) Close() error {
+func (s *Store) Close() error {
 	s.closeOnce.Do(func() { close(s.stop) })
 	<-s.done
 	return nil
 }
 
 // shard returns the shard of key.
-func (s *kvStore) shard(key []byte) *kvShard {
+func (s *Store) shard(key []byte) *kvShard {
 	return &s.shards[maphash.Bytes(s.seed, key)&(kvShards-1)]
 }
 
@@ -142,11 +142,11 @@ func (sh *kvShard) insert(key []byte, e *kvEntry) {
 	}
 }
 
-// appendGet appends key's value to dst as a RESP bulk string and reports
+// AppendGet appends key's value to dst as a RESP bulk string and reports
 // true, or leaves dst as it is and reports false when key is missing. The
 // value is copied under the shard's lock, so an overwrite in place cannot
 // tear it.
-func (s *kvStore) appendGet(dst, key []byte, now int64) ([]byte, bool) {
+func (s *Store) AppendGet(dst, key []byte, now int64) ([]byte, bool) {
 	sh := s.shard(key)
 	sh.mu.Lock()
 	defer sh.mu.Unlock()
@@ -157,23 +157,23 @@ func (s *kvStore) appendGet(dst, key []byte, now int64) ([]byte, bool) {
 	return codec.AppendBulk(dst, e.val), true
 }
 
-// kvSetMode holds SET's conditions.
-type kvSetMode struct {
-	nx, xx  bool // only when the key is missing (nx) or present (xx)
-	keepTTL bool // an overwrite keeps the key's deadline (expireAt is ignored)
+// SetMode holds SET's conditions.
+type SetMode struct {
+	NX, XX  bool // only when the key is missing (NX) or present (XX)
+	KeepTTL bool // an overwrite keeps the key's deadline (expireAt is ignored)
 }
 
-// set stores a copy of val under key with the deadline expireAt (0: none)
+// Set stores a copy of val under key with the deadline expireAt (0: none)
 // unless mode's condition fails, and reports whether it stored. An
 // overwrite with a value of about the same size reuses the old value's
 // array; others allocate a new one, so a big array is not kept alive by a
 // small value.
-func (s *kvStore) set(key, val []byte, expireAt int64, mode kvSetMode, now int64) bool {
+func (s *Store) Set(key, val []byte, expireAt int64, mode SetMode, now int64) bool {
 	sh := s.shard(key)
 	sh.mu.Lock()
 	defer sh.mu.Unlock()
 	e := sh.live(key, now)
-	if (mode.nx && e != nil) || (mode.xx && e == nil) {
+	if (mode.NX && e != nil) || (mode.XX && e == nil) {
 		return false
 	}
 	if e == nil {
@@ -185,7 +185,7 @@ func (s *kvStore) set(key, val []byte, expireAt int64, mode kvSetMode, now int64
 	} else {
 		e.val = clone(val)
 	}
-	if !mode.keepTTL {
+	if !mode.KeepTTL {
 		sh.setDeadline(key, e, expireAt)
 	}
 	return true
@@ -195,8 +195,8 @@ func (s *kvStore) set(key, val []byte, expireAt int64, mode kvSetMode, now int64
 // allocator's size class, which later overwrites may reuse.
 func clone(b []byte) []byte { return append([]byte(nil), b...) }
 
-// del deletes key and reports whether it was there.
-func (s *kvStore) del(key []byte, now int64) bool {
+// Del deletes key and reports whether it was there.
+func (s *Store) Del(key []byte, now int64) bool {
 	sh := s.shard(key)
 	sh.mu.Lock()
 	defer sh.mu.Unlock()
@@ -208,19 +208,19 @@ func (s *kvStore) del(key []byte, now int64) bool {
 	return true
 }
 
-// exists reports whether key is there.
-func (s *kvStore) exists(key []byte, now int64) bool {
+// Exists reports whether key is there.
+func (s *Store) Exists(key []byte, now int64) bool {
 	sh := s.shard(key)
 	sh.mu.Lock()
 	defer sh.mu.Unlock()
 	return sh.live(key, now) != nil
 }
 
-// incrBy adds delta to the integer stored at key (a missing key counts as
+// IncrBy adds delta to the integer stored at key (a missing key counts as
 // 0, and keeps no deadline) and returns the sum. It fails with
-// errKVNotInteger when the value is not a canonical decimal int64, and with
-// errKVOverflow when the sum would not fit; the value is unchanged then.
-func (s *kvStore) incrBy(key []byte, delta, now int64) (int64, error) {
+// ErrNotInteger when the value is not a canonical decimal int64, and with
+// ErrOverflow when the sum would not fit; the value is unchanged then.
+func (s *Store) IncrBy(key []byte, delta, now int64) (int64, error) {
 	sh := s.shard(key)
 	sh.mu.Lock()
 	defer sh.mu.Unlock()
@@ -229,11 +229,11 @@ func (s *kvStore) incrBy(key []byte, delta, now int64) (int64, error) {
 	if e != nil {
 		var ok bool
 		if n, ok = codec.ParseInt(e.val); !ok {
-			return 0, errKVNotInteger
+			return 0, ErrNotInteger
 		}
 	}
 	if (delta > 0 && n > math.MaxInt64-delta) || (delta < 0 && n < math.MinInt64-delta) {
-		return 0, errKVOverflow
+		return 0, ErrOverflow
 	}
 	n += delta
 	if e == nil {
@@ -244,9 +244,9 @@ func (s *kvStore) incrBy(key []byte, delta, now int64) (int64, error) {
 	return n, nil
 }
 
-// expire gives key the deadline at, or deletes it when at <= now, and
+// Expire gives key the deadline at, or deletes it when at <= now, and
 // reports whether key was there.
-func (s *kvStore) expire(key []byte, at, now int64) bool {
+func (s *Store) Expire(key []byte, at, now int64) bool {
 	sh := s.shard(key)
 	sh.mu.Lock()
 	defer sh.mu.Unlock()
@@ -263,9 +263,9 @@ func (s *kvStore) expire(key []byte, at, now int64) bool {
 	return true
 }
 
-// ttl returns the time key has left, in nanoseconds; found is false for a
+// TTL returns the time key has left, in nanoseconds; found is false for a
 // missing key and forever true for a key without a deadline.
-func (s *kvStore) ttl(key []byte, now int64) (left int64, found, forever bool) {
+func (s *Store) TTL(key []byte, now int64) (left int64, found, forever bool) {
 	sh := s.shard(key)
 	sh.mu.Lock()
 	defer sh.mu.Unlock()
@@ -279,10 +279,10 @@ func (s *kvStore) ttl(key []byte, now int64) (left int64, found, forever bool) {
 	return e.expireAt - now, true, false
 }
 
-// size returns the number of keys, counting expired ones not yet deleted,
+// Len returns the number of keys, counting expired ones not yet deleted,
 // as Redis's DBSIZE does. Shards are counted one at a time, so under
 // concurrent writes the sum is of no single instant.
-func (s *kvStore) size() int {
+func (s *Store) Len() int {
 	total := 0
 	for i := range s.shards {
 		sh := &s.shards[i]
@@ -293,9 +293,9 @@ func (s *kvStore) size() int {
 	return total
 }
 
-// flush deletes every key, one shard at a time. New maps let the old ones'
+// Flush deletes every key, one shard at a time. New maps let the old ones'
 // memory go.
-func (s *kvStore) flush() {
+func (s *Store) Flush() {
 	for i := range s.shards {
 		sh := &s.shards[i]
 		sh.mu.Lock()
@@ -306,7 +306,7 @@ func (s *kvStore) flush() {
 }
 
 // sweeper runs sweep every kvSweepEvery until Close.
-func (s *kvStore) sweeper() {
+func (s *Store) sweeper() {
 	defer close(s.done)
 	t := time.NewTicker(kvSweepEvery)
 	defer t.Stop()
@@ -323,7 +323,7 @@ func (s *kvStore) sweeper() {
 // sweep is one round of active expiry at now (see kvSweepEvery) and
 // returns how many keys it deleted. Only the sweeper goroutine calls it,
 // or a test that started none.
-func (s *kvStore) sweep(now int64) int {
+func (s *Store) sweep(now int64) int {
 	deleted := 0
 	for range kvSweepShards {
 		deleted += s.shards[s.cursor].sweep(now)

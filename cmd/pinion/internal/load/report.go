@@ -1,4 +1,4 @@
-package main
+package load
 
 import (
 	"encoding/json"
@@ -8,7 +8,7 @@ import (
 	"time"
 )
 
-// loadResult is the report of a run; with -json it is printed as is, and
+// Result is the report of a run; with -json it is printed as is, and
 // bench/cmd/matrix reads it.
 //
 // Requests and bytes count the responses completed inside the measured
@@ -16,7 +16,7 @@ import (
 // 10^6 bytes. Latency is from the write of a request's batch to the read
 // that completed its response, in microseconds. CPUS is the load
 // generator's own CPU time (user plus system, all threads) in the window.
-type loadResult struct {
+type Result struct {
 	Proto         string        `json:"proto"`
 	Addr          string        `json:"addr"`
 	Conns         int           `json:"conns"`
@@ -48,12 +48,12 @@ type latencyReport struct {
 	Mean float64 `json:"mean"`
 }
 
-func (r *loadResult) writeJSON(w io.Writer) error {
+func (r *Result) writeJSON(w io.Writer) error {
 	enc := json.NewEncoder(w)
 	return enc.Encode(r)
 }
 
-func (r *loadResult) writeText(w io.Writer) error {
+func (r *Result) writeText(w io.Writer) error {
 	d := func(us float64) time.Duration {
 		return time.Duration(us * float64(time.Microsecond)).Round(time.Microsecond)
 	}
@@ -81,7 +81,7 @@ errors      connect %d  io %d  timeouts %d  verify %d
 }
 
 // requestsText says what the requests of the run were.
-func (r *loadResult) requestsText() string {
+func (r *Result) requestsText() string {
 	switch r.Proto {
 	case "http":
 		return "GET " + r.Path

@@ -1,4 +1,4 @@
-package main
+package proto
 
 import (
 	"errors"
@@ -6,13 +6,14 @@ import (
 	"strings"
 	"time"
 
+	"github.com/pinion-net/pinion/cmd/pinion/internal/kv"
 	"github.com/pinion-net/pinion/codec"
 )
 
 const (
 	// respDefaultBulk bounds a bulk string when -max-body is 0.
 	respDefaultBulk = 64 << 10
-	// respReplyBudget is how many reply bytes one serve call collects
+	// respReplyBudget is how many reply bytes one Serve call collects
 	// before it returns, leaving the rest of the input for the next call:
 	// the caller then writes, and its flow control sees the replies, before
 	// a long pipeline of big GETs has grown one huge buffer.
@@ -37,8 +38,8 @@ const (
 	respErrProtocol   = "ERR Protocol error: "
 )
 
-// resp is -proto resp: enough of Redis for redis-cli and redis-benchmark,
-// over a kvStore shared by every connection of the server. Commands are
+// RESP is -proto resp: enough of Redis for redis-cli and redis-benchmark,
+// over a kv.Store shared by every connection of the server. Commands are
 // looked up case-insensitively; their replies follow Redis 7's, errors
 // included, except where a command's doc comment says otherwise and for an
 // unknown command: "-ERR unknown command '<name>'", without the first
@@ -48,9 +49,9 @@ const (
 // answered with "-ERR Protocol error: ..." and closes the connection, as
 // Redis does. Commands spanning several keys (DEL, MGET, MSET, ...) take
 // one key's lock at a time: each key's part is atomic, the whole is not.
-type resp struct {
+type RESP struct {
 	limits   codec.RESPLimits
-	kv       *kvStore
+	store    *kv.Store
 	commands map[string]*respCommand // by upper-case name; only read
 }
 
@@ -58,44 +59,44 @@ type resp struct {
 type respCommand struct {
 	name     string // lower case, as Redis names commands in errors
 	min, max int    // bounds of len(args), the name included; max < 0: none
-	run      func(r *resp, args [][]byte, out []byte, now int64) []byte
+	run      func(r *RESP, args [][]byte, out []byte, now int64) []byte
 	errArity string // the wrong-arity error, built once
 }
 
 // newRESP returns the resp protocol with a new, empty store. A bulk string
 // may be -max-body bytes long (64 KiB when that is 0), an inline command
 // -max-header bytes, so that a command with one big value always fits the
-// input a connection may hold (serveConfig.maxInbound). The server's
+// input a connection may hold (the serve command sizes it so). The server's
 // shutdown closes it, which stops the store's sweeper.
-func newRESP(o protoOptions) (protocol, error) {
-	r := &resp{
-		limits: codec.RESPLimits{MaxInline: o.maxHeader, MaxBulk: int(min(o.maxBody, math.MaxInt32))},
-		kv:     newKV(nil),
+func newRESP(o Options) (Protocol, error) {
+	r := &RESP{
+		limits: codec.RESPLimits{MaxInline: o.MaxHeader, MaxBulk: int(min(o.MaxBody, math.MaxInt32))},
+		store:  kv.New(nil),
 	}
-	if o.maxBody <= 0 {
+	if o.MaxBody <= 0 {
 		r.limits.MaxBulk = respDefaultBulk
 	}
 	r.commands = make(map[string]*respCommand)
 	for _, c := range []respCommand{
-		{name: "ping", min: 1, max: 2, run: (*resp).ping},
-		{name: "echo", min: 2, max: 2, run: (*resp).echo},
-		{name: "get", min: 2, max: 2, run: (*resp).get},
-		{name: "set", min: 3, max: -1, run: (*resp).set},
-		{name: "del", min: 2, max: -1, run: (*resp).del},
-		{name: "exists", min: 2, max: -1, run: (*resp).exists},
-		{name: "incr", min: 2, max: 2, run: (*resp).incr},
-		{name: "decr", min: 2, max: 2, run: (*resp).decr},
-		{name: "mget", min: 2, max: -1, run: (*resp).mget},
-		{name: "mset", min: 3, max: -1, run: (*resp).mset},
-		{name: "expire", min: 3, max: 3, run: (*resp).expire},
-		{name: "ttl", min: 2, max: 2, run: (*resp).ttl},
-		{name: "dbsize", min: 1, max: 1, run: (*resp).dbsize},
-		{name: "flushall", min: 1, max: 2, run: (*resp).flushall},
-		{name: "select", min: 2, max: 2, run: (*resp).selectDB},
-		{name: "command", min: 1, max: -1, run: (*resp).command},
-		{name: "config", min: 2, max: -1, run: (*resp).config},
-		{name: "client", min: 2, max: -1, run: (*resp).client},
-		{name: "quit", min: 1, max: -1, run: (*resp).quit},
+		{name: "ping", min: 1, max: 2, run: (*RESP).ping},
+		{name: "echo", min: 2, max: 2, run: (*RESP).echo},
+		{name: "get", min: 2, max: 2, run: (*RESP).get},
+		{name: "set", min: 3, max: -1, run: (*RESP).set},
+		{name: "del", min: 2, max: -1, run: (*RESP).del},
+		{name: "exists", min: 2, max: -1, run: (*RESP).exists},
+		{name: "incr", min: 2, max: 2, run: (*RESP).incr},
+		{name: "decr", min: 2, max: 2, run: (*RESP).decr},
+		{name: "mget", min: 2, max: -1, run: (*RESP).mget},
+		{name: "mset", min: 3, max: -1, run: (*RESP).mset},
+		{name: "expire", min: 3, max: 3, run: (*RESP).expire},
+		{name: "ttl", min: 2, max: 2, run: (*RESP).ttl},
+		{name: "dbsize", min: 1, max: 1, run: (*RESP).dbsize},
+		{name: "flushall", min: 1, max: 2, run: (*RESP).flushall},
+		{name: "select", min: 2, max: 2, run: (*RESP).selectDB},
+		{name: "command", min: 1, max: -1, run: (*RESP).command},
+		{name: "config", min: 2, max: -1, run: (*RESP).config},
+		{name: "client", min: 2, max: -1, run: (*RESP).client},
+		{name: "quit", min: 1, max: -1, run: (*RESP).quit},
 	} {
 		c.errArity = "ERR wrong number of arguments for '" + c.name + "' command"
 		r.commands[strings.ToUpper(c.name)] = &c
@@ -105,15 +106,15 @@ func newRESP(o protoOptions) (protocol, error) {
 
 // Close stops the store's sweeper; the servers call it once they have
 // stopped serving.
-func (r *resp) Close() error { return r.kv.Close() }
+func (r *RESP) Close() error { return r.store.Close() }
 
 // serve runs the complete commands at the start of in, appending their
 // replies to out. It stops early once the replies pass respReplyBudget
 // (the caller calls again for the rest), at a QUIT, at a protocol error,
 // and at an incomplete command (partial).
-func (r *resp) serve(sc *scratch, in, out []byte) (int, []byte, action) {
-	now := sc.now.UnixNano()
-	if sc.now.IsZero() {
+func (r *RESP) Serve(sc *Scratch, in, out []byte) (int, []byte, Action) {
+	now := sc.Now.UnixNano()
+	if sc.Now.IsZero() {
 		now = time.Now().UnixNano()
 	}
 	off := 0
@@ -122,9 +123,9 @@ func (r *resp) serve(sc *scratch, in, out []byte) (int, []byte, action) {
 		sc.args = args
 		switch {
 		case err != nil:
-			return off, appendProtocolError(out, err), action{close: true, err: err}
+			return off, appendProtocolError(out, err), Action{Close: true, Err: err}
 		case n == 0:
-			return off, out, action{partial: true}
+			return off, out, Action{Partial: true}
 		}
 		off += n
 		if len(args) == 0 {
@@ -132,16 +133,16 @@ func (r *resp) serve(sc *scratch, in, out []byte) (int, []byte, action) {
 		}
 		var quit bool
 		if out, quit = r.exec(args, out, now); quit {
-			return off, out, action{close: true}
+			return off, out, Action{Close: true}
 		}
 	}
-	return off, out, action{}
+	return off, out, Action{}
 }
 
 // exec runs one command and appends its reply; quit reports a QUIT. The
 // name is folded to upper case in a stack array, and the map lookup with
 // string(name) does not allocate.
-func (r *resp) exec(args [][]byte, out []byte, now int64) (_ []byte, quit bool) {
+func (r *RESP) exec(args [][]byte, out []byte, now int64) (_ []byte, quit bool) {
 	var buf [respMaxName]byte
 	name := args[0]
 	if len(name) > len(buf) {
@@ -217,19 +218,19 @@ func deadline(now, n int64, unit time.Duration) (int64, bool) {
 }
 
 // ping answers PONG, or echoes its argument as a bulk string.
-func (r *resp) ping(args [][]byte, out []byte, _ int64) []byte {
+func (r *RESP) ping(args [][]byte, out []byte, _ int64) []byte {
 	if len(args) == 2 {
 		return codec.AppendBulk(out, args[1])
 	}
 	return codec.AppendSimple(out, "PONG")
 }
 
-func (r *resp) echo(args [][]byte, out []byte, _ int64) []byte {
+func (r *RESP) echo(args [][]byte, out []byte, _ int64) []byte {
 	return codec.AppendBulk(out, args[1])
 }
 
-func (r *resp) get(args [][]byte, out []byte, now int64) []byte {
-	out, ok := r.kv.appendGet(out, args[1], now)
+func (r *RESP) get(args [][]byte, out []byte, now int64) []byte {
+	out, ok := r.store.AppendGet(out, args[1], now)
 	if !ok {
 		out = codec.AppendNull(out)
 	}
@@ -239,20 +240,20 @@ func (r *resp) get(args [][]byte, out []byte, now int64) []byte {
 // set is SET key value [NX|XX] [EX s|PX ms|KEEPTTL], options in any order.
 // It answers +OK, or the null bulk when NX or XX prevented it. Its GET,
 // EXAT and PXAT options are not supported: a syntax error.
-func (r *resp) set(args [][]byte, out []byte, now int64) []byte {
-	var mode kvSetMode
+func (r *RESP) set(args [][]byte, out []byte, now int64) []byte {
+	var mode kv.SetMode
 	var at int64
 	ttl := false // EX or PX seen
 	for i := 3; i < len(args); i++ {
 		a := args[i]
 		switch {
-		case isWord(a, "NX") && !mode.xx:
-			mode.nx = true
-		case isWord(a, "XX") && !mode.nx:
-			mode.xx = true
+		case isWord(a, "NX") && !mode.XX:
+			mode.NX = true
+		case isWord(a, "XX") && !mode.NX:
+			mode.XX = true
 		case isWord(a, "KEEPTTL") && !ttl:
-			mode.keepTTL = true
-		case (isWord(a, "EX") || isWord(a, "PX")) && !ttl && !mode.keepTTL && i+1 < len(args):
+			mode.KeepTTL = true
+		case (isWord(a, "EX") || isWord(a, "PX")) && !ttl && !mode.KeepTTL && i+1 < len(args):
 			unit := time.Second
 			if isWord(a, "PX") {
 				unit = time.Millisecond
@@ -273,17 +274,17 @@ func (r *resp) set(args [][]byte, out []byte, now int64) []byte {
 			return codec.AppendError(out, respErrSyntax)
 		}
 	}
-	if !r.kv.set(args[1], args[2], at, mode, now) {
+	if !r.store.Set(args[1], args[2], at, mode, now) {
 		return codec.AppendNull(out)
 	}
 	return codec.AppendSimple(out, "OK")
 }
 
 // del answers how many of the keys it deleted.
-func (r *resp) del(args [][]byte, out []byte, now int64) []byte {
+func (r *RESP) del(args [][]byte, out []byte, now int64) []byte {
 	n := 0
 	for _, k := range args[1:] {
-		if r.kv.del(k, now) {
+		if r.store.Del(k, now) {
 			n++
 		}
 	}
@@ -292,29 +293,29 @@ func (r *resp) del(args [][]byte, out []byte, now int64) []byte {
 
 // exists answers how many of the keys exist, a key named twice counting
 // twice.
-func (r *resp) exists(args [][]byte, out []byte, now int64) []byte {
+func (r *RESP) exists(args [][]byte, out []byte, now int64) []byte {
 	n := 0
 	for _, k := range args[1:] {
-		if r.kv.exists(k, now) {
+		if r.store.Exists(k, now) {
 			n++
 		}
 	}
 	return codec.AppendInt(out, int64(n))
 }
 
-func (r *resp) incr(args [][]byte, out []byte, now int64) []byte {
+func (r *RESP) incr(args [][]byte, out []byte, now int64) []byte {
 	return r.incrBy(args[1], 1, out, now)
 }
 
-func (r *resp) decr(args [][]byte, out []byte, now int64) []byte {
+func (r *RESP) decr(args [][]byte, out []byte, now int64) []byte {
 	return r.incrBy(args[1], -1, out, now)
 }
 
 // incrBy answers the new value, or Redis's error for a value that is not
 // an integer ("ERR value is not an integer or out of range") or a sum out
 // of int64 ("ERR increment or decrement would overflow").
-func (r *resp) incrBy(key []byte, delta int64, out []byte, now int64) []byte {
-	n, err := r.kv.incrBy(key, delta, now)
+func (r *RESP) incrBy(key []byte, delta int64, out []byte, now int64) []byte {
+	n, err := r.store.IncrBy(key, delta, now)
 	if err != nil {
 		return codec.AppendError(out, err.Error())
 	}
@@ -322,11 +323,11 @@ func (r *resp) incrBy(key []byte, delta int64, out []byte, now int64) []byte {
 }
 
 // mget answers an array of the values, the null bulk for missing keys.
-func (r *resp) mget(args [][]byte, out []byte, now int64) []byte {
+func (r *RESP) mget(args [][]byte, out []byte, now int64) []byte {
 	out = codec.AppendArrayHeader(out, len(args)-1)
 	for _, k := range args[1:] {
 		var ok bool
-		if out, ok = r.kv.appendGet(out, k, now); !ok {
+		if out, ok = r.store.AppendGet(out, k, now); !ok {
 			out = codec.AppendNull(out)
 		}
 	}
@@ -334,12 +335,12 @@ func (r *resp) mget(args [][]byte, out []byte, now int64) []byte {
 }
 
 // mset is MSET key value [key value ...]; it answers +OK.
-func (r *resp) mset(args [][]byte, out []byte, now int64) []byte {
+func (r *RESP) mset(args [][]byte, out []byte, now int64) []byte {
 	if len(args)%2 == 0 {
 		return codec.AppendError(out, r.commands["MSET"].errArity)
 	}
 	for i := 1; i < len(args); i += 2 {
-		r.kv.set(args[i], args[i+1], 0, kvSetMode{}, now)
+		r.store.Set(args[i], args[i+1], 0, kv.SetMode{}, now)
 	}
 	return codec.AppendSimple(out, "OK")
 }
@@ -347,7 +348,7 @@ func (r *resp) mset(args [][]byte, out []byte, now int64) []byte {
 // expire is EXPIRE key seconds: :1 when the key exists (and now expires in
 // seconds, or is deleted for seconds <= 0), else :0. Redis 7's NX, XX, GT
 // and LT options are not supported: a wrong-arity error.
-func (r *resp) expire(args [][]byte, out []byte, now int64) []byte {
+func (r *RESP) expire(args [][]byte, out []byte, now int64) []byte {
 	n, ok := codec.ParseInt(args[2])
 	if !ok {
 		return codec.AppendError(out, respErrNotInteger)
@@ -358,7 +359,7 @@ func (r *resp) expire(args [][]byte, out []byte, now int64) []byte {
 			return codec.AppendError(out, respErrExpireTime)
 		}
 	}
-	if r.kv.expire(args[1], at, now) {
+	if r.store.Expire(args[1], at, now) {
 		return codec.AppendInt(out, 1)
 	}
 	return codec.AppendInt(out, 0)
@@ -366,8 +367,8 @@ func (r *resp) expire(args [][]byte, out []byte, now int64) []byte {
 
 // ttl answers the seconds a key has left, rounded to the nearest as Redis
 // does; -1 for a key without a deadline, -2 for a missing key.
-func (r *resp) ttl(args [][]byte, out []byte, now int64) []byte {
-	left, found, forever := r.kv.ttl(args[1], now)
+func (r *RESP) ttl(args [][]byte, out []byte, now int64) []byte {
+	left, found, forever := r.store.TTL(args[1], now)
 	switch {
 	case !found:
 		return codec.AppendInt(out, -2)
@@ -377,21 +378,21 @@ func (r *resp) ttl(args [][]byte, out []byte, now int64) []byte {
 	return codec.AppendInt(out, (left+int64(time.Second)/2)/int64(time.Second))
 }
 
-func (r *resp) dbsize(_ [][]byte, out []byte, _ int64) []byte {
-	return codec.AppendInt(out, int64(r.kv.size()))
+func (r *RESP) dbsize(_ [][]byte, out []byte, _ int64) []byte {
+	return codec.AppendInt(out, int64(r.store.Len()))
 }
 
 // flushall is FLUSHALL [ASYNC|SYNC]; both flush at once.
-func (r *resp) flushall(args [][]byte, out []byte, _ int64) []byte {
+func (r *RESP) flushall(args [][]byte, out []byte, _ int64) []byte {
 	if len(args) == 2 && !isWord(args[1], "ASYNC") && !isWord(args[1], "SYNC") {
 		return codec.AppendError(out, respErrSyntax)
 	}
-	r.kv.flush()
+	r.store.Flush()
 	return codec.AppendSimple(out, "OK")
 }
 
 // selectDB is SELECT index: there is only database 0.
-func (r *resp) selectDB(args [][]byte, out []byte, _ int64) []byte {
+func (r *RESP) selectDB(args [][]byte, out []byte, _ int64) []byte {
 	n, ok := codec.ParseInt(args[1])
 	switch {
 	case !ok:
@@ -405,7 +406,7 @@ func (r *resp) selectDB(args [][]byte, out []byte, _ int64) []byte {
 // command answers as a server that documents no commands: COMMAND,
 // COMMAND DOCS, INFO and LIST an empty array, COMMAND COUNT 0. redis-cli
 // then falls back to its built-in help.
-func (r *resp) command(args [][]byte, out []byte, _ int64) []byte {
+func (r *RESP) command(args [][]byte, out []byte, _ int64) []byte {
 	switch {
 	case len(args) == 1, isWord(args[1], "DOCS"), isWord(args[1], "INFO"), isWord(args[1], "LIST"):
 		return codec.AppendArrayHeader(out, 0)
@@ -421,7 +422,7 @@ func (r *resp) command(args [][]byte, out []byte, _ int64) []byte {
 // value pairs for the parameters redis-benchmark asks about ("save": no
 // snapshots, "appendonly": no), matched exactly but in any case; other
 // parameters are left out. Glob patterns are not supported.
-func (r *resp) config(args [][]byte, out []byte, _ int64) []byte {
+func (r *RESP) config(args [][]byte, out []byte, _ int64) []byte {
 	if !isWord(args[1], "GET") {
 		return appendErrorArg(out, respErrUnknownSub, args[1], "'. Try CONFIG HELP.")
 	}
@@ -450,7 +451,7 @@ func (r *resp) config(args [][]byte, out []byte, _ int64) []byte {
 
 // client is CLIENT SETNAME name and CLIENT SETINFO attribute value, which
 // clients send on connecting; both answer +OK and are forgotten.
-func (r *resp) client(args [][]byte, out []byte, _ int64) []byte {
+func (r *RESP) client(args [][]byte, out []byte, _ int64) []byte {
 	switch {
 	case isWord(args[1], "SETNAME") && len(args) == 3,
 		isWord(args[1], "SETINFO") && len(args) == 4:
@@ -464,6 +465,6 @@ func (r *resp) client(args [][]byte, out []byte, _ int64) []byte {
 }
 
 // quit answers +OK; exec then has the connection closed once it is sent.
-func (r *resp) quit(_ [][]byte, out []byte, _ int64) []byte {
+func (r *RESP) quit(_ [][]byte, out []byte, _ int64) []byte {
 	return codec.AppendSimple(out, "OK")
 }

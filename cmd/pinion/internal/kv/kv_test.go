@@ -1,4 +1,4 @@
-package main
+package kv
 
 import (
 	"errors"
@@ -12,16 +12,16 @@ import (
 )
 
 // newTestKV returns a store closed when the test ends.
-func newTestKV(t *testing.T) *kvStore {
+func newTestKV(t *testing.T) *Store {
 	t.Helper()
-	s := newKV(nil)
+	s := New(nil)
 	t.Cleanup(func() { s.Close() })
 	return s
 }
 
 // stored returns the keys the shards hold, expired ones not yet deleted
 // included, and checks the invariant between the two maps of each shard.
-func kvStored(t *testing.T, s *kvStore) int {
+func kvStored(t *testing.T, s *Store) int {
 	t.Helper()
 	total := 0
 	for i := range s.shards {
@@ -45,8 +45,8 @@ func kvStored(t *testing.T, s *kvStore) int {
 	return total
 }
 
-func kvGet(s *kvStore, key string, now int64) (string, bool) {
-	b, ok := s.appendGet(nil, []byte(key), now)
+func kvGet(s *Store, key string, now int64) (string, bool) {
+	b, ok := s.AppendGet(nil, []byte(key), now)
 	return string(b), ok
 }
 
@@ -54,9 +54,9 @@ func TestKVShardsSpreadKeys(t *testing.T) {
 	const keys = 64 * kvShards
 	s := newTestKV(t)
 	for i := range keys {
-		s.set([]byte("key:"+strconv.Itoa(i)), []byte("v"), 0, kvSetMode{}, 1)
+		s.Set([]byte("key:"+strconv.Itoa(i)), []byte("v"), 0, SetMode{}, 1)
 	}
-	if got := s.size(); got != keys {
+	if got := s.Len(); got != keys {
 		t.Fatalf("size = %d, want %d", got, keys)
 	}
 	// 64 keys a shard on average with a standard deviation of 8. Over 256
@@ -74,13 +74,13 @@ func TestKVShardsSpreadKeys(t *testing.T) {
 func TestKVLazyExpiry(t *testing.T) {
 	s := newTestKV(t)
 	const now = int64(1_000_000)
-	s.set([]byte("k"), []byte("v"), now+10, kvSetMode{}, now)
-	s.set([]byte("forever"), []byte("v"), 0, kvSetMode{}, now)
+	s.Set([]byte("k"), []byte("v"), now+10, SetMode{}, now)
+	s.Set([]byte("forever"), []byte("v"), 0, SetMode{}, now)
 
 	if v, ok := kvGet(s, "k", now+9); !ok || v != "$1\r\nv\r\n" {
 		t.Errorf("get before the deadline = %q, %v; want the value", v, ok)
 	}
-	if left, found, forever := s.ttl([]byte("k"), now+4); left != 6 || !found || forever {
+	if left, found, forever := s.TTL([]byte("k"), now+4); left != 6 || !found || forever {
 		t.Errorf("ttl = %d, %v, %v; want 6, true, false", left, found, forever)
 	}
 	if got := kvStored(t, s); got != 2 {
@@ -92,10 +92,10 @@ func TestKVLazyExpiry(t *testing.T) {
 	if got := kvStored(t, s); got != 1 {
 		t.Errorf("stored = %d after a get at the deadline, want 1: the expired key deleted", got)
 	}
-	if _, found, _ := s.ttl([]byte("k"), now+10); found {
+	if _, found, _ := s.TTL([]byte("k"), now+10); found {
 		t.Errorf("ttl found the expired key")
 	}
-	if _, found, forever := s.ttl([]byte("forever"), math.MaxInt64); !found || !forever {
+	if _, found, forever := s.TTL([]byte("forever"), math.MaxInt64); !found || !forever {
 		t.Errorf("ttl of a key without deadline = found %v forever %v, want true true", found, forever)
 	}
 }
@@ -105,36 +105,36 @@ func TestKVDeadlines(t *testing.T) {
 	k := []byte("k")
 	tests := []struct {
 		name string
-		do   func(s *kvStore)
+		do   func(s *Store)
 		want int64 // the deadline after do; 0 none; -1 key gone
 	}{
-		{"set without deadline clears it", func(s *kvStore) {
-			s.set(k, []byte("v2"), 0, kvSetMode{}, now)
+		{"set without deadline clears it", func(s *Store) {
+			s.Set(k, []byte("v2"), 0, SetMode{}, now)
 		}, 0},
-		{"set with deadline replaces it", func(s *kvStore) {
-			s.set(k, []byte("v2"), now+50, kvSetMode{}, now)
+		{"set with deadline replaces it", func(s *Store) {
+			s.Set(k, []byte("v2"), now+50, SetMode{}, now)
 		}, now + 50},
-		{"keepttl keeps it", func(s *kvStore) {
-			s.set(k, []byte("v2"), 0, kvSetMode{keepTTL: true}, now)
+		{"keepttl keeps it", func(s *Store) {
+			s.Set(k, []byte("v2"), 0, SetMode{KeepTTL: true}, now)
 		}, now + 100},
-		{"incr keeps it", func(s *kvStore) {
-			s.set(k, []byte("7"), 0, kvSetMode{keepTTL: true}, now)
-			s.incrBy(k, 1, now)
+		{"incr keeps it", func(s *Store) {
+			s.Set(k, []byte("7"), 0, SetMode{KeepTTL: true}, now)
+			s.IncrBy(k, 1, now)
 		}, now + 100},
-		{"expire moves it", func(s *kvStore) { s.expire(k, now+5, now) }, now + 5},
-		{"expire in the past deletes", func(s *kvStore) { s.expire(k, now, now) }, -1},
-		{"del deletes", func(s *kvStore) { s.del(k, now) }, -1},
-		{"flush deletes", func(s *kvStore) { s.flush() }, -1},
-		{"nx fails", func(s *kvStore) {
-			s.set(k, []byte("v2"), 0, kvSetMode{nx: true}, now)
+		{"expire moves it", func(s *Store) { s.Expire(k, now+5, now) }, now + 5},
+		{"expire in the past deletes", func(s *Store) { s.Expire(k, now, now) }, -1},
+		{"del deletes", func(s *Store) { s.Del(k, now) }, -1},
+		{"flush deletes", func(s *Store) { s.Flush() }, -1},
+		{"nx fails", func(s *Store) {
+			s.Set(k, []byte("v2"), 0, SetMode{NX: true}, now)
 		}, now + 100},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			s := newTestKV(t)
-			s.set(k, []byte("v"), now+100, kvSetMode{}, now)
+			s.Set(k, []byte("v"), now+100, SetMode{}, now)
 			tt.do(s)
-			left, found, forever := s.ttl(k, now)
+			left, found, forever := s.TTL(k, now)
 			got := now + left
 			switch {
 			case !found:
@@ -153,28 +153,28 @@ func TestKVDeadlines(t *testing.T) {
 func TestKVSetConditionsAndReuse(t *testing.T) {
 	s := newTestKV(t)
 	k := []byte("k")
-	if s.set(k, []byte("a"), 0, kvSetMode{xx: true}, 1) {
+	if s.Set(k, []byte("a"), 0, SetMode{XX: true}, 1) {
 		t.Errorf("set xx of a missing key stored")
 	}
-	if !s.set(k, []byte("abc"), 0, kvSetMode{nx: true}, 1) {
+	if !s.Set(k, []byte("abc"), 0, SetMode{NX: true}, 1) {
 		t.Errorf("set nx of a missing key did not store")
 	}
-	if s.set(k, []byte("b"), 0, kvSetMode{nx: true}, 1) {
+	if s.Set(k, []byte("b"), 0, SetMode{NX: true}, 1) {
 		t.Errorf("set nx of an existing key stored")
 	}
 	in := []byte("xyz")
-	if !s.set(k, in, 0, kvSetMode{xx: true}, 1) {
+	if !s.Set(k, in, 0, SetMode{XX: true}, 1) {
 		t.Errorf("set xx of an existing key did not store")
 	}
 	in[0] = '!' // the store must hold a copy
 	if v, _ := kvGet(s, "k", 1); v != "$3\r\nxyz\r\n" {
 		t.Errorf("get = %q, want the copy of xyz", v)
 	}
-	if allocs := testing.AllocsPerRun(100, func() { s.set(k, []byte("uvw"), 0, kvSetMode{}, 1) }); allocs != 0 {
+	if allocs := testing.AllocsPerRun(100, func() { s.Set(k, []byte("uvw"), 0, SetMode{}, 1) }); allocs != 0 {
 		t.Errorf("overwrite with a value of the same size: %v allocations, want 0", allocs)
 	}
-	s.set(k, make([]byte, 1000), 0, kvSetMode{}, 1)
-	s.set(k, []byte("small"), 0, kvSetMode{}, 1)
+	s.Set(k, make([]byte, 1000), 0, SetMode{}, 1)
+	s.Set(k, []byte("small"), 0, SetMode{}, 1)
 	sh := s.shard(k)
 	if c := cap(sh.m["k"].val); c > 100 {
 		t.Errorf("a small value overwriting a big one kept capacity %d, want a fresh array", c)
@@ -194,25 +194,25 @@ func TestKVIncr(t *testing.T) {
 		{"-5", -1, -6, nil},
 		{"0", -1, -1, nil},
 		{"9223372036854775806", 1, math.MaxInt64, nil},
-		{"9223372036854775807", 1, 0, errKVOverflow},
-		{"-9223372036854775808", -1, 0, errKVOverflow},
-		{"9223372036854775808", 1, 0, errKVNotInteger},
-		{"abc", 1, 0, errKVNotInteger},
-		{" 1", 1, 0, errKVNotInteger},
-		{"01", 1, 0, errKVNotInteger},
-		{"-0", 1, 0, errKVNotInteger},
-		{"+1", 1, 0, errKVNotInteger},
-		{"1.5", 1, 0, errKVNotInteger},
-		{"-", 1, 0, errKVNotInteger},
+		{"9223372036854775807", 1, 0, ErrOverflow},
+		{"-9223372036854775808", -1, 0, ErrOverflow},
+		{"9223372036854775808", 1, 0, ErrNotInteger},
+		{"abc", 1, 0, ErrNotInteger},
+		{" 1", 1, 0, ErrNotInteger},
+		{"01", 1, 0, ErrNotInteger},
+		{"-0", 1, 0, ErrNotInteger},
+		{"+1", 1, 0, ErrNotInteger},
+		{"1.5", 1, 0, ErrNotInteger},
+		{"-", 1, 0, ErrNotInteger},
 	}
 	for _, tt := range tests {
 		t.Run(fmt.Sprintf("%q%+d", tt.val, tt.delta), func(t *testing.T) {
 			s := newTestKV(t)
 			k := []byte("n")
 			if tt.val != "" {
-				s.set(k, []byte(tt.val), 0, kvSetMode{}, 1)
+				s.Set(k, []byte(tt.val), 0, SetMode{}, 1)
 			}
-			got, err := s.incrBy(k, tt.delta, 1)
+			got, err := s.IncrBy(k, tt.delta, 1)
 			if got != tt.want || !errors.Is(err, tt.wantErr) {
 				t.Fatalf("incrBy = %d, %v; want %d, %v", got, err, tt.want, tt.wantErr)
 			}
@@ -245,27 +245,27 @@ func TestKVConcurrent(t *testing.T) {
 			var out []byte
 			for i := range rounds {
 				c := []byte("c" + strconv.Itoa(i%counters))
-				if _, err := s.incrBy(c, 2, 1); err != nil {
+				if _, err := s.IncrBy(c, 2, 1); err != nil {
 					t.Errorf("incr: %v", err)
 					return
 				}
-				if _, err := s.incrBy(c, -1, 1); err != nil {
+				if _, err := s.IncrBy(c, -1, 1); err != nil {
 					t.Errorf("decr: %v", err)
 					return
 				}
-				s.set(key, []byte(strconv.Itoa(i)), 0, kvSetMode{}, 1)
-				out, _ = s.appendGet(out[:0], []byte("w"+strconv.Itoa((w+1)%workers)), 1)
+				s.Set(key, []byte(strconv.Itoa(i)), 0, SetMode{}, 1)
+				out, _ = s.AppendGet(out[:0], []byte("w"+strconv.Itoa((w+1)%workers)), 1)
 			}
 		})
 	}
 	wg.Wait()
 	for i := range counters {
-		got, _ := s.incrBy([]byte("c"+strconv.Itoa(i)), 0, 1)
+		got, _ := s.IncrBy([]byte("c"+strconv.Itoa(i)), 0, 1)
 		if want := int64(workers * rounds / counters); got != want {
 			t.Errorf("counter %d = %d, want %d", i, got, want)
 		}
 	}
-	if got, want := s.size(), workers+counters; got != want {
+	if got, want := s.Len(), workers+counters; got != want {
 		t.Errorf("size = %d, want %d", got, want)
 	}
 }
@@ -278,9 +278,9 @@ func TestKVSweep(t *testing.T) {
 	s.Close() // this test is the only sweeper
 	const now = int64(1_000_000)
 	for i := range 500 {
-		s.set([]byte("old:"+strconv.Itoa(i)), []byte("v"), now-1, kvSetMode{}, 0)
-		s.set([]byte("live:"+strconv.Itoa(i)), []byte("v"), now+1, kvSetMode{}, 0)
-		s.set([]byte("forever:"+strconv.Itoa(i)), []byte("v"), 0, kvSetMode{}, 0)
+		s.Set([]byte("old:"+strconv.Itoa(i)), []byte("v"), now-1, SetMode{}, 0)
+		s.Set([]byte("live:"+strconv.Itoa(i)), []byte("v"), now+1, SetMode{}, 0)
+		s.Set([]byte("forever:"+strconv.Itoa(i)), []byte("v"), 0, SetMode{}, 0)
 	}
 	// About 4 keys with deadlines a shard: each visit samples all of them.
 	deleted := 0
@@ -317,10 +317,10 @@ func TestKVSweep(t *testing.T) {
 // (synctest.Test fails if it is left running).
 func TestKVSweeper(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
-		s := newKV(nil)
+		s := New(nil)
 		now := time.Now().UnixNano()
-		s.set([]byte("brief"), []byte("v"), now+int64(time.Second), kvSetMode{}, now)
-		s.set([]byte("stays"), []byte("v"), 0, kvSetMode{}, now)
+		s.Set([]byte("brief"), []byte("v"), now+int64(time.Second), SetMode{}, now)
+		s.Set([]byte("stays"), []byte("v"), 0, SetMode{}, now)
 
 		time.Sleep(time.Second + kvShards/kvSweepShards*kvSweepEvery + kvSweepEvery)
 		synctest.Wait()

@@ -1,4 +1,4 @@
-package main
+package load
 
 import (
 	"errors"
@@ -115,9 +115,18 @@ Protocols:
 	return c, nil
 }
 
-// load is "pinion load": a closed-loop load generator, or with -idle a
-// holder of idle connections for measuring a server's memory.
-func load(args []string, stdout, stderr io.Writer) int {
+// Run is "pinion load": a closed-loop load generator, or with -idle a
+// holder of idle connections for measuring a server's memory, which holds
+// them until SIGINT, SIGTERM or the end of standard input. It returns the
+// exit status: 0, 1 when the run failed or measured nothing, 2 for bad
+// flags.
+func Run(args []string, stdout, stderr io.Writer) int {
+	return RunUntil(nil, args, stdout, stderr)
+}
+
+// RunUntil is Run, except that with -idle it holds the connections until
+// stop is closed (nil: as Run does).
+func RunUntil(stop <-chan struct{}, args []string, stdout, stderr io.Writer) int {
 	cfg, err := parseLoad(args, stderr)
 	if err != nil {
 		if errors.Is(err, flag.ErrHelp) {
@@ -127,7 +136,10 @@ func load(args []string, stdout, stderr io.Writer) int {
 		return 2
 	}
 	if cfg.idle {
-		return loadIdle(cfg, stdout, stderr, idleStop(os.Stdin))
+		if stop == nil {
+			stop = idleStop(os.Stdin)
+		}
+		return loadIdle(cfg, stdout, stderr, stop)
 	}
 	res, err := runLoad(cfg, stderr)
 	if err != nil {

@@ -1,11 +1,10 @@
-package main
+package proto
 
 import (
 	"bufio"
 	"bytes"
 	"fmt"
 	"io"
-	"net"
 	"net/http"
 	"strings"
 	"testing"
@@ -17,9 +16,9 @@ var httpTestNow = time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC)
 
 // newTestHTTP returns the HTTP protocol with the serve flags' default
 // limits, changed by mutate when it is not nil.
-func newTestHTTP(t testing.TB, mutate func(*protoOptions)) protocol {
+func newTestHTTP(t testing.TB, mutate func(*Options)) Protocol {
 	t.Helper()
-	o := protoOptions{maxHeader: 8 << 10, maxBody: 1 << 20}
+	o := Options{MaxHeader: 8 << 10, MaxBody: 1 << 20}
 	if mutate != nil {
 		mutate(&o)
 	}
@@ -124,7 +123,7 @@ func TestHTTPServe(t *testing.T) {
 	expect := "POST /echo HTTP/1.1\r\nHost: t\r\nExpect: 100-continue\r\nContent-Length: 5\r\n\r\n"
 	tests := []struct {
 		name     string
-		opts     func(*protoOptions)
+		opts     func(*Options)
 		in       string
 		methods  []string
 		want     []httpWant
@@ -185,20 +184,20 @@ func TestHTTPServe(t *testing.T) {
 		{name: "http/2.0", in: "GET /plaintext HTTP/2.0\r\nHost: t\r\n\r\n", close: true, err: true, want: []httpWant{{505, "HTTP Version Not Supported\n", nil}}},
 		{name: "unsupported coding", in: "POST /echo HTTP/1.1\r\nHost: t\r\nTransfer-Encoding: gzip, chunked\r\n\r\n", close: true, err: true,
 			want: []httpWant{{501, "Not Implemented\n", nil}}},
-		{name: "header too large", opts: func(o *protoOptions) { o.maxHeader = 256 }, close: true, err: true,
+		{name: "header too large", opts: func(o *Options) { o.MaxHeader = 256 }, close: true, err: true,
 			in: "GET /plaintext HTTP/1.1\r\nHost: t\r\nX-Big: " + strings.Repeat("a", 300), want: []httpWant{{431, "Request Header Fields Too Large\n", nil}}},
 		{name: "declared body too large", in: "POST /echo HTTP/1.1\r\nHost: t\r\nContent-Length: 1099511627776\r\n\r\n", close: true, err: true,
 			want: []httpWant{{413, "Content Too Large\n", nil}}},
-		{name: "max-body 0", opts: func(o *protoOptions) { o.maxBody = 0 }, in: httpReq("POST", "/echo", "", "x"), close: true, err: true,
+		{name: "max-body 0", opts: func(o *Options) { o.MaxBody = 0 }, in: httpReq("POST", "/echo", "", "x"), close: true, err: true,
 			want: []httpWant{{413, "Content Too Large\n", nil}}},
-		{name: "max-body 0 empty body", opts: func(o *protoOptions) { o.maxBody = 0 }, in: httpReq("POST", "/echo", "", ""),
+		{name: "max-body 0 empty body", opts: func(o *Options) { o.MaxBody = 0 }, in: httpReq("POST", "/echo", "", ""),
 			want: []httpWant{{200, "", nil}}, consumed: -1},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			p := newTestHTTP(t, tt.opts)
-			sc := &scratch{now: httpTestNow}
-			n, reply, next := p.serve(sc, []byte(tt.in), nil)
+			sc := &Scratch{Now: httpTestNow}
+			n, reply, next := p.Serve(sc, []byte(tt.in), nil)
 			wantN := tt.consumed
 			switch wantN {
 			case -1:
@@ -209,9 +208,9 @@ func TestHTTPServe(t *testing.T) {
 			if n != wantN {
 				t.Errorf("consumed %d bytes, want %d", n, wantN)
 			}
-			if next.close != tt.close || (next.err != nil) != tt.err || next.partial != tt.partial || next.block != tt.block {
+			if next.Close != tt.close || (next.Err != nil) != tt.err || next.Partial != tt.partial || next.Block != tt.block {
 				t.Errorf("action: got close=%v err=%v partial=%v block=%v, want close=%v err=%v partial=%v block=%v",
-					next.close, next.err, next.partial, next.block, tt.close, tt.err, tt.partial, tt.block)
+					next.Close, next.Err, next.Partial, next.Block, tt.close, tt.err, tt.partial, tt.block)
 			}
 			got := httpParseReplies(t, reply, tt.methods...)
 			if len(got) != len(tt.want) {
@@ -250,8 +249,8 @@ func TestHTTPServePipelined(t *testing.T) {
 			want = append(want, httpWant{404, httpNotFound, nil})
 		}
 	}
-	n, reply, next := p.serve(&scratch{now: httpTestNow}, in.Bytes(), nil)
-	if n != in.Len() || next != (action{}) {
+	n, reply, next := p.Serve(&Scratch{Now: httpTestNow}, in.Bytes(), nil)
+	if n != in.Len() || next != (Action{}) {
 		t.Fatalf("got n=%d action %+v, want n=%d and no action", n, next, in.Len())
 	}
 	got := httpParseReplies(t, reply)
@@ -268,18 +267,18 @@ func TestHTTPServePipelined(t *testing.T) {
 // blocking work, and the requests after it are left for the next call.
 func TestHTTPServeBlock(t *testing.T) {
 	p := newTestHTTP(t, nil)
-	sc := &scratch{now: httpTestNow}
+	sc := &Scratch{Now: httpTestNow}
 	first := httpReq("GET", "/plaintext", "", "")
 	block := httpReq("GET", "/block?ms=20", "", "")
 	rest := httpReq("GET", "/json", "", "")
-	n, reply, next := p.serve(sc, []byte(first+block+rest), nil)
+	n, reply, next := p.Serve(sc, []byte(first+block+rest), nil)
 	if n != len(first+block) {
 		t.Errorf("consumed %d bytes, want %d (through the /block request)", n, len(first+block))
 	}
-	if next.block != 20*time.Millisecond || next.close || next.partial {
+	if next.Block != 20*time.Millisecond || next.Close || next.Partial {
 		t.Errorf("action %+v, want block 20ms only", next)
 	}
-	now, later := reply[:next.blockFrom], reply[next.blockFrom:]
+	now, later := reply[:next.BlockFrom], reply[next.BlockFrom:]
 	if got := httpParseReplies(t, now); len(got) != 1 {
 		t.Errorf("before blockFrom: %d responses, want 1", len(got))
 	} else {
@@ -292,8 +291,8 @@ func TestHTTPServeBlock(t *testing.T) {
 	}
 
 	// The rest, served by the next call.
-	n, reply, next = p.serve(sc, []byte(rest), reply[:0])
-	if n != len(rest) || next != (action{}) {
+	n, reply, next = p.Serve(sc, []byte(rest), reply[:0])
+	if n != len(rest) || next != (Action{}) {
 		t.Errorf("rest: got n=%d action %+v, want n=%d and no action", n, next, len(rest))
 	}
 	if got := httpParseReplies(t, reply); len(got) != 1 {
@@ -303,8 +302,8 @@ func TestHTTPServeBlock(t *testing.T) {
 	}
 
 	// A /block request with Connection: close blocks, then closes.
-	_, _, next = p.serve(sc, []byte(httpReq("GET", "/block?ms=3", "Connection: close\r\n", "")+rest), nil)
-	if next.block != 3*time.Millisecond || !next.close || next.blockFrom != 0 {
+	_, _, next = p.Serve(sc, []byte(httpReq("GET", "/block?ms=3", "Connection: close\r\n", "")+rest), nil)
+	if next.Block != 3*time.Millisecond || !next.Close || next.BlockFrom != 0 {
 		t.Errorf("block with close: action %+v, want block 3ms, blockFrom 0, close", next)
 	}
 }
@@ -312,22 +311,22 @@ func TestHTTPServeBlock(t *testing.T) {
 // TestHTTPBusy checks the reply to a refused offload: 503, then close.
 func TestHTTPBusy(t *testing.T) {
 	p := newTestHTTP(t, nil)
-	b, ok := p.(busyReplier)
+	b, ok := p.(interface{ Busy(*Scratch, []byte) []byte })
 	if !ok {
-		t.Fatalf("%T is no busyReplier", p)
+		t.Fatalf("%T has no Busy reply", p)
 	}
-	got := httpParseReplies(t, b.busy(&scratch{now: httpTestNow}, nil))
+	got := httpParseReplies(t, b.Busy(&Scratch{Now: httpTestNow}, nil))
 	if len(got) != 1 {
 		t.Fatalf("got %d responses, want 1", len(got))
 	}
 	httpWant{503, "Service Unavailable\n", map[string]string{"Connection": "close"}}.check(t, 0, got[0])
 
 	// For a HEAD /block, the same without the body (RFC 9110 §9.3.2).
-	sc := &scratch{now: httpTestNow}
-	if n, _, next := p.serve(sc, []byte(httpReq("HEAD", "/block?ms=5", "", "")), nil); n == 0 || next.block == 0 {
+	sc := &Scratch{Now: httpTestNow}
+	if n, _, next := p.Serve(sc, []byte(httpReq("HEAD", "/block?ms=5", "", "")), nil); n == 0 || next.Block == 0 {
 		t.Fatalf("HEAD /block: serve = %d, %+v; want it served with blocking work owed", n, next)
 	}
-	reply := b.busy(sc, nil)
+	reply := b.Busy(sc, nil)
 	if !bytes.HasSuffix(reply, []byte("\r\n\r\n")) {
 		t.Errorf("503 to HEAD: %q, want no body after the header section", reply)
 	}
@@ -342,10 +341,10 @@ func TestHTTPServeAllocs(t *testing.T) {
 		t.Run(target, func(t *testing.T) {
 			p := newTestHTTP(t, nil)
 			batch := []byte(strings.Repeat("GET "+target+" HTTP/1.1\r\nHost: localhost\r\nUser-Agent: wrk\r\nAccept: */*\r\n\r\n", 16))
-			sc := &scratch{now: httpTestNow}
+			sc := &Scratch{Now: httpTestNow}
 			var out []byte
 			run := func() {
-				n, reply, _ := p.serve(sc, batch, out[:0])
+				n, reply, _ := p.Serve(sc, batch, out[:0])
 				if n != len(batch) {
 					t.Fatalf("consumed %d bytes, want %d", n, len(batch))
 				}
@@ -357,214 +356,4 @@ func TestHTTPServeAllocs(t *testing.T) {
 			}
 		})
 	}
-}
-
-// startHTTP starts -proto http on a model, changed by mutate when it is
-// not nil.
-func startHTTP(t *testing.T, model string, mutate func(*serveConfig)) string {
-	t.Helper()
-	return startModel(t, model, func(c *serveConfig) {
-		c.proto = "http"
-		c.offloadWorkers, c.offloadQueue = 8, 64
-		if mutate != nil {
-			mutate(c)
-		}
-	})
-}
-
-// httpDial connects to addr with a deadline for the whole test step; the
-// connection is closed when the test ends.
-func httpDial(t *testing.T, addr string) (net.Conn, *bufio.Reader) {
-	t.Helper()
-	c, err := net.DialTimeout("tcp", addr, 5*time.Second)
-	if err != nil {
-		t.Fatalf("dial %s: %v", addr, err)
-	}
-	t.Cleanup(func() { c.Close() })
-	_ = c.SetDeadline(time.Now().Add(20 * time.Second))
-	return c, bufio.NewReader(c)
-}
-
-// TestHTTPKeepAlivePipelined sends 100 pipelined requests on one
-// connection, twice, to both models, and checks each response in order.
-func TestHTTPKeepAlivePipelined(t *testing.T) {
-	forEachModel(t, func(t *testing.T, model string) {
-		addr := startHTTP(t, model, nil)
-		c, br := httpDial(t, addr)
-		for round := range 2 {
-			var in bytes.Buffer
-			var want []httpWant
-			for i := range 100 {
-				switch i % 3 {
-				case 0:
-					in.WriteString(httpReq("GET", "/plaintext", "", ""))
-					want = append(want, wantHello)
-				case 1:
-					in.WriteString(httpReq("GET", "/json", "", ""))
-					want = append(want, wantJSON)
-				case 2:
-					body := fmt.Sprintf("round %d request %d", round, i)
-					in.WriteString(httpReq("POST", "/echo", "", body))
-					want = append(want, httpWant{200, body, nil})
-				}
-			}
-			if _, err := c.Write(in.Bytes()); err != nil {
-				t.Fatalf("write: %v", err)
-			}
-			for i, w := range want {
-				g, err := httpReadOne(br, "GET")
-				if err != nil {
-					t.Fatalf("round %d response %d: %v", round, i, err)
-				}
-				w.check(t, i, g)
-			}
-		}
-	})
-}
-
-// TestHTTPBlockInOrder pipelines /block requests between others: the
-// responses come back in request order, the blocked one no sooner than its
-// delay, and the connection stays usable.
-func TestHTTPBlockInOrder(t *testing.T) {
-	forEachModel(t, func(t *testing.T, model string) {
-		addr := startHTTP(t, model, nil)
-		c, br := httpDial(t, addr)
-		ok := httpWant{200, "ok", nil}
-		reqs := []struct {
-			target string
-			want   httpWant
-		}{
-			{"/plaintext", wantHello},
-			{"/block?ms=20", ok},
-			{"/plaintext", wantHello},
-			{"/block?ms=1", ok},
-			{"/json", wantJSON},
-			{"/block?ms=bad", httpWant{400, httpBadBlock, nil}},
-			{"/block?ms=0", ok},
-			{"/plaintext", wantHello},
-		}
-		var in strings.Builder
-		for _, r := range reqs {
-			in.WriteString(httpReq("GET", r.target, "", ""))
-		}
-		start := time.Now()
-		if _, err := io.WriteString(c, in.String()); err != nil {
-			t.Fatalf("write: %v", err)
-		}
-		for i, r := range reqs {
-			g, err := httpReadOne(br, "GET")
-			if err != nil {
-				t.Fatalf("response %d (%s): %v", i, r.target, err)
-			}
-			r.want.check(t, i, g)
-		}
-		if d := time.Since(start); d < 21*time.Millisecond {
-			t.Errorf("all responses in %v, want at least the 21 ms of blocking", d)
-		}
-		if _, err := io.WriteString(c, httpReq("GET", "/json", "", "")); err != nil {
-			t.Fatalf("write after the batch: %v", err)
-		}
-		g, err := httpReadOne(br, "GET")
-		if err != nil {
-			t.Fatalf("response after the batch: %v", err)
-		}
-		wantJSON.check(t, 0, g)
-	})
-}
-
-// TestHTTPSplitStream writes a long pipelined stream in pieces that end
-// inside requests, every 20 ms for longer than the header timeout: each
-// request arrives whole well within the timeout, so the connection must
-// stay open though some request is always partial.
-func TestHTTPSplitStream(t *testing.T) {
-	const (
-		timeout = 300 * time.Millisecond
-		pieces  = 40 // 40 × 20 ms: well past the timeout
-		piece   = 50 // bytes; a request is 39, so most pieces end inside one
-	)
-	forEachModel(t, func(t *testing.T, model string) {
-		addr := startHTTP(t, model, func(c *serveConfig) { c.headerTimeout = timeout })
-		c, br := httpDial(t, addr)
-		req := httpReq("GET", "/plaintext", "", "")
-		stream := strings.Repeat(req, pieces*piece/len(req)+1)
-		stream = stream[:len(stream)/len(req)*len(req)]
-		nreq := len(stream) / len(req)
-		werr := make(chan error, 1)
-		go func() {
-			tick := time.NewTicker(20 * time.Millisecond)
-			defer tick.Stop()
-			for off := 0; off < len(stream); off += piece {
-				if _, err := io.WriteString(c, stream[off:min(off+piece, len(stream))]); err != nil {
-					werr <- err
-					return
-				}
-				<-tick.C
-			}
-			werr <- nil
-		}()
-		for i := range nreq {
-			g, err := httpReadOne(br, "GET")
-			if err != nil {
-				t.Fatalf("response %d of %d: %v (the stream took more than the header timeout; each request did not)", i, nreq, err)
-			}
-			wantHello.check(t, i, g)
-		}
-		if err := <-werr; err != nil {
-			t.Fatalf("write: %v", err)
-		}
-	})
-}
-
-// TestHTTPSplitMixed writes a pipelined stream of every kind of request
-// (GET, HEAD, POST with Content-Length, chunked POST with trailers) in
-// pieces of 7 bytes, so that most reads end inside a request line, a
-// field, a chunk or a trailer and the parse resumes there: every response
-// arrives, in order, with the body it should have.
-func TestHTTPSplitMixed(t *testing.T) {
-	var stream strings.Builder
-	var methods []string
-	var want []httpWant
-	for i := range 40 {
-		switch i % 4 {
-		case 0:
-			stream.WriteString(httpReq("GET", "/json", "User-Agent: split\r\n", ""))
-			methods, want = append(methods, "GET"), append(want, wantJSON)
-		case 1:
-			stream.WriteString(httpReq("HEAD", "/plaintext", "", ""))
-			methods, want = append(methods, "HEAD"), append(want, httpWant{200, "", map[string]string{"Content-Length": "13"}})
-		case 2:
-			body := fmt.Sprintf("body of request %d", i)
-			stream.WriteString(httpReq("POST", "/echo", "", body))
-			methods, want = append(methods, "POST"), append(want, httpWant{200, body, nil})
-		case 3:
-			stream.WriteString("POST /echo HTTP/1.1\r\nHost: t\r\nTransfer-Encoding: chunked\r\n\r\n" +
-				"4;x=y\r\nabcd\r\n3\r\nefg\r\n0\r\nX-Trailer: 1\r\n\r\n")
-			methods, want = append(methods, "POST"), append(want, httpWant{200, "abcdefg", nil})
-		}
-	}
-	forEachModel(t, func(t *testing.T, model string) {
-		addr := startHTTP(t, model, nil)
-		c, br := httpDial(t, addr)
-		werr := make(chan error, 1)
-		go func() {
-			s := stream.String()
-			for off := 0; off < len(s); off += 7 {
-				if _, err := io.WriteString(c, s[off:min(off+7, len(s))]); err != nil {
-					werr <- err
-					return
-				}
-			}
-			werr <- nil
-		}()
-		for i := range want {
-			g, err := httpReadOne(br, methods[i])
-			if err != nil {
-				t.Fatalf("response %d of %d: %v", i, len(want), err)
-			}
-			want[i].check(t, i, g)
-		}
-		if err := <-werr; err != nil {
-			t.Fatalf("write: %v", err)
-		}
-	})
 }

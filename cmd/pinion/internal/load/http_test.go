@@ -1,4 +1,4 @@
-package main
+package load
 
 import (
 	"bufio"
@@ -308,62 +308,5 @@ func TestLoadHTTPSessionAllocs(t *testing.T) {
 	}
 	if allocs != 0 {
 		t.Errorf("a batch allocates %v times, want 0", allocs)
-	}
-}
-
-// loadClean runs "pinion load -json" with args and checks it measured
-// requests without any error.
-func loadClean(t *testing.T, args ...string) loadResult {
-	t.Helper()
-	code, stdout, stderr := runLoadCmd(t, append(args, "-json")...)
-	if code != 0 {
-		t.Fatalf("exit status %d, want 0\nstdout: %s\nstderr: %s", code, stdout, stderr)
-	}
-	r, _ := decodeResult(t, stdout)
-	if r.Requests == 0 {
-		t.Errorf("requests = 0, want > 0")
-	}
-	if r.ConnectErrors+r.IOErrors+r.Timeouts+r.VerifyErrors != 0 {
-		t.Errorf("errors connect %d io %d timeouts %d verify %d, want none (first: %s)",
-			r.ConnectErrors, r.IOErrors, r.Timeouts, r.VerifyErrors, r.FirstError)
-	}
-	return r
-}
-
-func withProto(proto string) func(*serveConfig) {
-	return func(c *serveConfig) { c.proto = proto }
-}
-
-// TestLoadHTTP runs -proto http, pipelined, against both server models.
-func TestLoadHTTP(t *testing.T) {
-	forEachModel(t, func(t *testing.T, model string) {
-		addr := startModel(t, model, withProto("http"))
-		for _, path := range []string{"/plaintext", "/json"} {
-			r := loadClean(t, "-addr", addr, "-proto", "http", "-path", path, "-conns", "8",
-				"-pipeline", "16", "-warmup", "0s", "-duration", "300ms")
-			if r.Proto != "http" || r.Path != path {
-				t.Errorf("report proto %q path %q, want http %s", r.Proto, r.Path, path)
-			}
-		}
-	})
-}
-
-// TestLoadHTTPNotFound checks that a 404 fails the run, saying so.
-func TestLoadHTTPNotFound(t *testing.T) {
-	addr := startModel(t, "loop", withProto("http"))
-	code, stdout, stderr := runLoadCmd(t, "-addr", addr, "-proto", "http", "-path", "/nope", "-conns", "4",
-		"-pipeline", "16", "-warmup", "0s", "-duration", "300ms", "-json")
-	if code != 1 {
-		t.Errorf("exit status %d, want 1\nstderr: %s", code, stderr)
-	}
-	r, _ := decodeResult(t, stdout)
-	if r.VerifyErrors != 4 {
-		t.Errorf("verify_errors = %d, want 4 (one per connection)", r.VerifyErrors)
-	}
-	if want := "http verification failed: response 1: status 404, want 200"; r.FirstError != want {
-		t.Errorf("first_error = %q, want %q", r.FirstError, want)
-	}
-	if !strings.Contains(stderr, "4 verification errors") {
-		t.Errorf("stderr does not report the verification errors:\n%s", stderr)
 	}
 }

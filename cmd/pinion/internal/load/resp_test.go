@@ -1,12 +1,10 @@
-package main
+package load
 
 import (
 	"errors"
 	"fmt"
-	"io"
 	"strings"
 	"testing"
-	"time"
 )
 
 func respLoadConfig(op string, size, pipeline int) loadConfig {
@@ -151,63 +149,4 @@ func TestRESPSessionAllocs(t *testing.T) {
 	if allocs != 0 {
 		t.Errorf("a batch allocates %v times, want 0", allocs)
 	}
-}
-
-// TestLoadRESP runs -proto resp, both ops, pipelined, against both server
-// models.
-func TestLoadRESP(t *testing.T) {
-	forEachModel(t, func(t *testing.T, model string) {
-		addr := startModel(t, model, withProto("resp"))
-		for _, op := range []string{"get", "set"} {
-			r := loadClean(t, "-addr", addr, "-proto", "resp", "-op", op, "-size", "100", "-conns", "8",
-				"-pipeline", "16", "-warmup", "0s", "-duration", "300ms")
-			if r.Proto != "resp" || r.Op != op || r.Size != 100 {
-				t.Errorf("report proto %q op %q size %d, want resp %s 100", r.Proto, r.Op, r.Size, op)
-			}
-		}
-	})
-}
-
-// TestLoadRESPAgainstEcho checks that -proto resp fails fast and loudly
-// against a server that speaks something else.
-func TestLoadRESPAgainstEcho(t *testing.T) {
-	addr := startModel(t, "loop", nil)
-	start := time.Now()
-	code, stdout, stderr := runLoadCmd(t, "-addr", addr, "-proto", "resp", "-conns", "3", "-pipeline", "4",
-		"-warmup", "0s", "-duration", "300ms", "-timeout", "1s", "-json")
-	if took := time.Since(start); took > 300*time.Millisecond+time.Second+400*time.Millisecond {
-		t.Errorf("run took %v, want it bounded by -duration and -timeout", took)
-	}
-	if code != 1 {
-		t.Errorf("exit status %d, want 1\nstderr: %s", code, stderr)
-	}
-	r, _ := decodeResult(t, stdout)
-	if r.VerifyErrors != 3 || r.Requests != 0 {
-		t.Errorf("verify_errors %d, requests %d; want 3 and 0", r.VerifyErrors, r.Requests)
-	}
-	// The echo of the SET is an array of 3 bulk strings, unless it came
-	// back in pieces.
-	if !strings.HasPrefix(r.FirstError, "resp verification failed: reply 1") || !strings.Contains(r.FirstError, "+OK") {
-		t.Errorf("first_error = %q, want it to say reply 1 was not +OK", r.FirstError)
-	}
-}
-
-// TestLoadIdleProtocols holds idle connections with one exchange of each
-// protocol on both models.
-func TestLoadIdleProtocols(t *testing.T) {
-	forEachModel(t, func(t *testing.T, model string) {
-		for _, args := range [][]string{{"-proto", "http"}, {"-proto", "resp", "-op", "get"}, {"-proto", "resp", "-op", "set"}} {
-			addr := startModel(t, model, withProto(args[1]))
-			cfg, err := parseLoad(append([]string{"-idle", "-addr", addr, "-conns", "20"}, args...), io.Discard)
-			if err != nil {
-				t.Fatal(err)
-			}
-			stop := make(chan struct{})
-			close(stop)
-			var stdout, stderr strings.Builder
-			if c := loadIdle(cfg, &stdout, &stderr, stop); c != 0 || stdout.String() != "ready 20\n" {
-				t.Errorf("%v: exit status %d, stdout %q, stderr %q; want 0 and \"ready 20\"", args, c, stdout.String(), stderr.String())
-			}
-		}
-	})
 }

@@ -1,4 +1,4 @@
-package main
+package proto
 
 import (
 	"bytes"
@@ -8,7 +8,7 @@ import (
 	"github.com/pinion-net/pinion/codec"
 )
 
-// httpProto is -proto http: HTTP/1.1 with keep-alive and pipelining, on
+// HTTP is -proto http: HTTP/1.1 with keep-alive and pipelining, on
 // codec's strict parser. Its routes:
 //
 //	GET  /plaintext  200 text/plain        Hello, World!
@@ -30,10 +30,10 @@ import (
 // keep-alive gets "Connection: keep-alive" back, since 1.0 clients close
 // without it.
 //
-// Serving allocates nothing once the scratch's Request and the reply
+// Serving allocates nothing once the Scratch's Request and the reply
 // buffer have grown: the bodies are constants and the Date header comes
-// from the scratch's DateCache.
-type httpProto struct {
+// from the Scratch's DateCache.
+type HTTP struct {
 	lim     codec.HTTPLimits
 	maxBody int64 // -max-body; 0 refuses every body, which lim cannot say
 }
@@ -60,28 +60,28 @@ var errHTTPBodyRefused = &codec.HTTPError{Status: 413, Reason: "request body ove
 // newHTTP returns the HTTP protocol with the limits of o: maxHeader bytes
 // of request line and header section (the codec's default, 8 KiB, when not
 // positive) and maxBody bytes of body.
-func newHTTP(o protoOptions) (protocol, error) {
-	return &httpProto{
-		lim:     codec.HTTPLimits{MaxHeaderBytes: o.maxHeader, MaxBody: max(o.maxBody, 1)},
-		maxBody: max(o.maxBody, 0),
+func newHTTP(o Options) (Protocol, error) {
+	return &HTTP{
+		lim:     codec.HTTPLimits{MaxHeaderBytes: o.MaxHeader, MaxBody: max(o.MaxBody, 1)},
+		maxBody: max(o.MaxBody, 0),
 	}, nil
 }
 
-// httpReplyBudget is how many response bytes one serve call collects
+// httpReplyBudget is how many response bytes one Serve call collects
 // before it returns, leaving the rest of the input for the next call, as
 // respReplyBudget does for RESP: the caller writes them and its flow
 // control sees them before more requests are served.
 const httpReplyBudget = 256 << 10
 
-// abandonOnFIN says that a client's FIN means it gave up, as nginx takes
+// AbandonOnFIN says that a client's FIN means it gave up, as nginx takes
 // it: requests not yet answered, and their blocking work, are dropped.
-func (h *httpProto) abandonOnFIN() bool { return true }
+func (h *HTTP) AbandonOnFIN() bool { return true }
 
 // serve answers the complete requests at the start of in, in order. It
 // stops after a request owed blocking work (/block), after a request that
 // ends the connection, at a refused or incomplete one, and once the
 // responses pass httpReplyBudget.
-func (h *httpProto) serve(sc *scratch, in, out []byte) (int, []byte, action) {
+func (h *HTTP) Serve(sc *Scratch, in, out []byte) (int, []byte, Action) {
 	off := 0
 	pr := sc.progress()
 	for off < len(in) && len(out) < httpReplyBudget {
@@ -90,7 +90,7 @@ func (h *httpProto) serve(sc *scratch, in, out []byte) (int, []byte, action) {
 			err = errHTTPBodyRefused
 		}
 		if err != nil {
-			return off, h.refuse(sc, out, err), action{close: true, err: err}
+			return off, h.refuse(sc, out, err), Action{Close: true, Err: err}
 		}
 		if n == 0 {
 			if pr.ContinueDue() {
@@ -100,7 +100,7 @@ func (h *httpProto) serve(sc *scratch, in, out []byte) (int, []byte, action) {
 				// out once per request.
 				out = append(out, "HTTP/1.1 100 Continue\r\n\r\n"...)
 			}
-			return off, out, action{partial: true}
+			return off, out, Action{Partial: true}
 		}
 		off += n
 		from := len(out)
@@ -108,18 +108,18 @@ func (h *httpProto) serve(sc *scratch, in, out []byte) (int, []byte, action) {
 		out, block = h.route(sc, out)
 		keepAlive := sc.req.KeepAlive
 		if block > 0 {
-			return off, out, action{block: block, blockFrom: from, close: !keepAlive}
+			return off, out, Action{Block: block, BlockFrom: from, Close: !keepAlive}
 		}
 		if !keepAlive {
-			return off, out, action{close: true}
+			return off, out, Action{Close: true}
 		}
 	}
-	return off, out, action{}
+	return off, out, Action{}
 }
 
 // route appends the response to sc.req, and for /block the blocking work
 // it is owed after.
-func (h *httpProto) route(sc *scratch, out []byte) ([]byte, time.Duration) {
+func (h *HTTP) route(sc *Scratch, out []byte) ([]byte, time.Duration) {
 	r := &sc.req
 	path, query := httpSplitTarget(r.Target)
 	getLike := string(r.Method) == "GET" || string(r.Method) == "HEAD"
@@ -159,9 +159,9 @@ func (h *httpProto) route(sc *scratch, out []byte) ([]byte, time.Duration) {
 
 // httpWhoami returns the client's address as IP:PORT, or "unknown" when the
 // connection cannot say (its peer is gone).
-func httpWhoami(sc *scratch) []byte {
-	if sc.peer != nil {
-		if a := sc.peer.RemoteAddr(); a != nil {
+func httpWhoami(sc *Scratch) []byte {
+	if sc.Peer != nil {
+		if a := sc.Peer.RemoteAddr(); a != nil {
 			return []byte(a.String())
 		}
 	}
@@ -169,16 +169,16 @@ func httpWhoami(sc *scratch) []byte {
 }
 
 // respond appends a response to sc.req.
-func (h *httpProto) respond(sc *scratch, out []byte, status int, contentType string, body []byte) []byte {
-	out = codec.AppendResponse(out, status, contentType, body, sc.req.KeepAlive, httpServerName, &sc.date, sc.now)
+func (h *HTTP) respond(sc *Scratch, out []byte, status int, contentType string, body []byte) []byte {
+	out = codec.AppendResponse(out, status, contentType, body, sc.req.KeepAlive, httpServerName, &sc.date, sc.Now)
 	return h.finish(sc, out, len(body))
 }
 
 // notAllowed appends a 405 response listing the methods allow. It is
 // written here because it has a field, Allow, that AppendResponse does not.
-func (h *httpProto) notAllowed(sc *scratch, out []byte, allow string) []byte {
+func (h *HTTP) notAllowed(sc *Scratch, out []byte, allow string) []byte {
 	out = append(out, "HTTP/1.1 405 Method Not Allowed\r\nServer: "+httpServerName+"\r\nDate: "...)
-	out = sc.date.Append(out, sc.now)
+	out = sc.date.Append(out, sc.Now)
 	out = append(out, "\r\nAllow: "...)
 	out = append(out, allow...)
 	out = append(out, "\r\nContent-Type: text/plain\r\nContent-Length: "...)
@@ -195,7 +195,7 @@ func (h *httpProto) notAllowed(sc *scratch, out []byte, allow string) []byte {
 // the Content-Length of GET), and an HTTP/1.0 keep-alive request gets
 // "Connection: keep-alive" before the empty line that ends the header
 // section.
-func (h *httpProto) finish(sc *scratch, out []byte, bodyLen int) []byte {
+func (h *HTTP) finish(sc *Scratch, out []byte, bodyLen int) []byte {
 	if string(sc.req.Method) == "HEAD" {
 		out = out[:len(out)-bodyLen]
 		bodyLen = 0
@@ -213,7 +213,7 @@ func (h *httpProto) finish(sc *scratch, out []byte, bodyLen int) []byte {
 // refuse appends the answer to a refused request: err's status (400 when
 // err is no *codec.HTTPError), its reason phrase as the body (none for a
 // HEAD request), and "Connection: close".
-func (h *httpProto) refuse(sc *scratch, out []byte, err error) []byte {
+func (h *HTTP) refuse(sc *Scratch, out []byte, err error) []byte {
 	status := 400
 	if e, ok := err.(*codec.HTTPError); ok {
 		status = e.Status
@@ -221,9 +221,9 @@ func (h *httpProto) refuse(sc *scratch, out []byte, err error) []byte {
 	return h.closing(sc, out, status, codec.StatusText(status)+"\n")
 }
 
-// busy is the answer when the offload pool refuses a request's blocking
+// Busy is the answer when the offload pool refuses a request's blocking
 // work: 503, and the connection closes.
-func (h *httpProto) busy(sc *scratch, out []byte) []byte {
+func (h *HTTP) Busy(sc *Scratch, out []byte) []byte {
 	return h.closing(sc, out, 503, "Service Unavailable\n")
 }
 
@@ -233,8 +233,8 @@ func (h *httpProto) busy(sc *scratch, out []byte) []byte {
 // would read one as the start of the next response. After a refusal
 // sc.req holds only the method, and only when the request line got that
 // far (see codec.ParseRequest).
-func (h *httpProto) closing(sc *scratch, out []byte, status int, body string) []byte {
-	out = codec.AppendResponse(out, status, "text/plain", []byte(body), false, httpServerName, &sc.date, sc.now)
+func (h *HTTP) closing(sc *Scratch, out []byte, status int, body string) []byte {
+	out = codec.AppendResponse(out, status, "text/plain", []byte(body), false, httpServerName, &sc.date, sc.Now)
 	if string(sc.req.Method) == "HEAD" {
 		out = out[:len(out)-len(body)]
 	}

@@ -1,4 +1,4 @@
-package main
+package load
 
 import (
 	"fmt"
@@ -13,7 +13,7 @@ const maxDrain = time.Second
 // runLoad connects, runs the warm-up and the measured window, and collects
 // what every connection measured. It returns within -timeout (connecting)
 // plus -warmup, -duration and the drain, whatever the server does.
-func runLoad(cfg loadConfig, stderr io.Writer) (*loadResult, error) {
+func runLoad(cfg loadConfig, stderr io.Writer) (*Result, error) {
 	proto, err := newLoadProto(cfg)
 	if err != nil {
 		return nil, err
@@ -66,8 +66,8 @@ func runLoad(cfg loadConfig, stderr io.Writer) (*loadResult, error) {
 }
 
 // collect merges the connections' figures into the run's result.
-func collect(cfg loadConfig, dialed *dialResult, conns []*loadConn) *loadResult {
-	r := &loadResult{
+func collect(cfg loadConfig, dialed *dialResult, conns []*loadConn) *Result {
+	r := &Result{
 		Proto: cfg.proto, Addr: cfg.addr, Conns: cfg.conns, Open: dialed.open(),
 		Pipeline: cfg.pipeline, Size: cfg.size,
 		WarmupS: cfg.warmup.Seconds(), DurationS: cfg.duration.Seconds(),

@@ -1,14 +1,12 @@
-package main
+package load
 
 import (
-	"bufio"
 	"bytes"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
 	"net"
-	"runtime"
 	"strings"
 	"sync"
 	"testing"
@@ -20,13 +18,13 @@ import (
 func runLoadCmd(t *testing.T, args ...string) (int, string, string) {
 	t.Helper()
 	var stdout, stderr bytes.Buffer
-	code := load(args, &stdout, &stderr)
+	code := Run(args, &stdout, &stderr)
 	return code, stdout.String(), stderr.String()
 }
 
-func decodeResult(t *testing.T, stdout string) (loadResult, map[string]any) {
+func decodeResult(t *testing.T, stdout string) (Result, map[string]any) {
 	t.Helper()
-	var r loadResult
+	var r Result
 	if err := json.Unmarshal([]byte(stdout), &r); err != nil {
 		t.Fatalf("decode JSON report: %v\n%s", err, stdout)
 	}
@@ -38,83 +36,6 @@ func decodeResult(t *testing.T, stdout string) (loadResult, map[string]any) {
 }
 
 // TestLoadEcho runs a short load against both server models and checks the
-// JSON report: requests were made, nothing failed, every field is there.
-func TestLoadEcho(t *testing.T) {
-	forEachModel(t, func(t *testing.T, model string) {
-		addr := startModel(t, model, nil)
-		code, stdout, stderr := runLoadCmd(t, "-addr", addr, "-proto", "echo", "-conns", "20",
-			"-pipeline", "4", "-size", "64", "-warmup", "100ms", "-duration", "300ms", "-json")
-		if code != 0 {
-			t.Fatalf("exit status %d, want 0\nstdout: %s\nstderr: %s", code, stdout, stderr)
-		}
-		r, fields := decodeResult(t, stdout)
-		for _, k := range []string{"proto", "addr", "conns", "open", "pipeline", "size", "warmup_s", "duration_s",
-			"requests", "requests_per_s", "bytes", "mb_per_s", "cpu_s", "latency_us",
-			"connect_errors", "io_errors", "timeouts", "verify_errors"} {
-			if _, ok := fields[k]; !ok {
-				t.Errorf("JSON report has no %q field", k)
-			}
-		}
-		lat, _ := fields["latency_us"].(map[string]any)
-		for _, k := range []string{"p50", "p99", "p999", "max", "mean"} {
-			if _, ok := lat[k]; !ok {
-				t.Errorf("JSON latency_us has no %q field", k)
-			}
-		}
-		if r.Requests == 0 || r.RequestsPerS <= 0 {
-			t.Errorf("requests = %d (%v/s), want > 0", r.Requests, r.RequestsPerS)
-		}
-		if got, want := r.Bytes, r.Requests*64; got < want-20*4*64 || got > want+20*4*64 {
-			t.Errorf("bytes = %d, want about requests × size = %d", got, want)
-		}
-		if r.Open != 20 || r.ConnectErrors+r.IOErrors+r.Timeouts+r.VerifyErrors != 0 {
-			t.Errorf("open %d, errors connect %d io %d timeouts %d verify %d; want 20 open, no errors (first: %s)",
-				r.Open, r.ConnectErrors, r.IOErrors, r.Timeouts, r.VerifyErrors, r.FirstError)
-		}
-		l := r.Latency
-		if !(0 < l.P50 && l.P50 <= l.P99 && l.P99 <= l.P999 && l.P999 <= l.Max) {
-			t.Errorf("latency p50 %v p99 %v p99.9 %v max %v: want 0 < p50 <= p99 <= p99.9 <= max", l.P50, l.P99, l.P999, l.Max)
-		}
-		if r.CPUS <= 0 || r.CPUS > 2*r.DurationS*float64(runtime.NumCPU()) {
-			t.Errorf("cpu_s = %v for a %vs window, want a plausible positive figure", r.CPUS, r.DurationS)
-		}
-		for _, line := range []string{"pinion load: measuring\n", "pinion load: measured\n"} {
-			if !strings.Contains(stderr, line) {
-				t.Errorf("stderr lacks %q:\n%s", line, stderr)
-			}
-		}
-	})
-}
-
-func TestLoadText(t *testing.T) {
-	addr := startModel(t, "loop", nil)
-	code, stdout, stderr := runLoadCmd(t, "-addr", addr, "-conns", "4", "-pipeline", "2",
-		"-warmup", "0s", "-duration", "200ms")
-	if code != 0 {
-		t.Fatalf("exit status %d, want 0\nstderr: %s", code, stderr)
-	}
-	for _, want := range []string{"requests ", "MB/s", "client CPU ", "p99.9 ", "verify 0", "64 B requests"} {
-		if !strings.Contains(stdout, want) {
-			t.Errorf("text report lacks %q:\n%s", want, stdout)
-		}
-	}
-	for _, tc := range []struct {
-		proto string
-		args  []string
-		want  string
-	}{
-		{"http", []string{"-path", "/json"}, "pipeline 2, GET /json,"},
-		{"resp", []string{"-op", "set", "-size", "10"}, "pipeline 2, SET of 10 B values,"},
-	} {
-		addr := startModel(t, "loop", func(c *serveConfig) { c.proto = tc.proto })
-		code, stdout, stderr := runLoadCmd(t, append([]string{"-addr", addr, "-proto", tc.proto, "-conns", "2",
-			"-pipeline", "2", "-warmup", "0s", "-duration", "100ms"}, tc.args...)...)
-		if code != 0 || !strings.Contains(stdout, tc.want) || !strings.HasPrefix(stdout, tc.proto+" ") {
-			t.Errorf("%s: exit status %d, report %q; want 0 and a report starting %q and saying %q\nstderr: %s",
-				tc.proto, code, stdout, tc.proto, tc.want, stderr)
-		}
-	}
-}
 
 // startCorruptEcho serves an echo that flips every bit of the byte at
 // offset corruptAt of each connection's stream.
@@ -226,34 +147,6 @@ func TestLoadConnectFailure(t *testing.T) {
 	if code != 1 || !strings.Contains(stderr, "no connection") {
 		t.Errorf("exit status %d, stderr %q; want 1 and \"no connection\"", code, stderr)
 	}
-}
-
-// TestLoadIdle holds idle connections on both models: "ready N" comes once
-// all are open and have echoed a message, and stopping ends it cleanly.
-func TestLoadIdle(t *testing.T) {
-	forEachModel(t, func(t *testing.T, model string) {
-		addr := startModel(t, model, nil)
-		cfg, err := parseLoad([]string{"-idle", "-addr", addr, "-conns", "50", "-size", "100"}, io.Discard)
-		if err != nil {
-			t.Fatal(err)
-		}
-		pr, pw := io.Pipe()
-		stop := make(chan struct{})
-		code := make(chan int, 1)
-		var stderr bytes.Buffer
-		go func() {
-			code <- loadIdle(cfg, pw, &stderr, stop)
-			pw.Close()
-		}()
-		line, err := bufio.NewReader(pr).ReadString('\n')
-		if err != nil || line != "ready 50\n" {
-			t.Fatalf("first line %q (%v), want \"ready 50\\n\"", line, err)
-		}
-		close(stop)
-		if c := <-code; c != 0 {
-			t.Errorf("exit status %d, want 0; stderr: %s", c, stderr.String())
-		}
-	})
 }
 
 func TestLoadIdleFailsWhole(t *testing.T) {

@@ -1,10 +1,8 @@
-package main
+package proto
 
 import (
 	"bytes"
 	"errors"
-	"io"
-	"net"
 	"strconv"
 	"strings"
 	"testing"
@@ -19,14 +17,14 @@ var respNow = time.Unix(1_700_000_000, 0)
 // newTestRESP returns the resp protocol with the serve defaults. Its
 // store's sweeper is stopped: these tests run on their own clock, which
 // the sweeper, on the wall clock, would disagree with.
-func newTestRESP(t testing.TB) *resp {
+func newTestRESP(t testing.TB) *RESP {
 	t.Helper()
-	p, err := newRESP(protoOptions{maxHeader: 8 << 10, maxBody: 1 << 20})
+	p, err := newRESP(Options{MaxHeader: 8 << 10, MaxBody: 1 << 20})
 	if err != nil {
 		t.Fatalf("newRESP: %v", err)
 	}
-	closeProtocol(p)
-	return p.(*resp)
+	Close(p)
+	return p.(*RESP)
 }
 
 // cmds encodes commands as clients send them; each is split on spaces.
@@ -135,12 +133,12 @@ func TestRESPCommands(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			r := newTestRESP(t)
-			sc := &scratch{now: respNow}
-			n, out, next := r.serve(sc, tt.in, nil)
+			sc := &Scratch{Now: respNow}
+			n, out, next := r.Serve(sc, tt.in, nil)
 			if string(out) != tt.want {
 				t.Errorf("replies:\n got %q\nwant %q", out, tt.want)
 			}
-			if n != len(tt.in) || next != (action{}) {
+			if n != len(tt.in) || next != (Action{}) {
 				t.Errorf("serve = %d, %+v; want %d, no action", n, next, len(tt.in))
 			}
 		})
@@ -151,7 +149,7 @@ func TestRESPCommands(t *testing.T) {
 func TestRESPExpiry(t *testing.T) {
 	r := newTestRESP(t)
 	at := func(d time.Duration, lines ...string) string {
-		_, out, _ := r.serve(&scratch{now: respNow.Add(d)}, respCmds(lines...), nil)
+		_, out, _ := r.Serve(&Scratch{Now: respNow.Add(d)}, respCmds(lines...), nil)
 		return string(out)
 	}
 	steps := []struct {
@@ -185,8 +183,8 @@ func TestRESPPipeline(t *testing.T) {
 		want += respOK + respBulk("v"+strconv.Itoa(i))
 	}
 	in := respCmds(lines...)
-	n, out, next := r.serve(&scratch{now: respNow}, in, nil)
-	if string(out) != want || n != len(in) || next != (action{}) {
+	n, out, next := r.Serve(&Scratch{Now: respNow}, in, nil)
+	if string(out) != want || n != len(in) || next != (Action{}) {
 		t.Errorf("serve = %d, %q, %+v; want %d, %q, no action", n, out, next, len(in), want)
 	}
 }
@@ -199,13 +197,13 @@ func TestRESPSplit(t *testing.T) {
 	want := respOK + respBulk("hello") + respInt(1) + "*2\r\n" + respBulk("hello") + respBulk("1")
 	for cut := 1; cut < len(in); cut++ {
 		r := newTestRESP(t)
-		sc := &scratch{now: respNow}
-		n, out, next := r.serve(sc, in[:cut], nil)
-		if next != (action{partial: n < cut}) {
+		sc := &Scratch{Now: respNow}
+		n, out, next := r.Serve(sc, in[:cut], nil)
+		if next != (Action{Partial: n < cut}) {
 			t.Fatalf("cut %d: first call used %d, action %+v; want partial exactly when bytes are left", cut, n, next)
 		}
-		n2, out2, next2 := r.serve(sc, in[n:], nil)
-		if n+n2 != len(in) || next2 != (action{}) {
+		n2, out2, next2 := r.Serve(sc, in[n:], nil)
+		if n+n2 != len(in) || next2 != (Action{}) {
 			t.Fatalf("cut %d: used %d+%d of %d, then %+v", cut, n, n2, len(in), next2)
 		}
 		if got := string(out) + string(out2); got != want {
@@ -217,11 +215,11 @@ func TestRESPSplit(t *testing.T) {
 func TestRESPQuit(t *testing.T) {
 	r := newTestRESP(t)
 	in := []byte("PING\r\nQUIT\r\nPING\r\n")
-	n, out, next := r.serve(&scratch{now: respNow}, in, nil)
+	n, out, next := r.Serve(&Scratch{Now: respNow}, in, nil)
 	if want := "+PONG\r\n+OK\r\n"; string(out) != want {
 		t.Errorf("replies %q, want %q", out, want)
 	}
-	if n != len("PING\r\nQUIT\r\n") || !next.close || next.err != nil {
+	if n != len("PING\r\nQUIT\r\n") || !next.Close || next.Err != nil {
 		t.Errorf("serve = %d, %+v; want %d and close without error", n, next, len("PING\r\nQUIT\r\n"))
 	}
 }
@@ -248,17 +246,17 @@ func TestRESPProtocolErrors(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			r := newTestRESP(t)
-			n, out, next := r.serve(&scratch{now: respNow}, []byte(tt.in), nil)
+			n, out, next := r.Serve(&Scratch{Now: respNow}, []byte(tt.in), nil)
 			if string(out) != tt.want {
 				t.Errorf("replies %q, want %q", out, tt.want)
 			}
-			if n != tt.wantUsed || !next.close {
+			if n != tt.wantUsed || !next.Close {
 				t.Errorf("serve = %d, %+v; want %d and close", n, next, tt.wantUsed)
 			}
 			var large *codec.FrameTooLargeError
 			var malformed *codec.RESPError
-			if tt.tooLarge && !errors.As(next.err, &large) || !tt.tooLarge && !errors.As(next.err, &malformed) {
-				t.Errorf("err = %v (%T), want a %s", next.err, next.err, map[bool]string{true: "FrameTooLargeError", false: "RESPError"}[tt.tooLarge])
+			if tt.tooLarge && !errors.As(next.Err, &large) || !tt.tooLarge && !errors.As(next.Err, &malformed) {
+				t.Errorf("err = %v (%T), want a %s", next.Err, next.Err, map[bool]string{true: "FrameTooLargeError", false: "RESPError"}[tt.tooLarge])
 			}
 		})
 	}
@@ -268,16 +266,16 @@ func TestRESPProtocolErrors(t *testing.T) {
 // in several calls rather than into one huge buffer.
 func TestRESPReplyBudget(t *testing.T) {
 	r := newTestRESP(t)
-	sc := &scratch{now: respNow}
+	sc := &Scratch{Now: respNow}
 	val := strings.Repeat("v", 100<<10)
-	if _, out, _ := r.serve(sc, respCmds("SET big "+val), nil); string(out) != respOK {
+	if _, out, _ := r.Serve(sc, respCmds("SET big "+val), nil); string(out) != respOK {
 		t.Fatalf("SET big: %q", out)
 	}
 	in := respCmds("GET big", "GET big", "GET big", "GET big", "GET big", "GET big")
 	calls, total := 0, 0
 	for len(in) > 0 && calls < 10 {
-		n, out, next := r.serve(sc, in, nil)
-		if n == 0 || next != (action{}) {
+		n, out, next := r.Serve(sc, in, nil)
+		if n == 0 || next != (Action{}) {
 			t.Fatalf("call %d: serve = %d, %+v; want progress, no action", calls, n, next)
 		}
 		if len(out) > respReplyBudget+len(respBulk(val)) {
@@ -297,8 +295,8 @@ func TestRESPReplyBudget(t *testing.T) {
 // the output buffer have grown.
 func TestRESPAllocs(t *testing.T) {
 	r := newTestRESP(t)
-	sc := &scratch{now: respNow}
-	r.serve(sc, respCmds("SET key:000001 xxx"), nil)
+	sc := &Scratch{Now: respNow}
+	r.Serve(sc, respCmds("SET key:000001 xxx"), nil)
 	tests := []struct {
 		name string
 		in   []byte
@@ -311,8 +309,8 @@ func TestRESPAllocs(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			out := make([]byte, 0, 4096)
 			allocs := testing.AllocsPerRun(1000, func() {
-				n, reply, next := r.serve(sc, tt.in, out[:0])
-				if n != len(tt.in) || next != (action{}) {
+				n, reply, next := r.Serve(sc, tt.in, out[:0])
+				if n != len(tt.in) || next != (Action{}) {
 					t.Fatalf("serve = %d, %+v", n, next)
 				}
 				out = reply
@@ -327,13 +325,13 @@ func TestRESPAllocs(t *testing.T) {
 // respDrive serves in as a server does: call after call while the
 // protocol makes progress. It returns the replies, the bytes used and the
 // last action.
-func respDrive(r *resp, sc *scratch, in []byte) (replies []byte, used int, last action) {
+func respDrive(r *RESP, sc *Scratch, in []byte) (replies []byte, used int, last Action) {
 	for used < len(in) {
-		n, out, next := r.serve(sc, in[used:], nil)
+		n, out, next := r.Serve(sc, in[used:], nil)
 		replies = append(replies, out...)
 		used += n
 		last = next
-		if next.close || next.partial || n == 0 {
+		if next.Close || next.Partial || n == 0 {
 			break
 		}
 	}
@@ -357,176 +355,20 @@ func FuzzRESPServe(f *testing.F) {
 		cut = max(0, min(cut, len(in)))
 		// Each run gets its own copy: serve may unquote inline arguments
 		// in place, in the bytes it consumes.
-		whole, used, last := respDrive(newTestRESP(t), &scratch{now: respNow}, bytes.Clone(in))
+		whole, used, last := respDrive(newTestRESP(t), &Scratch{Now: respNow}, bytes.Clone(in))
 		in = bytes.Clone(in)
 
-		r, sc := newTestRESP(t), &scratch{now: respNow}
+		r, sc := newTestRESP(t), &Scratch{Now: respNow}
 		got, used1, last1 := respDrive(r, sc, in[:cut])
-		if !last1.close {
+		if !last1.Close {
 			more, used2, last2 := respDrive(r, sc, in[used1:])
 			got, used1, last1 = append(got, more...), used1+used2, last2
 		}
 		if !bytes.Equal(got, whole) {
 			t.Fatalf("cut at %d: replies\n%q\nwhole:\n%q", cut, got, whole)
 		}
-		if used1 != used || last1.close != last.close || last1.partial != last.partial || (last1.err == nil) != (last.err == nil) {
+		if used1 != used || last1.Close != last.Close || last1.Partial != last.Partial || (last1.Err == nil) != (last.Err == nil) {
 			t.Fatalf("cut at %d: used %d, %+v; whole: used %d, %+v", cut, used1, last1, used, last)
 		}
-	})
-}
-
-// respConn is a small RESP client for the model tests.
-type respConn struct {
-	t    *testing.T
-	c    net.Conn
-	buf  []byte // received, not yet parsed
-	rbuf []byte
-	r    codec.Reply
-}
-
-func dialRESP(t *testing.T, addr string) *respConn {
-	t.Helper()
-	c, err := net.DialTimeout("tcp", addr, 10*time.Second)
-	if err != nil {
-		t.Fatalf("dial: %v", err)
-	}
-	t.Cleanup(func() { c.Close() })
-	_ = c.SetDeadline(time.Now().Add(30 * time.Second))
-	return &respConn{t: t, c: c, rbuf: make([]byte, 64<<10)}
-}
-
-func (rc *respConn) write(b []byte) {
-	rc.t.Helper()
-	if _, err := rc.c.Write(b); err != nil {
-		rc.t.Fatalf("write: %v", err)
-	}
-}
-
-// reply reads one reply and returns its bytes, or "" and the error (io.EOF
-// when the server closed).
-func (rc *respConn) reply() (string, error) {
-	for {
-		n, err := codec.ParseReply(rc.buf, &rc.r, nil)
-		if err != nil {
-			return "", err
-		}
-		if n > 0 {
-			s := string(rc.buf[:n])
-			rc.buf = rc.buf[n:]
-			return s, nil
-		}
-		m, err := rc.c.Read(rc.rbuf)
-		rc.buf = append(rc.buf, rc.rbuf[:m]...)
-		if m == 0 && err != nil {
-			return "", err
-		}
-	}
-}
-
-// do sends the commands and checks their replies.
-func (rc *respConn) do(in []byte, want ...string) {
-	rc.t.Helper()
-	rc.write(in)
-	rc.expect(want...)
-}
-
-func (rc *respConn) expect(want ...string) {
-	rc.t.Helper()
-	for i, w := range want {
-		got, err := rc.reply()
-		if err != nil || got != w {
-			rc.t.Fatalf("reply %d: got %q, %v; want %q", i, got, err, w)
-		}
-	}
-}
-
-// expectEOF checks that the server closes the connection, after no more
-// replies.
-func (rc *respConn) expectEOF() {
-	rc.t.Helper()
-	got, err := rc.reply()
-	if !errors.Is(err, io.EOF) && !errors.Is(err, net.ErrClosed) && !respConnReset(err) {
-		rc.t.Fatalf("got %q, %v; want the connection closed", got, err)
-	}
-}
-
-func respConnReset(err error) bool {
-	return err != nil && strings.Contains(err.Error(), "connection reset by peer")
-}
-
-func startRESP(t *testing.T, model string) string {
-	return startModel(t, model, func(c *serveConfig) { c.proto = "resp" })
-}
-
-// TestRESPModels runs commands over TCP against both models: the store is
-// shared by all connections, pipelines and byte-by-byte input work, QUIT
-// closes.
-func TestRESPModels(t *testing.T) {
-	forEachModel(t, func(t *testing.T, model string) {
-		addr := startRESP(t, model)
-		a, b := dialRESP(t, addr), dialRESP(t, addr)
-		a.do(respCmds("SET shared 1"), respOK)
-		b.do(respCmds("INCR shared", "GET shared"), respInt(2), respBulk("2"))
-		a.do(respCmds("SET t v EX 100", "TTL t", "DBSIZE"), respOK, respInt(100), respInt(2))
-
-		var pipe []byte
-		var want []string
-		for i := range 16 {
-			pipe = append(pipe, respCmds("INCR counter")...)
-			want = append(want, respInt(i+1))
-		}
-		a.do(pipe, want...)
-
-		for _, c := range respCmds("MSET x 1 y 2", "MGET x y nope") {
-			b.write([]byte{c})
-		}
-		b.expect(respOK, "*3\r\n"+respBulk("1")+respBulk("2")+respNull)
-
-		big := strings.Repeat("z", 512<<10)
-		a.do(respCmds("SET big "+big, "GET big", "DEL big"), respOK, respBulk(big), respInt(1))
-
-		a.do(respCmds("FLUSHALL", "DBSIZE"), respOK, respInt(0))
-		a.do([]byte("PING\r\nQUIT\r\nPING\r\n"), "+PONG\r\n", respOK)
-		a.expectEOF()
-		b.do(respCmds("PING"), "+PONG\r\n")
-	})
-}
-
-// TestRESPBadInput sends garbage and oversized declarations: each gets an
-// error reply and its connection closed at once, without waiting for the
-// declared bytes, while another connection carries on.
-func TestRESPBadInput(t *testing.T) {
-	tests := []struct {
-		name string
-		in   string
-		want string
-	}{
-		{"declared 1 TiB bulk", "*2\r\n$3\r\nGET\r\n$1099511627776\r\n",
-			respErr("ERR Protocol error: RESP bulk string of 1099511627776 bytes exceeds the limit of 1048576")},
-		{"declared 1 TiB command", "*1099511627776\r\n",
-			respErr("ERR Protocol error: RESP command array of 1099511627776 elements exceeds the limit of 1048576")},
-		{"binary garbage", "*\x00\xff\xfe\r\n", respErr("ERR Protocol error: invalid multibulk length")},
-		{"bad bulk", "*1\r\n$3\r\nGETX\r\n", respErr("ERR Protocol error: bulk string not followed by CRLF (length mismatch)")},
-		{"unbalanced quotes", "GET \"k\r\n", respErr("ERR Protocol error: unbalanced quotes in request")},
-		{"endless inline", strings.Repeat("garbage ", 9000/8), // all read before the close: no reset
-			respErr("ERR Protocol error: RESP inline command of 8193 bytes exceeds the limit of 8192")},
-	}
-	forEachModel(t, func(t *testing.T, model string) {
-		addr := startRESP(t, model)
-		good := dialRESP(t, addr)
-		good.do(respCmds("SET k v"), respOK)
-		for _, tt := range tests {
-			t.Run(tt.name, func(t *testing.T) {
-				good.t = t // subtests run one at a time
-				bad := dialRESP(t, addr)
-				bad.do([]byte(tt.in), tt.want)
-				bad.expectEOF()
-				good.do(respCmds("GET k"), respBulk("v"))
-			})
-		}
-		good.t = t
-		// A bare "$n" line is not a command but an inline one named so.
-		other := dialRESP(t, addr)
-		other.do([]byte("$1099511627776\r\nPING\r\n"), respErr("ERR unknown command '$1099511627776'"), "+PONG\r\n")
 	})
 }

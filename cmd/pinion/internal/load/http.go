@@ -2,8 +2,10 @@ package load
 
 import (
 	"bytes"
+	"errors"
 	"fmt"
-	"strings"
+
+	"github.com/pinion-net/pinion/codec"
 )
 
 // The bodies that `pinion serve -proto http` promises for the routes whose
@@ -77,6 +79,7 @@ type httpSession struct {
 	left int    // requests of the batch still to write
 	owed int    // requests written and not yet answered
 	seen uint64 // responses verified since the connection opened
+	resp codec.Response
 }
 
 func (s *httpSession) begin(n int) { s.left = n }
@@ -97,14 +100,14 @@ func (s *httpSession) check(in []byte) (used, done int, err error) {
 			return used, done, fmt.Errorf("%w: %d bytes after response %d, which answered the last request sent",
 				errVerify, len(in)-used, s.seen)
 		}
-		n, r, err := parseHTTPResponse(in[used:])
+		n, err := readResponse(in[used:], &s.resp)
 		if err != nil {
 			return used, done, fmt.Errorf("%w: response %d: %v", errVerify, s.seen+1, err)
 		}
 		if n == 0 {
 			break
 		}
-		if err := s.verify(&r); err != nil {
+		if err := s.verify(&s.resp); err != nil {
 			return used, done, err
 		}
 		used += n
@@ -116,15 +119,15 @@ func (s *httpSession) check(in []byte) (used, done int, err error) {
 }
 
 // verify checks one well-formed response against what was asked.
-func (s *httpSession) verify(r *loadHTTPResponse) error {
+func (s *httpSession) verify(r *codec.Response) error {
 	switch {
-	case r.status != s.h.status:
-		return fmt.Errorf("%w: response %d: status %d, want %d", errVerify, s.seen+1, r.status, s.h.status)
-	case r.close:
+	case r.Status != s.h.status:
+		return fmt.Errorf("%w: response %d: status %d, want %d", errVerify, s.seen+1, r.Status, s.h.status)
+	case !r.KeepAlive:
 		return fmt.Errorf("%w: response %d: \"Connection: close\", but the server should keep the connection alive",
 			errVerify, s.seen+1)
-	case s.h.body != nil && !bytes.Equal(r.body, s.h.body):
-		return fmt.Errorf("%w: response %d: body %s, want %q", errVerify, s.seen+1, loadExcerpt(r.body), s.h.body)
+	case s.h.body != nil && !bytes.Equal(r.Body, s.h.body):
+		return fmt.Errorf("%w: response %d: body %s, want %q", errVerify, s.seen+1, loadExcerpt(r.Body), s.h.body)
 	}
 	return nil
 }
@@ -142,242 +145,41 @@ func loadExcerpt(b []byte) string {
 // the empty line ending it included.
 const loadHTTPMaxHeader = 8 << 10
 
-// loadHTTPResponse is what parseHTTPResponse reports of a response.
-type loadHTTPResponse struct {
-	status int
-	body   []byte // aliases the parsed input
-	close  bool   // a Connection field lists "close"
-}
+// loadHTTPLimits bound the responses the load generator reads.
+var loadHTTPLimits = codec.HTTPLimits{MaxHeaderBytes: loadHTTPMaxHeader, MaxBody: maxResponse}
 
-// parseHTTPResponse parses the response at the start of b. It returns the
-// bytes the response takes, or 0 and a nil error when b holds only part of
-// it; call it again from the same start once more has arrived. r means
-// something only when n > 0; its body aliases b. It allocates nothing
-// unless it fails.
+// readResponse parses the response at the start of b into r with
+// codec.ParseResponse, under loadHTTPLimits, and adds what a GET to pinion
+// serve may get back: HTTP/1.1 and a final status (no interim 1xx: no
+// request asks for one). It returns the bytes the response takes, or 0 and
+// a nil error when b holds only part of it. It allocates nothing unless it
+// fails.
 //
-// It is strict, as befits checking a server, and knows only what a GET
-// can get back (RFC 9112):
-//   - the status line is exactly "HTTP/1.1 NNN reason", the status from
-//     200 to 599 (no interim 1xx: no request asks for one), the reason
-//     (perhaps empty) of tabs, spaces, visible ASCII and obs-text bytes;
-//   - every line ends in CRLF; a header field is a token, a colon and a
-//     value of the same bytes as a reason, with no space before the colon
-//     and no obs-fold;
-//   - the status line and header section take at most loadHTTPMaxHeader
-//     bytes;
-//   - the body is framed by Content-Length alone: a Transfer-Encoding field
-//     is refused, as are a missing Content-Length, one that is not all
-//     digits, one over maxResponse and two that differ; 204 and 304 have
-//     no body whatever Content-Length says (RFC 9110 §8.6).
-//
-// It looks at b from left to right and decides on a line as soon as its
-// CRLF is there, so a prefix of b is either incomplete or gives what the
-// whole gives.
-func parseHTTPResponse(b []byte) (n int, r loadHTTPResponse, err error) {
-	end, err := loadHTTPLineEnd(b, 0)
-	if err != nil || end < 0 {
-		return 0, r, err
-	}
-	if r.status, err = loadHTTPStatusLine(b[:end]); err != nil {
-		return 0, r, err
-	}
-	clen := -1
-	var clText []byte // the first Content-Length value
-	i := end + 2
-	for {
-		end, err := loadHTTPLineEnd(b, i)
-		if err != nil || end < 0 {
-			return 0, r, err
-		}
-		line := b[i:end]
-		i = end + 2
-		if len(line) == 0 {
-			break
-		}
-		name, value, err := loadHTTPField(line)
-		if err != nil {
-			return 0, r, err
-		}
-		switch {
-		case loadFoldEqual(name, "content-length"):
-			if clText != nil {
-				if !bytes.Equal(value, clText) {
-					return 0, r, fmt.Errorf("Content-Length %q and %q differ", clText, value)
-				}
-				continue
-			}
-			if clen, err = loadHTTPContentLength(value); err != nil {
-				return 0, r, err
-			}
-			clText = value
-		case loadFoldEqual(name, "transfer-encoding"):
-			return 0, r, fmt.Errorf("Transfer-Encoding %q: only Content-Length bodies are read, "+
-				"and pinion serves these routes with Content-Length", value)
-		case loadFoldEqual(name, "connection"):
-			r.close = r.close || loadHasToken(value, "close")
-		}
-	}
-	if r.status == 204 || r.status == 304 {
-		clen = 0
-	} else if clen < 0 {
-		return 0, r, fmt.Errorf("status %d without Content-Length", r.status)
-	}
-	if len(b)-i < clen {
-		return 0, r, nil
-	}
-	r.body = b[i : i+clen : i+clen]
-	return i + clen, r, nil
-}
-
-// loadHTTPLineEnd returns the index of the CR of the CRLF ending the line
-// that starts at b[i], or -1 when b ends first. A line ending past
-// loadHTTPMaxHeader or a LF without CR is an error.
-func loadHTTPLineEnd(b []byte, i int) (int, error) {
-	lf := bytes.IndexByte(b[i:], '\n')
-	if lf < 0 {
-		if len(b) >= loadHTTPMaxHeader {
-			return -1, fmt.Errorf("header section over %d bytes", loadHTTPMaxHeader)
-		}
-		return -1, nil
-	}
-	lf += i
+// codec's rules are strict, as befits checking a server: the status line
+// is exactly "HTTP/1.1 NNN reason"; field lines end in CRLF, with no space
+// before the colon and no obs-fold; the body is framed by Content-Length
+// alone (204 and 304 have none), so a Transfer-Encoding or a missing
+// Content-Length is refused.
+func readResponse(b []byte, r *codec.Response) (int, error) {
+	n, err := codec.ParseResponse(b, r, &loadHTTPLimits)
 	switch {
-	case lf+1 > loadHTTPMaxHeader:
-		return -1, fmt.Errorf("header section over %d bytes", loadHTTPMaxHeader)
-	case lf == i || b[lf-1] != '\r':
-		return -1, fmt.Errorf("line %s ends in LF without CR", loadExcerpt(b[i:lf+1]))
-	}
-	return lf - 1, nil
-}
-
-// loadHTTPStatusLine parses a status line without its CRLF and returns the
-// status.
-func loadHTTPStatusLine(line []byte) (int, error) {
-	const version = "HTTP/1.1 "
-	if len(line) < len(version)+4 || string(line[:len(version)]) != version || line[len(version)+3] != ' ' {
-		return 0, fmt.Errorf("malformed status line %s", loadExcerpt(line))
-	}
-	status := 0
-	for _, c := range line[len(version) : len(version)+3] {
-		if c < '0' || c > '9' {
-			return 0, fmt.Errorf("malformed status code in %s", loadExcerpt(line))
-		}
-		status = status*10 + int(c-'0')
-	}
-	switch {
-	case status < 100 || status > 599:
-		return 0, fmt.Errorf("status %d out of range in %s", status, loadExcerpt(line))
-	case status < 200:
-		return 0, fmt.Errorf("interim response %d, which no request asked for", status)
-	case !loadFieldText(line[len(version)+4:]):
-		return 0, fmt.Errorf("reason phrase with a control byte in %s", loadExcerpt(line))
-	}
-	return status, nil
-}
-
-// loadHTTPField splits a header field line, without its CRLF, into its
-// name and its value without the whitespace around it.
-func loadHTTPField(line []byte) (name, value []byte, err error) {
-	if line[0] == ' ' || line[0] == '\t' {
-		return nil, nil, fmt.Errorf("obs-fold (a line starting with whitespace) at %s", loadExcerpt(line))
-	}
-	colon := bytes.IndexByte(line, ':')
-	if colon <= 0 {
-		return nil, nil, fmt.Errorf("malformed header field %s", loadExcerpt(line))
-	}
-	name = line[:colon]
-	for _, c := range name {
-		if !loadTokenByte(c) {
-			return nil, nil, fmt.Errorf("malformed header field name in %s", loadExcerpt(line))
-		}
-	}
-	value = loadTrimOWS(line[colon+1:])
-	if !loadFieldText(value) {
-		return nil, nil, fmt.Errorf("header field value with a control byte in %s", loadExcerpt(line))
-	}
-	return name, value, nil
-}
-
-// loadHTTPContentLength parses a Content-Length value: digits, no more
-// than maxResponse.
-func loadHTTPContentLength(v []byte) (int, error) {
-	if len(v) == 0 {
-		return 0, fmt.Errorf("empty Content-Length")
-	}
-	n := 0
-	for _, c := range v {
-		if c < '0' || c > '9' {
-			return 0, fmt.Errorf("malformed Content-Length %s", loadExcerpt(v))
-		}
-		n = n*10 + int(c-'0')
-		if n > maxResponse {
-			return 0, fmt.Errorf("Content-Length %s over the %d bytes accepted", loadExcerpt(v), maxResponse)
-		}
+	case err != nil:
+		return 0, reason(err)
+	case n == 0:
+		return 0, nil
+	case r.Minor != 1:
+		return 0, fmt.Errorf("HTTP/%d.%d response, want HTTP/1.1", r.Major, r.Minor)
+	case r.Status < 200:
+		return 0, fmt.Errorf("interim response %d, which no request asked for", r.Status)
 	}
 	return n, nil
 }
 
-// loadHasToken reports whether the comma-separated list v holds token,
-// which is lower case, in any case.
-func loadHasToken(v []byte, token string) bool {
-	for len(v) > 0 {
-		item := v
-		if i := bytes.IndexByte(v, ','); i >= 0 {
-			item, v = v[:i], v[i+1:]
-		} else {
-			v = nil
-		}
-		if loadFoldEqual(loadTrimOWS(item), token) {
-			return true
-		}
+// reason returns codec's refusal as its reason alone: the status an
+// *HTTPError carries classes a request's fault, which says nothing here.
+func reason(err error) error {
+	if he, ok := errors.AsType[*codec.HTTPError](err); ok {
+		return errors.New(he.Reason)
 	}
-	return false
-}
-
-// loadFoldEqual reports whether b equals lower, which is lower-case ASCII,
-// ignoring ASCII case.
-func loadFoldEqual(b []byte, lower string) bool {
-	if len(b) != len(lower) {
-		return false
-	}
-	for i, c := range b {
-		if 'A' <= c && c <= 'Z' {
-			c += 'a' - 'A'
-		}
-		if c != lower[i] {
-			return false
-		}
-	}
-	return true
-}
-
-// loadTrimOWS returns b without the spaces and tabs (OWS) at either end.
-func loadTrimOWS(b []byte) []byte {
-	for len(b) > 0 && (b[0] == ' ' || b[0] == '\t') {
-		b = b[1:]
-	}
-	for len(b) > 0 && (b[len(b)-1] == ' ' || b[len(b)-1] == '\t') {
-		b = b[:len(b)-1]
-	}
-	return b
-}
-
-// loadFieldText reports whether b holds only tabs, spaces, visible ASCII
-// and obs-text (RFC 9110 §5.5): no control byte.
-func loadFieldText(b []byte) bool {
-	for _, c := range b {
-		if c < ' ' && c != '\t' || c == 0x7f {
-			return false
-		}
-	}
-	return true
-}
-
-// loadTokenByte reports whether c may be in a token (RFC 9110 §5.6.2).
-func loadTokenByte(c byte) bool {
-	switch {
-	case 'a' <= c && c <= 'z', 'A' <= c && c <= 'Z', '0' <= c && c <= '9':
-		return true
-	}
-	return c < 0x80 && strings.IndexByte("!#$%&'*+-.^_`|~", c) >= 0
+	return err
 }

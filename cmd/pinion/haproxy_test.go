@@ -15,6 +15,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/pinion-net/pinion/cmd/pinion/internal/load"
 )
 
 // haproxyBin is Debian's haproxy (DEB_PACKAGES in the Makefile).
@@ -152,18 +154,18 @@ func TestHAProxy(t *testing.T) {
 		rounds   = 2
 		warmupLd = 500 * time.Millisecond
 	)
-	load := exec.Command(bin, "load", "-addr", front, "-proto", "http", "-conns", strconv.Itoa(conns),
+	ldr := exec.Command(bin, "load", "-addr", front, "-proto", "http", "-conns", strconv.Itoa(conns),
 		"-pipeline", "1", "-warmup", warmupLd.String(), "-duration", d.String(), "-reconnect", "-json")
 	var stdout, stderr strings.Builder
-	load.Stdout, load.Stderr = &stdout, &stderr
-	if err := load.Start(); err != nil {
+	ldr.Stdout, ldr.Stderr = &stdout, &stderr
+	if err := ldr.Start(); err != nil {
 		t.Fatal(err)
 	}
 	loaded := make(chan error, 1)
-	go func() { loaded <- load.Wait() }()
+	go func() { loaded <- ldr.Wait() }()
 	t.Cleanup(func() {
-		if load.ProcessState == nil {
-			_ = load.Process.Kill()
+		if ldr.ProcessState == nil {
+			_ = ldr.Process.Kill()
 		}
 	})
 	began := time.Now()
@@ -186,7 +188,7 @@ func TestHAProxy(t *testing.T) {
 	case <-time.After(d + 30*time.Second):
 		t.Fatal("pinion load did not end")
 	}
-	var r loadResult
+	var r load.Result
 	if err := json.Unmarshal([]byte(stdout.String()), &r); err != nil {
 		t.Fatalf("load report: %v\n%s\nstderr: %s", err, stdout.String(), stderr.String())
 	}

@@ -14,6 +14,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/pinion-net/pinion/cmd/pinion/internal/load"
 )
 
 // The hot restart under load (issue 11): restartLoadDuration of `pinion
@@ -56,18 +58,18 @@ func restartUnderLoad(t *testing.T, bin, model, proto string, d time.Duration, r
 		"-drain-timeout", restartDrain.String(), "-drain-grace", "200ms")
 	pid := tree.first.Process.Pid
 	const warmup = 500 * time.Millisecond
-	load := exec.Command(bin, "load", "-addr", addr, "-proto", proto, "-conns", strconv.Itoa(restartConns),
+	ldr := exec.Command(bin, "load", "-addr", addr, "-proto", proto, "-conns", strconv.Itoa(restartConns),
 		"-pipeline", "1", "-size", "64", "-warmup", warmup.String(), "-duration", d.String(), "-reconnect", "-json")
 	var stdout, stderr strings.Builder
-	load.Stdout, load.Stderr = &stdout, &stderr
-	if err := load.Start(); err != nil {
+	ldr.Stdout, ldr.Stderr = &stdout, &stderr
+	if err := ldr.Start(); err != nil {
 		t.Fatal(err)
 	}
 	loaded := make(chan error, 1)
-	go func() { loaded <- load.Wait() }()
+	go func() { loaded <- ldr.Wait() }()
 	t.Cleanup(func() {
-		if load.ProcessState == nil {
-			_ = load.Process.Kill()
+		if ldr.ProcessState == nil {
+			_ = ldr.Process.Kill()
 		}
 	})
 
@@ -102,7 +104,7 @@ func restartUnderLoad(t *testing.T, bin, model, proto string, d time.Duration, r
 	case <-time.After(d + 30*time.Second):
 		t.Fatal("pinion load did not end")
 	}
-	var r loadResult
+	var r load.Result
 	if err := json.Unmarshal([]byte(stdout.String()), &r); err != nil {
 		t.Fatalf("load report: %v\n%s\nstderr: %s", err, stdout.String(), stderr.String())
 	}

@@ -127,6 +127,15 @@ func TestDrainRESPEcho(t *testing.T) {
 				t.Fatal(err)
 			}
 			defer c.Close()
+			// One exchange first: a connection still in the accept queue
+			// when the listener closes would be reset by the kernel.
+			_ = c.SetDeadline(time.Now().Add(10 * time.Second))
+			if _, err := c.Write([]byte(tc.send)); err != nil {
+				t.Fatal(err)
+			}
+			if _, err := io.ReadFull(c, make([]byte, len(tc.want))); err != nil {
+				t.Fatalf("%s before the drain: %v", tc.proto, err)
+			}
 			_, done := drainStart(srv, 20*time.Second)
 			waitUntil(t, 5*time.Second, "new connections refused", func() bool {
 				d, err := net.DialTimeout("tcp", srv.addr(), time.Second)

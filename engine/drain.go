@@ -42,6 +42,15 @@ func (e *Engine) Drain(ctx context.Context) error {
 	}
 	e.drain.once.Do(func() {
 		close(e.drain.on)
+		// Every loop stops accepting before any connection hears of the
+		// drain: a client whose connection a drained loop ends must not
+		// reconnect to a socket of a loop still accepting.
+		var accepting sync.WaitGroup
+		for _, l := range e.loops {
+			accepting.Add(1)
+			l.StopAccepting(accepting.Done)
+		}
+		accepting.Wait()
 		var wg sync.WaitGroup
 		for _, l := range e.loops {
 			wg.Add(1)

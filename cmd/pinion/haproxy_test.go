@@ -2,7 +2,6 @@ package main
 
 import (
 	"bufio"
-	"encoding/json"
 	"fmt"
 	"io"
 	"net"
@@ -12,11 +11,8 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
-	"syscall"
 	"testing"
 	"time"
-
-	"github.com/pinion-net/pinion/cmd/pinion/internal/load"
 )
 
 // haproxyBin is Debian's haproxy (DEB_PACKAGES in the Makefile).
@@ -149,64 +145,28 @@ func TestHAProxy(t *testing.T) {
 	}
 
 	const (
-		conns    = 50
-		d        = 10 * time.Second
-		rounds   = 2
-		warmupLd = 500 * time.Millisecond
+		conns  = 50
+		d      = 10 * time.Second
+		rounds = 2
 	)
-	ldr := exec.Command(bin, "load", "-addr", front, "-proto", "http", "-conns", strconv.Itoa(conns),
-		"-pipeline", "1", "-warmup", warmupLd.String(), "-duration", d.String(), "-reconnect", "-json")
-	var stdout, stderr strings.Builder
-	ldr.Stdout, ldr.Stderr = &stdout, &stderr
-	if err := ldr.Start(); err != nil {
-		t.Fatal(err)
-	}
-	loaded := make(chan error, 1)
-	go func() { loaded <- ldr.Wait() }()
-	t.Cleanup(func() {
-		if ldr.ProcessState == nil {
-			_ = ldr.Process.Kill()
-		}
-	})
-	began := time.Now()
-	every := d / (2*rounds + 1)
+	lr := startLoad(t, bin, front, d, "-proto", "http", "-conns", strconv.Itoa(conns), "-pipeline", "1")
 	step := 0
 	for range rounds {
 		for i := range trees {
 			step++
-			time.Sleep(time.Until(began.Add(warmupLd + time.Duration(step)*every)))
+			time.Sleep(time.Until(lr.at(step, 2*rounds+1)))
 			next := trees[i].restartOnce(pids[i], 15*time.Second)
 			waitExit(t, pids[i], restartDrain+2*time.Second)
 			pids[i] = next
 		}
 	}
-	select {
-	case err := <-loaded:
-		if err != nil {
-			t.Errorf("pinion load: %v\nstderr: %s", err, stderr.String())
-		}
-	case <-time.After(d + 30*time.Second):
-		t.Fatal("pinion load did not end")
-	}
-	var r load.Result
-	if err := json.Unmarshal([]byte(stdout.String()), &r); err != nil {
-		t.Fatalf("load report: %v\n%s\nstderr: %s", err, stdout.String(), stderr.String())
-	}
-	if r.ConnectErrors+r.IOErrors+r.Timeouts+r.VerifyErrors != 0 || r.Open != conns || r.Requests == 0 {
-		t.Errorf("load through haproxy: connect %d, io %d, timeouts %d, verify %d errors, open %d of %d, %d requests; first: %s",
-			r.ConnectErrors, r.IOErrors, r.Timeouts, r.VerifyErrors, r.Open, conns, r.Requests, r.FirstError)
-	}
+	r := lr.result(t, conns)
 	if got, want := whoamiVia(t, front); got != want {
 		t.Errorf("GET /whoami after the restarts: %q, want %q", got, want)
 	}
 	t.Logf("through haproxy: %d rolling hot restarts in %v: %d requests (%.0f/s), %d reconnects, %d resent",
 		2*rounds, d, r.Requests, r.RequestsPerS, r.Reconnects, r.Resent)
 	for i, pid := range pids {
-		from := trees[i].mark()
-		if err := syscall.Kill(pid, syscall.SIGTERM); err != nil {
-			t.Fatal(err)
-		}
-		waitExit(t, pid, restartDrain+2*time.Second)
-		trees[i].waitLine(from, drainedRe, time.Second)
+		trees[i].stop(pid, restartDrain+2*time.Second)
 	}
 }

@@ -2,6 +2,7 @@ package main
 
 import (
 	"bufio"
+	"encoding/json"
 	"fmt"
 	"io"
 	"os"
@@ -13,6 +14,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/pinion-net/pinion/cmd/pinion/internal/load"
 )
 
 // procTree is a `pinion serve` process started by a test, and the processes
@@ -185,4 +188,78 @@ func (p *procTree) restartOnce(pid int, d time.Duration) int {
 func waitExit(t *testing.T, pid int, d time.Duration) time.Duration {
 	t.Helper()
 	return waitUntil(t, d, fmt.Sprintf("process %d to exit", pid), func() bool { return exited(pid) })
+}
+
+// loadWarmup is the warm-up of the load runs the restart tests start.
+const loadWarmup = 500 * time.Millisecond
+
+// loadRun is a `pinion load -reconnect -json` process started by a test.
+type loadRun struct {
+	cmd            *exec.Cmd
+	began          time.Time
+	d              time.Duration
+	stdout, stderr strings.Builder
+	done           chan error
+}
+
+// startLoad runs bin load against addr for d after loadWarmup, with
+// -reconnect -json and args; it is killed (by PID) when the test ends.
+func startLoad(t *testing.T, bin, addr string, d time.Duration, args ...string) *loadRun {
+	t.Helper()
+	lr := &loadRun{d: d, done: make(chan error, 1)}
+	lr.cmd = exec.Command(bin, append([]string{"load", "-addr", addr, "-warmup", loadWarmup.String(),
+		"-duration", d.String(), "-reconnect", "-json"}, args...)...)
+	lr.cmd.Stdout, lr.cmd.Stderr = &lr.stdout, &lr.stderr
+	if err := lr.cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	lr.began = time.Now()
+	go func() { lr.done <- lr.cmd.Wait() }()
+	t.Cleanup(func() {
+		if lr.cmd.ProcessState == nil {
+			_ = lr.cmd.Process.Kill()
+		}
+	})
+	return lr
+}
+
+// at returns the time i/n of the way through the measured window.
+func (lr *loadRun) at(i, n int) time.Time {
+	return lr.began.Add(loadWarmup + time.Duration(i)*lr.d/time.Duration(n))
+}
+
+// result waits for the run's end and returns its report. It fails the
+// test on an error of any kind (connect, I/O such as a reset, timeout,
+// verification), fewer than conns connections open, or no request.
+func (lr *loadRun) result(t *testing.T, conns int) load.Result {
+	t.Helper()
+	select {
+	case err := <-lr.done:
+		if err != nil {
+			t.Errorf("pinion load: %v\nstderr: %s", err, lr.stderr.String())
+		}
+	case <-time.After(lr.d + 30*time.Second):
+		t.Fatal("pinion load did not end")
+	}
+	var r load.Result
+	if err := json.Unmarshal([]byte(lr.stdout.String()), &r); err != nil {
+		t.Fatalf("load report: %v\n%s\nstderr: %s", err, lr.stdout.String(), lr.stderr.String())
+	}
+	if r.ConnectErrors+r.IOErrors+r.Timeouts+r.VerifyErrors != 0 || r.Open != conns || r.Requests == 0 {
+		t.Errorf("load errors: connect %d, io (resets) %d, timeouts %d, verify %d; open %d of %d; %d requests; first: %s",
+			r.ConnectErrors, r.IOErrors, r.Timeouts, r.VerifyErrors, r.Open, conns, r.Requests, r.FirstError)
+	}
+	return r
+}
+
+// stop sends SIGTERM to pid, the tree's process serving now, and waits for
+// its drain and exit.
+func (p *procTree) stop(pid int, d time.Duration) {
+	p.t.Helper()
+	from := p.mark()
+	if err := syscall.Kill(pid, syscall.SIGTERM); err != nil {
+		p.t.Fatal(err)
+	}
+	waitExit(p.t, pid, d)
+	p.waitLine(from, drainedRe, time.Second)
 }

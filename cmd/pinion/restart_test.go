@@ -2,7 +2,6 @@ package main
 
 import (
 	"bufio"
-	"encoding/json"
 	"io"
 	"net"
 	"net/http"
@@ -14,8 +13,6 @@ import (
 	"syscall"
 	"testing"
 	"time"
-
-	"github.com/pinion-net/pinion/cmd/pinion/internal/load"
 )
 
 // The hot restart under load (issue 11): restartLoadDuration of `pinion
@@ -57,28 +54,11 @@ func restartUnderLoad(t *testing.T, bin, model, proto string, d time.Duration, r
 	tree, addr, admin := startTree(t, bin, "-model", model, "-proto", proto, "-loops", "2",
 		"-drain-timeout", restartDrain.String(), "-drain-grace", "200ms")
 	pid := tree.first.Process.Pid
-	const warmup = 500 * time.Millisecond
-	ldr := exec.Command(bin, "load", "-addr", addr, "-proto", proto, "-conns", strconv.Itoa(restartConns),
-		"-pipeline", "1", "-size", "64", "-warmup", warmup.String(), "-duration", d.String(), "-reconnect", "-json")
-	var stdout, stderr strings.Builder
-	ldr.Stdout, ldr.Stderr = &stdout, &stderr
-	if err := ldr.Start(); err != nil {
-		t.Fatal(err)
-	}
-	loaded := make(chan error, 1)
-	go func() { loaded <- ldr.Wait() }()
-	t.Cleanup(func() {
-		if ldr.ProcessState == nil {
-			_ = ldr.Process.Kill()
-		}
-	})
-
+	lr := startLoad(t, bin, addr, d, "-proto", proto, "-conns", strconv.Itoa(restartConns), "-pipeline", "1", "-size", "64")
 	// The restarts are spread over the measured window.
-	began := time.Now()
-	every := d / time.Duration(restarts+1)
 	var drains []string
 	for i := range restarts {
-		time.Sleep(time.Until(began.Add(warmup + time.Duration(i+1)*every)))
+		time.Sleep(time.Until(lr.at(i+1, restarts+1)))
 		from := tree.mark()
 		next := tree.restartOnce(pid, 15*time.Second)
 		took := waitExit(t, pid, restartDrain+2*time.Second)
@@ -96,37 +76,16 @@ func restartUnderLoad(t *testing.T, bin, model, proto string, d time.Duration, r
 		}
 		pid = next
 	}
-	select {
-	case err := <-loaded:
-		if err != nil {
-			t.Errorf("pinion load: %v\nstderr: %s", err, stderr.String())
-		}
-	case <-time.After(d + 30*time.Second):
-		t.Fatal("pinion load did not end")
-	}
-	var r load.Result
-	if err := json.Unmarshal([]byte(stdout.String()), &r); err != nil {
-		t.Fatalf("load report: %v\n%s\nstderr: %s", err, stdout.String(), stderr.String())
-	}
-	if r.ConnectErrors+r.IOErrors+r.Timeouts+r.VerifyErrors != 0 || r.Open != restartConns {
-		t.Errorf("load errors: connect %d, io (resets) %d, timeouts %d, verify %d, open %d of %d; first: %s",
-			r.ConnectErrors, r.IOErrors, r.Timeouts, r.VerifyErrors, r.Open, restartConns, r.FirstError)
-	}
+	r := lr.result(t, restartConns)
 	// Every old process stops accepting on all its sockets before it
 	// ends a connection, so each connection moves exactly once per
 	// restart: straight to the new process.
-	if want := uint64(restarts * restartConns); r.Requests == 0 || r.Reconnects != want {
-		t.Errorf("requests %d, reconnects %d: want requests, and %d reconnects (each connection once per restart)", r.Requests, r.Reconnects, want)
+	if want := uint64(restarts * restartConns); r.Reconnects != want {
+		t.Errorf("%d reconnects, want %d (each connection once per restart)", r.Reconnects, want)
 	}
 	t.Logf("%s %s: %d restarts in %v: %d requests (%.0f/s), %d reconnects, %d unanswered requests resent; drains took %s",
 		model, proto, restarts, d, r.Requests, r.RequestsPerS, r.Reconnects, r.Resent, strings.Join(drains, ", "))
-
-	from := tree.mark()
-	if err := syscall.Kill(pid, syscall.SIGTERM); err != nil {
-		t.Fatal(err)
-	}
-	waitExit(t, pid, restartDrain+2*time.Second)
-	tree.waitLine(from, drainedRe, time.Second)
+	tree.stop(pid, restartDrain+2*time.Second)
 }
 
 // replaceFile puts a file with content and mode at path by renaming over

@@ -24,6 +24,19 @@ func drainStart(srv server, d time.Duration) (time.Time, <-chan error) {
 	return start, done
 }
 
+// waitRefused waits until a connect to addr is refused: the drain has
+// closed the listening sockets.
+func waitRefused(t *testing.T, addr string) {
+	t.Helper()
+	waitUntil(t, 5*time.Second, "new connections refused", func() bool {
+		c, err := net.DialTimeout("tcp", addr, time.Second)
+		if err == nil {
+			c.Close()
+		}
+		return err != nil
+	})
+}
+
 // expectEOF reads from c until the server's FIN, failing on any byte or
 // another error (a reset), and returns when it came.
 func expectEOF(t *testing.T, r io.Reader, c net.Conn, what string) time.Time {
@@ -77,13 +90,7 @@ func TestDrainHTTP(t *testing.T) {
 			}
 		}
 		start, done := drainStart(srv, 20*time.Second)
-		waitUntil(t, 5*time.Second, "new connections refused", func() bool {
-			c, err := net.DialTimeout("tcp", srv.addr(), time.Second)
-			if err == nil {
-				c.Close()
-			}
-			return err != nil
-		})
+		waitRefused(t, srv.addr())
 		busy, idle := conns[0], conns[1]
 		if time.Since(start) < grace/2 {
 			r := httpGet(t, busy, readers[0], "/json")
@@ -137,13 +144,7 @@ func TestDrainRESPEcho(t *testing.T) {
 				t.Fatalf("%s before the drain: %v", tc.proto, err)
 			}
 			_, done := drainStart(srv, 20*time.Second)
-			waitUntil(t, 5*time.Second, "new connections refused", func() bool {
-				d, err := net.DialTimeout("tcp", srv.addr(), time.Second)
-				if err == nil {
-					d.Close()
-				}
-				return err != nil
-			})
+			waitRefused(t, srv.addr())
 			_ = c.SetDeadline(time.Now().Add(10 * time.Second))
 			if _, err := c.Write([]byte(tc.send)); err != nil {
 				t.Fatal(err)

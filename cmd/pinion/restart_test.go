@@ -8,6 +8,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"strconv"
 	"strings"
 	"syscall"
@@ -161,12 +162,28 @@ func TestHotRestartFailure(t *testing.T) {
 		}
 		serving("after a new binary that " + tc.name)
 	}
+	// The admin endpoint answers a failed restart with 500 and the reason.
+	if code, body := postRestart(t, admin); code != 500 || !strings.Contains(body, "not ready in time") {
+		t.Errorf("POST /restart with a binary that never becomes ready: %d %q, want 500 and the reason", code, body)
+	}
+	serving("after a failed POST /restart")
 
 	replaceFile(t, bin, good)
 	next := tree.restartOnce(pid, 15*time.Second)
 	waitExit(t, pid, restartDrain+2*time.Second)
 	pid = next
 	serving("after the good binary's restart")
+
+	// And through the admin endpoint: the answer comes once the new
+	// process serves, naming it.
+	code, body := postRestart(t, admin)
+	m := regexp.MustCompile(`^new process (\d+) serves; process (\d+) drains\n$`).FindStringSubmatch(body)
+	if code != 200 || m == nil || m[2] != strconv.Itoa(pid) {
+		t.Fatalf("POST /restart: %d %q, want 200 naming the new process and %d", code, body, pid)
+	}
+	waitExit(t, pid, restartDrain+2*time.Second)
+	pid, _ = strconv.Atoi(m[1])
+	serving("after POST /restart")
 	if err := syscall.Kill(pid, syscall.SIGTERM); err != nil {
 		t.Fatal(err)
 	}
@@ -273,4 +290,18 @@ func TestServeSystemdSockets(t *testing.T) {
 	case <-time.After(20 * time.Second):
 		t.Fatal("still running 20s after SIGTERM")
 	}
+}
+
+// postRestart sends POST /restart to the admin address and returns the
+// status and body.
+func postRestart(t *testing.T, admin string) (int, string) {
+	t.Helper()
+	c := http.Client{Timeout: 30 * time.Second}
+	r, err := c.Post("http://"+admin+"/restart", "text/plain", nil)
+	if err != nil {
+		t.Fatalf("POST /restart: %v", err)
+	}
+	defer r.Body.Close()
+	body, _ := io.ReadAll(r.Body)
+	return r.StatusCode, string(body)
 }

@@ -103,7 +103,7 @@ func parseServe(args []string, stderr io.Writer) (serveConfig, error) {
 
 	proxyMode := fs.String("proxy-protocol", "off", "PROXY protocol (v1 and v2) before each connection's bytes: off or require (loop model)")
 	proxyTrust := fs.String("proxy-trust", "", "with -proxy-protocol require: the networks (CIDR[,CIDR...]) a PROXY header is accepted from; nothing is trusted by default")
-	fs.StringVar(&c.admin, "admin", "", "serve /metrics, /healthz, /readyz, /debug/loops, /debug/pprof/ and /limits on HOST:PORT (a missing host means 127.0.0.1; default: no admin server)")
+	fs.StringVar(&c.admin, "admin", "", "serve /metrics, /healthz, /readyz, /debug/loops, /debug/pprof/, /limits and POST /restart on HOST:PORT (a missing host means 127.0.0.1; default: no admin server)")
 	fs.DurationVar(&c.slowCallback, "slow-callback", 100*time.Millisecond, "count and log handler callbacks slower than this (loop model; 0 or negative: off)")
 	fs.TextVar(&c.logLevel, "log-level", slog.LevelWarn, "log level: debug, info, warn or error")
 	fs.DurationVar(&c.drainTimeout, "drain-timeout", 10*time.Second, "on SIGTERM and after a hot restart: stop accepting, let connections finish, and exit within D (what is left is closed)")
@@ -216,7 +216,13 @@ func serve(args []string, stdout, stderr io.Writer) int {
 	usr2 := make(chan os.Signal, 1)
 	notifyRestart(usr2)
 	defer signal.Stop(usr2)
-	adm, err := startAdmin(cfg, srv, level, log)
+	restartCtx, stopRestart := context.WithCancel(context.Background())
+	defer stopRestart()
+	rs, err := newRestarter(restartCtx, cfg, srv, log)
+	if err != nil {
+		log.Warn("hot restart unavailable", "err", err)
+	}
+	adm, err := startAdmin(cfg, srv, level, log, rs)
 	if err != nil {
 		fmt.Fprintf(stderr, "pinion serve: %v\n", err)
 		_ = srv.shutdown(context.Background())
@@ -236,14 +242,9 @@ func serve(args []string, stdout, stderr io.Writer) int {
 	if err := restart.Ready(); err != nil {
 		log.Error("cannot tell the old process we are ready", "err", err)
 	}
-	rs, err := newRestarter(cfg, srv, adm, log)
-	if err != nil {
-		log.Warn("hot restart unavailable", "err", err)
-	}
-	restartCtx, stopRestart := context.WithCancel(context.Background())
-	defer stopRestart()
 	var restarted <-chan int
 	if rs != nil {
+		rs.adm.Store(adm)
 		restarted = rs.ready
 	}
 	var why string // what ended the serving
@@ -262,7 +263,7 @@ wait:
 				log.Warn("hot restart unavailable; SIGUSR2 ignored")
 				continue
 			}
-			rs.trigger(restartCtx)
+			rs.trigger()
 		case <-restarted:
 			why = "hot restart"
 			if adm != nil {

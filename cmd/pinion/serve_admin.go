@@ -12,7 +12,7 @@ import (
 )
 
 // startAdmin starts the admin server that -admin asks for, or returns nil.
-func startAdmin(cfg serveConfig, srv server, level *slog.LevelVar, log *slog.Logger) (*admin.Server, error) {
+func startAdmin(cfg serveConfig, srv server, level *slog.LevelVar, log *slog.Logger, rs *restarter) (*admin.Server, error) {
 	if cfg.admin == "" {
 		return nil, nil
 	}
@@ -22,6 +22,9 @@ func startAdmin(cfg serveConfig, srv server, level *slog.LevelVar, log *slog.Log
 		return nil, fmt.Errorf("inherited admin socket: %w", err)
 	}
 	ac.Listener = ln
+	if rs != nil {
+		ac.Restart = rs.request
+	}
 	switch s := srv.(type) {
 	case *loopServer:
 		ac.Metrics = s.e.WriteMetrics

@@ -145,13 +145,14 @@ func closeInherited(files []restart.File) {
 type restarter struct {
 	up    restart.Upgrader
 	srv   server
-	adm   *admin.Server // nil without -admin
+	adm   atomic.Pointer[admin.Server] // nil without -admin; set once the admin server runs
 	log   *slog.Logger
+	ctx   context.Context // ends when the server stops: a restart under way is abandoned
 	busy  atomic.Bool
 	ready chan int // the new process's PID, once it is ready
 }
 
-func newRestarter(cfg serveConfig, srv server, adm *admin.Server, log *slog.Logger) (*restarter, error) {
+func newRestarter(ctx context.Context, cfg serveConfig, srv server, log *slog.Logger) (*restarter, error) {
 	path, err := os.Executable()
 	if err != nil {
 		return nil, fmt.Errorf("hot restart: cannot find this binary: %w", err)
@@ -159,33 +160,48 @@ func newRestarter(cfg serveConfig, srv server, adm *admin.Server, log *slog.Logg
 	return &restarter{
 		up:    restart.Upgrader{Path: path, Args: os.Args[1:], ReadyTimeout: cfg.restartTimeout},
 		srv:   srv,
-		adm:   adm,
 		log:   log,
+		ctx:   ctx,
 		ready: make(chan int, 1),
 	}, nil
 }
 
-// trigger starts a restart on a goroutine of its own, unless one runs. A
-// new process that is ready is announced on r.ready; a failure is logged
-// and leaves this process serving. ctx's end stops a restart under way
-// (the new process is killed).
-func (r *restarter) trigger(ctx context.Context) {
-	if !r.busy.CompareAndSwap(false, true) {
-		r.log.Warn("hot restart already in progress; SIGUSR2 ignored")
-		return
-	}
+// trigger runs a restart on a goroutine of its own (SIGUSR2).
+func (r *restarter) trigger() {
 	go func() {
-		start := time.Now()
-		pid, err := r.spawn(ctx)
-		if err != nil {
-			r.log.Error("hot restart failed; still serving", "pid", os.Getpid(), "err", err)
-			r.busy.Store(false)
-			return
+		if _, err := r.run(); errors.Is(err, admin.ErrRestartBusy) {
+			r.log.Warn("hot restart already in progress; SIGUSR2 ignored")
 		}
-		r.log.Warn("hot restart: new process ready; draining", "pid", os.Getpid(), "new_pid", pid,
-			"took", time.Since(start).Round(time.Millisecond))
-		r.ready <- pid // busy stays set: this process is on its way out
 	}()
+}
+
+// request runs a restart for POST /restart and says how it went.
+func (r *restarter) request(context.Context) (string, error) {
+	pid, err := r.run()
+	if err != nil {
+		return "", err
+	}
+	return fmt.Sprintf("new process %d serves; process %d drains", pid, os.Getpid()), nil
+}
+
+// run restarts unless a restart runs (admin.ErrRestartBusy). A new process
+// that is ready is announced on r.ready, and its PID returned; a failure
+// is logged and returned, and leaves this process serving.
+func (r *restarter) run() (int, error) {
+	if !r.busy.CompareAndSwap(false, true) {
+		return 0, admin.ErrRestartBusy
+	}
+	start := time.Now()
+	pid, err := r.spawn(r.ctx)
+	if err != nil {
+		r.log.Error("hot restart failed; still serving", "pid", os.Getpid(), "err", err)
+		r.busy.Store(false)
+		return 0, err
+	}
+	r.log.Warn("hot restart: new process ready; draining", "pid", os.Getpid(), "new_pid", pid,
+		"took", time.Since(start).Round(time.Millisecond))
+	r.ready <- pid // busy stays set: this process is on its way out
+	return pid, nil
 }
 
 // spawn hands every listening socket to a new process and waits until it
@@ -196,8 +212,8 @@ func (r *restarter) spawn(ctx context.Context) (int, error) {
 		return 0, fmt.Errorf("handing over listeners: %w", err)
 	}
 	defer closeInherited(files)
-	if r.adm != nil {
-		f, err := r.adm.File()
+	if adm := r.adm.Load(); adm != nil {
+		f, err := adm.File()
 		if err != nil {
 			return 0, fmt.Errorf("handing over the admin socket: %w", err)
 		}

@@ -33,7 +33,7 @@ func TestTopOnce(t *testing.T) {
 		defer cancel()
 		_ = srv.shutdown(ctx)
 	})
-	adm, err := startAdmin(cfg, srv, new(slog.LevelVar), log)
+	adm, err := startAdmin(cfg, srv, new(slog.LevelVar), log, nil)
 	if err != nil {
 		t.Fatal(err)
 	}

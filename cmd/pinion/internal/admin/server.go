@@ -32,6 +32,11 @@ type Config struct {
 	Logger *slog.Logger
 	// MaxConns bounds the admin connections open at once; default 32.
 	MaxConns int
+	// Restart hot-restarts the server (POST /restart): it returns once a
+	// new process serves, with a line saying which, or with why not (the
+	// server serves on). errors.Is(err, ErrRestartBusy) answers 409; any
+	// other error 500. Nil: 404.
+	Restart func(ctx context.Context) (string, error)
 	// Listener, when set, is an open TCP socket to serve on instead of
 	// listening on Addr: the one a hot restart handed over. Close closes
 	// it.
@@ -169,6 +174,9 @@ func (s *Server) routes() http.Handler {
 		mux.HandleFunc("GET /limits", s.limits)
 		mux.HandleFunc("PUT /limits", s.limits)
 		mux.HandleFunc("POST /limits", s.limits)
+	}
+	if s.cfg.Restart != nil {
+		mux.HandleFunc("POST /restart", s.restart)
 	}
 	mux.HandleFunc("GET /debug/pprof/", pprof.Index)
 	mux.HandleFunc("GET /debug/pprof/cmdline", pprof.Cmdline)

@@ -17,8 +17,9 @@ import (
 	"time"
 )
 
-// adminLine is the listening line with an admin address.
-var adminLine = regexp.MustCompile(`^pinion: listening on (127\.0\.0\.1:[0-9]+) \(([a-z]+), (loop|goroutine), ([0-9]+) loops\), admin (127\.0\.0\.1:[0-9]+)$`)
+// adminLine is the listening line, with the admin address when -admin is
+// given.
+var adminLine = regexp.MustCompile(`^pinion: listening on (127\.0\.0\.1:[0-9]+) \(([a-z]+), (loop|goroutine), ([0-9]+) loops\)(?:, admin (127\.0\.0\.1:[0-9]+))?$`)
 
 // buildPinion builds the pinion binary into a temporary directory.
 func buildPinion(t *testing.T) string {
@@ -43,20 +44,27 @@ func buildPinion(t *testing.T) string {
 // serverProc is a `pinion serve` process started by a test.
 type serverProc struct {
 	cmd    *exec.Cmd
-	addr   string // the listening address
-	admin  string // the admin address
-	stderr bytes.Buffer
+	addr   string       // the listening address
+	admin  string       // the admin address
+	stderr lockedBuffer // written by the process while the test may read it
 	exited chan struct{}
 	err    error // Wait's, once exited is closed
 }
 
-// startServe runs bin serve with args plus -admin 127.0.0.1:0 and waits
-// for its listening line. The process is killed (by PID) when the test
-// ends if it still runs.
+// startServe runs bin serve with args plus -pin=false and -admin
+// 127.0.0.1:0 (startServeFlags).
 func startServe(t *testing.T, bin string, args ...string) *serverProc {
 	t.Helper()
+	return startServeFlags(t, bin, append([]string{"-pin=false", "-admin", "127.0.0.1:0"}, args...)...)
+}
+
+// startServeFlags runs bin serve -addr 127.0.0.1:0 with args and waits for
+// its listening line. The process is killed (by PID) when the test ends if
+// it still runs.
+func startServeFlags(t *testing.T, bin string, args ...string) *serverProc {
+	t.Helper()
 	p := &serverProc{exited: make(chan struct{})}
-	p.cmd = exec.Command(bin, append([]string{"serve", "-addr", "127.0.0.1:0", "-pin=false", "-admin", "127.0.0.1:0"}, args...)...)
+	p.cmd = exec.Command(bin, append([]string{"serve", "-addr", "127.0.0.1:0"}, args...)...)
 	stdout, err := p.cmd.StdoutPipe()
 	if err != nil {
 		t.Fatal(err)

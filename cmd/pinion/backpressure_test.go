@@ -35,6 +35,17 @@ func heapPeak() (stop func() int64) {
 	var ms runtime.MemStats
 	runtime.ReadMemStats(&ms)
 	base := int64(ms.HeapInuse)
+	return samplePeak(func() (int64, bool) {
+		var ms runtime.MemStats
+		runtime.ReadMemStats(&ms)
+		return int64(ms.HeapInuse) - base, true
+	})
+}
+
+// samplePeak calls sample every 10ms, from now until stop is called, which
+// returns the highest value sample gave (those it reports false for do not
+// count; 0 if none did).
+func samplePeak(sample func() (int64, bool)) (stop func() int64) {
 	done := make(chan struct{})
 	peak := make(chan int64, 1)
 	go func() {
@@ -42,9 +53,9 @@ func heapPeak() (stop func() int64) {
 		defer tick.Stop()
 		var top int64
 		for {
-			var ms runtime.MemStats
-			runtime.ReadMemStats(&ms)
-			top = max(top, int64(ms.HeapInuse)-base)
+			if v, ok := sample(); ok {
+				top = max(top, v)
+			}
 			select {
 			case <-done:
 				peak <- top

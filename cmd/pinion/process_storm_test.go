@@ -98,6 +98,7 @@ func TestProcessStormClientsLeave(t *testing.T) {
 	n := procStormConns - int(workers)
 	conns := procStorm(t, p.addr, n)
 	waitGathered(t, p, n)
+	gathered := time.Since(held)
 	peak := p.fds(t)
 	for _, c := range conns {
 		_ = c.Close()
@@ -116,8 +117,8 @@ func TestProcessStormClientsLeave(t *testing.T) {
 	probe := blockingRoundTrip(t, p.addr)
 	m := p.metrics(t)
 	started := m["pinion_offload_completed_total"] - m["pinion_offload_skipped_total"]
-	t.Logf("%d clients x %d requests behind %.0f held workers (queue %.0f): server descriptors %d at the peak, back to %d (baseline %d + %.0f held) %v after the clients closed; held requests answered after %v; a new blocking request then took %v; tasks: %.0f started, %.0f dropped (never started), %.0f skipped by the pool",
-		n, stormPipeline, workers, queue, peak, p.fds(t), base, workers, released.Round(time.Millisecond),
+	t.Logf("%d clients x %d requests behind %.0f held workers (queue %.0f), gathered %v after the workers were held: server descriptors %d at the peak, back to %d (baseline %d + %.0f held) %v after the clients closed; held requests answered after %v; a new blocking request then took %v; tasks: %.0f started, %.0f dropped (never started), %.0f skipped by the pool",
+		n, stormPipeline, workers, queue, gathered.Round(time.Millisecond), peak, p.fds(t), base, workers, released.Round(time.Millisecond),
 		answered.Round(time.Millisecond), probe.Round(time.Millisecond), started,
 		m["pinion_offload_dropped_total"], m["pinion_offload_skipped_total"])
 	if released > 2*time.Second {

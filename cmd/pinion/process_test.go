@@ -70,27 +70,12 @@ func rssPeak(t *testing.T, p *serverProc) (stop func() int64) {
 	if !reset {
 		t.Log("the kernel refused to reset VmHWM; the peak is sampled only")
 	}
-	done := make(chan struct{})
-	top := make(chan int64, 1)
-	go func() {
-		tick := time.NewTicker(10 * time.Millisecond)
-		defer tick.Stop()
-		var peak int64
-		for {
-			if n, err := statusField(pid, "VmRSS"); err == nil {
-				peak = max(peak, n)
-			}
-			select {
-			case <-done:
-				top <- peak
-				return
-			case <-tick.C:
-			}
-		}
-	}()
+	sampled := samplePeak(func() (int64, bool) {
+		n, err := statusField(pid, "VmRSS")
+		return n, err == nil
+	})
 	return func() int64 {
-		close(done)
-		peak := <-top
+		peak := sampled()
 		if reset {
 			peak = max(peak, p.procStatus(t, "VmHWM"))
 		}

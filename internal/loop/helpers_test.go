@@ -104,6 +104,23 @@ func adoptFilled(t testing.TB, l *Loop, pre []byte) net.Conn {
 	return peer
 }
 
+// waitStats polls the loop's published stats until ok holds, for up to
+// 10s, and returns the snapshot that satisfied it.
+func waitStats(t testing.TB, l *Loop, ok func(Stats) bool) Stats {
+	t.Helper()
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		s := l.Stats()
+		if ok(s) {
+			return s
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("stats never reached the wanted state: %+v", s)
+		}
+		time.Sleep(time.Millisecond) // polling a snapshot the loop publishes each tick
+	}
+}
+
 // recv waits up to 10s for a value on ch.
 func recv[T any](t testing.TB, ch <-chan T, what string) T {
 	t.Helper()

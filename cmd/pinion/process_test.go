@@ -1,151 +1,116 @@
 package main
 
 import (
+	"bufio"
 	"bytes"
-	"fmt"
-	"net/http"
-	"os"
-	"strconv"
-	"strings"
+	"io"
+	"os/exec"
+	"path/filepath"
+	"runtime"
 	"sync"
-	"syscall"
 	"testing"
 	"time"
 )
 
-// What a test of `pinion serve` as a process (startServeFlags) reads of
-// it, as an operator would: resident memory and descriptors from /proc,
-// metrics from the admin server, the exit after SIGTERM. The /proc readers
-// need Linux.
-
-// needProc skips a test where /proc/self/status is missing.
-func needProc(t *testing.T) {
+// goTool returns the go command for the tests that build and run a
+// binary, and skips the test with -short, on Windows (they signal the
+// process) or without a go command on PATH.
+func goTool(t *testing.T) string {
 	t.Helper()
-	if _, err := os.Stat("/proc/self/status"); err != nil {
-		t.Skipf("reads the server's /proc entries: %v", err)
+	if testing.Short() {
+		t.Skip("builds and runs a binary")
 	}
-}
-
-// procStatus returns a field of the server's /proc/PID/status given in kB
-// (VmRSS, VmHWM), in bytes.
-func (p *serverProc) procStatus(t *testing.T, field string) int64 {
-	t.Helper()
-	n, err := statusField(p.cmd.Process.Pid, field)
+	if runtime.GOOS == "windows" {
+		t.Skip("needs signals")
+	}
+	gobin, err := exec.LookPath("go")
 	if err != nil {
-		t.Fatalf("server status: %v", err)
+		t.Skipf("go command not on PATH: %v", err)
 	}
-	return n
+	return gobin
 }
 
-// statusField reads a field given in kB from /proc/PID/status, in bytes.
-func statusField(pid int, field string) (int64, error) {
-	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", pid))
-	if err != nil {
-		return 0, err
-	}
-	for line := range strings.Lines(string(b)) {
-		v, ok := strings.CutPrefix(line, field+":")
-		if !ok {
-			continue
-		}
-		kb, err := strconv.ParseInt(strings.TrimSuffix(strings.TrimSpace(v), " kB"), 10, 64)
-		if err != nil {
-			return 0, fmt.Errorf("%s %q: %w", field, v, err)
-		}
-		return kb << 10, nil
-	}
-	return 0, fmt.Errorf("no %s in /proc/%d/status", field, pid)
-}
-
-// rssPeak resets the server's peak RSS to its RSS now (proc(5),
-// /proc/PID/clear_refs, value 5: Linux 4.0 and later), then samples VmRSS
-// every 10ms until stop is called. stop returns the highest of the samples
-// and of VmHWM: the kernel's peak catches what falls between samples. If
-// the kernel refuses the reset, VmHWM is the peak since the start and is
-// left out.
-func rssPeak(t *testing.T, p *serverProc) (stop func() int64) {
+// buildPinion builds the pinion binary into a temporary directory.
+func buildPinion(t *testing.T) string {
 	t.Helper()
-	pid := p.cmd.Process.Pid
-	reset := os.WriteFile(fmt.Sprintf("/proc/%d/clear_refs", pid), []byte("5"), 0) == nil
-	if !reset {
-		t.Log("the kernel refused to reset VmHWM; the peak is sampled only")
+	gobin := goTool(t)
+	bin := filepath.Join(t.TempDir(), "pinion")
+	if out, err := exec.Command(gobin, "build", "-o", bin, ".").CombinedOutput(); err != nil {
+		t.Fatalf("go build: %v\n%s", err, out)
 	}
-	sampled := samplePeak(func() (int64, bool) {
-		n, err := statusField(pid, "VmRSS")
-		return n, err == nil
+	return bin
+}
+
+// proc is a process a test started. It is killed (by PID) when the test
+// ends if it still runs.
+type proc struct {
+	cmd    *exec.Cmd
+	stderr lockedBuffer  // written by the process while the test may read it
+	lines  chan string   // the first line of stdout; closed without one if none comes
+	exited chan struct{} // closed once the process is gone
+	err    error         // Wait's, once exited is closed
+}
+
+// startProc starts bin with args.
+func startProc(t *testing.T, bin string, args ...string) *proc {
+	t.Helper()
+	p := &proc{cmd: exec.Command(bin, args...), lines: make(chan string, 1), exited: make(chan struct{})}
+	stdout, err := p.cmd.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	p.cmd.Stderr = &p.stderr
+	if err := p.cmd.Start(); err != nil {
+		t.Fatalf("start %s: %v", bin, err)
+	}
+	go func() {
+		sc := bufio.NewScanner(stdout)
+		if sc.Scan() {
+			p.lines <- sc.Text()
+		}
+		close(p.lines)
+		_, _ = io.Copy(io.Discard, stdout) // Wait closes the pipe only after this
+		p.err = p.cmd.Wait()
+		close(p.exited)
+	}()
+	t.Cleanup(func() {
+		select {
+		case <-p.exited:
+		default:
+			_ = p.cmd.Process.Kill()
+			<-p.exited
+		}
 	})
-	return func() int64 {
-		peak := sampled()
-		if reset {
-			peak = max(peak, p.procStatus(t, "VmHWM"))
-		}
-		return peak
-	}
+	return p
 }
 
-// fds counts the server's open descriptors.
-func (p *serverProc) fds(t *testing.T) int {
+// firstLine returns the first line the process prints, failing when none
+// comes within d.
+func (p *proc) firstLine(t *testing.T, d time.Duration) string {
 	t.Helper()
-	ents, err := os.ReadDir(fmt.Sprintf("/proc/%d/fd", p.cmd.Process.Pid))
-	if err != nil {
-		t.Fatalf("server descriptors: %v", err)
-	}
-	return len(ents)
-}
-
-// metricsClient opens a new connection for each request, so that no idle
-// connection of the test stays open in the server to be counted.
-var metricsClient = &http.Client{Timeout: 5 * time.Second, Transport: &http.Transport{DisableKeepAlives: true}}
-
-// metrics reads the server's /metrics (it needs -admin) and returns each
-// family's samples summed over their labels (pinion_stalls_total over
-// every loop, say).
-func (p *serverProc) metrics(t *testing.T) map[string]float64 {
-	t.Helper()
-	resp, err := metricsClient.Get("http://" + p.admin + "/metrics")
-	if err != nil {
-		t.Fatalf("metrics: %v", err)
-	}
-	defer resp.Body.Close()
-	var body bytes.Buffer
-	if _, err := body.ReadFrom(resp.Body); err != nil || resp.StatusCode != http.StatusOK {
-		t.Fatalf("metrics: status %d, %v", resp.StatusCode, err)
-	}
-	m := make(map[string]float64)
-	for line := range strings.Lines(body.String()) {
-		if strings.HasPrefix(line, "#") {
-			continue
-		}
-		name, val, ok := strings.Cut(strings.TrimSpace(line), " ")
+	select {
+	case line, ok := <-p.lines:
 		if !ok {
-			continue
+			t.Fatalf("%s printed nothing on stdout\nstderr: %s", p.cmd.Path, &p.stderr)
 		}
-		if i := strings.IndexByte(name, '{'); i >= 0 {
-			name = name[:i]
-		}
-		v, err := strconv.ParseFloat(val, 64)
-		if err != nil {
-			t.Fatalf("metrics line %q: %v", line, err)
-		}
-		m[name] += v
+		return line
+	case <-time.After(d):
+		t.Fatalf("%s printed no line within %v", p.cmd.Path, d)
 	}
-	return m
+	return ""
 }
 
-// terminate sends SIGTERM and waits up to wait for the process to exit;
-// it returns how long the exit took.
-func (p *serverProc) terminate(t *testing.T, wait time.Duration) time.Duration {
+// exitsCleanly fails unless the process exits with status 0 within d.
+func (p *proc) exitsCleanly(t *testing.T, d time.Duration) {
 	t.Helper()
-	start := time.Now()
-	if err := p.cmd.Process.Signal(syscall.SIGTERM); err != nil {
-		t.Fatalf("SIGTERM to pid %d: %v", p.cmd.Process.Pid, err)
-	}
 	select {
 	case <-p.exited:
-	case <-time.After(wait):
-		t.Fatalf("still running %v after SIGTERM\nstderr: %s", wait, &p.stderr)
+		if p.err != nil {
+			t.Fatalf("%s exited with %v, want status 0\nstderr: %s", p.cmd.Path, p.err, &p.stderr)
+		}
+	case <-time.After(d):
+		t.Fatalf("%s still running after %v\nstderr: %s", p.cmd.Path, d, &p.stderr)
 	}
-	return time.Since(start)
 }
 
 // lockedBuffer is a bytes.Buffer that a process writes while a test may
@@ -166,6 +131,3 @@ func (b *lockedBuffer) String() string {
 	defer b.mu.Unlock()
 	return b.b.String()
 }
-
-// mib formats a byte count in MiB.
-func mib(n int64) string { return fmt.Sprintf("%.1f MiB", float64(n)/(1<<20)) }

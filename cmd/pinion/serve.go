@@ -274,7 +274,7 @@ wait:
 			break wait
 		}
 	}
-	log.Warn("draining; a second signal forces exit", "cause", why, "pid", os.Getpid(), "drain_timeout", cfg.drainTimeout)
+	log.Warn("shutting down; a second signal forces exit", "cause", why, "pid", os.Getpid(), "drain_timeout", cfg.drainTimeout)
 	done := make(chan error, 1)
 	go func() { done <- drainAndShutdown(srv, cfg.drainTimeout, log) }()
 	select {

@@ -160,13 +160,10 @@ func TestOffloadStormClientsLeave(t *testing.T) {
 	}
 	answered := time.Since(held)
 	probe := blockingRoundTrip(t, s.addr())
-	// The probe's worker counts its task done just after its reply is
-	// written: the client may read the reply first.
+	// The pool counts a task completed once its function returns, which
+	// may be just after the client has read the reply it wrote.
 	want := uint64(stormWorkers + 1)
-	deadline := time.Now().Add(2 * time.Second)
-	for started(s) < want && time.Now().Before(deadline) {
-		time.Sleep(5 * time.Millisecond)
-	}
+	waitUntil(t, 5*time.Second, "the probe's task counted", func() bool { return started(s) >= want })
 	o := s.e.Stats().Offload
 	n := started(s)
 	t.Logf("%d clients x %d requests behind %d held workers: descriptors released %v after the clients closed; held requests answered after %v; a new blocking request then took %v; tasks: %d started, %d dropped (never started), %d late replies",

@@ -203,11 +203,7 @@ func startLoopServer(cfg serveConfig, proto protocol, log *slog.Logger) (server,
 	if err != nil {
 		return nil, err
 	}
-	h := &loopHandler{proto: proto, headerTimeout: cfg.headerTimeout}
-	for range cfg.loops {
-		h.scratch = append(h.scratch, &scratch{})
-	}
-	e, err := engine.Start(h, engine.Config{
+	ecfg := engine.Config{
 		Addrs:          []string{cfg.addr},
 		Loops:          cfg.loops,
 		Balance:        lb,
@@ -222,7 +218,15 @@ func startLoopServer(cfg serveConfig, proto protocol, log *slog.Logger) (server,
 		ProxyProtocol:  cfg.proxyProtocol,
 		SlowCallback:   negativeIfZero(cfg.slowCallback),
 		Logger:         log,
-	})
+	}
+	if proto == nil {
+		return startLoopProxy(cfg, ecfg, log)
+	}
+	h := &loopHandler{proto: proto, headerTimeout: cfg.headerTimeout}
+	for range cfg.loops {
+		h.scratch = append(h.scratch, &scratch{})
+	}
+	e, err := engine.Start(h, ecfg)
 	if err != nil {
 		return nil, err
 	}

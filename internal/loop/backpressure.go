@@ -113,9 +113,23 @@ func (l *Loop) redeliver() bool {
 // closes before this. What is left is the peer's FIN, or a full hang-up.
 func (l *Loop) pausedHangUp(c *Conn) {
 	switch {
+	case c.flags&flagShutWR != 0 && c.flags&flagAbandon == 0:
+		// Our FIN went out (CloseWrite) and the peer's came: both
+		// directions are shut, and epoll reports the hang-up on every
+		// poll, whatever the interest, for as long as the descriptor is
+		// registered. The bytes the peer sent before its FIN are still
+		// the handler's (a proxy passes them on once the other side
+		// drains), so the connection leaves the poller until it is read
+		// again (setInterest adds it back); then it reads them, and its
+		// end of file closes it.
+		c.flags |= flagFINSeen | flagDetached
+		c.flags &^= flagWantRead | flagWantWrite | flagWantHangUp
+		if err := l.p.Delete(int(c.fd)); err != nil {
+			l.closeNow(c, &OpError{Op: "poller delete", Err: err})
+		}
 	case c.flags&(flagShutWR|flagFINSeen) != 0:
-		// Both directions are shut (our FIN went out, or PeerClose is
-		// off and this is a full hang-up): nothing owed can be sent.
+		// A full hang-up with PeerClose off, or our FIN out on a
+		// connection abandoning its work: nothing more is wanted.
 		l.closeNow(c, &OpError{Op: "read", Err: errHangUp})
 	case c.flags&flagAbandon != 0:
 		l.discardInput(c)

@@ -52,6 +52,7 @@ const (
 	flagWantHangUp                        // the poller has PeerClose interest now (paused)
 	flagFINSeen                           // a hang-up was reported while paused; not read yet
 	flagAbandon                           // SetAbandonOnFIN: the peer's FIN abandons unfinished work
+	flagDetached                          // out of the poller while paused with both directions shut: see pausedHangUp
 
 	// pausedMask holds the reasons not to read an open connection.
 	pausedMask = flagPeerEOF | flagReadPaused | flagOffPaused | flagUserPaused | flagStalled | flagRedeliver

@@ -126,4 +126,3 @@ func TestProxyWrk(t *testing.T) {
 		}
 	})
 }
-

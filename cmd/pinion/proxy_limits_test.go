@@ -362,3 +362,68 @@ func TestProxyUpstreamDownLogged(t *testing.T) {
 		}
 	})
 }
+
+// duplexBackend streams size bytes to each connection while it reads, in
+// another goroutine, everything the client sends until its FIN; the count
+// read goes to got. The two directions depend on nothing of each other.
+func duplexBackend(t *testing.T, size int, got chan<- int) string {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var wg sync.WaitGroup
+	t.Cleanup(func() { ln.Close(); wg.Wait() })
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		c, err := ln.Accept()
+		if err != nil {
+			return
+		}
+		defer c.Close()
+		_ = c.SetDeadline(time.Now().Add(30 * time.Second))
+		wrote := make(chan struct{})
+		go func() {
+			defer close(wrote)
+			_, _ = c.Write(make([]byte, size))
+			_ = c.(*net.TCPConn).CloseWrite()
+		}()
+		n, _ := io.Copy(io.Discard, c)
+		got <- int(n)
+		<-wrote
+	}()
+	return ln.Addr().String()
+}
+
+// TestProxyDirectionsIndependent: the two directions of a pair are
+// relayed independently, as over a direct connection. The upstream
+// streams 16 MiB while the client uploads 16 MiB and reads only once its
+// upload is done: the owed bytes of one direction must not stop the other,
+// or both ends wait for each other forever.
+func TestProxyDirectionsIndependent(t *testing.T) {
+	const size = 16 << 20
+	forEachModel(t, func(t *testing.T, model string) {
+		got := make(chan int, 1)
+		addr := startProxy(t, model, duplexBackend(t, size, got), nil)
+		c, err := net.DialTimeout("tcp", addr, 5*time.Second)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer c.Close()
+		_ = c.SetDeadline(time.Now().Add(20 * time.Second))
+		if _, err := c.Write(make([]byte, size)); err != nil {
+			t.Fatalf("upload: %v (the proxy stopped reading the client while its download was owed)", err)
+		}
+		if err := c.(*net.TCPConn).CloseWrite(); err != nil {
+			t.Fatal(err)
+		}
+		n, err := io.Copy(io.Discard, c)
+		if err != nil || n != size {
+			t.Fatalf("download: %d bytes, %v; want %d then EOF", n, err, size)
+		}
+		if up := <-got; up != size {
+			t.Fatalf("upstream got %d bytes, want %d", up, size)
+		}
+	})
+}

@@ -14,7 +14,10 @@ import (
 // on its own loop, so both connections of a pair run their callbacks on one
 // goroutine and share their state without a lock.
 //
-// A pair's life, for each direction (client to upstream, and back):
+// The two directions are independent, as over a direct connection: what a
+// connection owes does not stop it being read (SetOwedPausesRead(false)),
+// only what the other side owes does. A pair's life, for each direction
+// (client to upstream, and back):
 //
 //	bytes arrive ──▶ written to the other side ──other owes > WriteHigh──▶ source paused
 //	     ▲                                                                   │ other drained to WriteLow
@@ -68,6 +71,9 @@ func newProxyHandler(upstream string, loops int, log *slog.Logger) *proxyHandler
 // client's loop, or, for the upstream side, starts reading the client once
 // the connect succeeded.
 func (h *proxyHandler) OnOpen(c *engine.Conn) {
+	// What c owes was read from the other side, which OnData pauses; the
+	// engine's own pause would stop c's direction for the other's.
+	c.SetOwedPausesRead(false)
 	if c.Dialed() {
 		p := c.Context().(*pair)
 		p.connected = true

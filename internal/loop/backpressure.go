@@ -50,6 +50,26 @@ func (c *Conn) SetAbandonOnFIN(on bool) {
 	}
 }
 
+// SetOwedPausesRead says whether owing more than Config.WriteHigh stops
+// reading c until the owed bytes fall to Config.WriteLow: true by default,
+// for a connection whose output answers its input. A handler whose output
+// on c comes from elsewhere, a proxy writing what the other side of a pair
+// read, turns it off: the two directions then move independently, as over
+// a direct connection, and the handler paces the producer itself
+// (Saturated, then OnDrained). Loop-only.
+func (c *Conn) SetOwedPausesRead(on bool) {
+	if on {
+		c.flags &^= flagReadOwing // from the next flush on (settle)
+		return
+	}
+	c.flags |= flagReadOwing
+	if c.flags&flagReadPaused != 0 {
+		c.flags &^= flagReadPaused
+		c.loop.st.ReadPaused--
+		c.loop.setInterest(c)
+	}
+}
+
 // stallIfSaturated runs after OnData left rest bytes of input: a saturated
 // connection stops being read until unstall. was holds the connection's
 // stall flags before OnData; the poller interest is touched only when they

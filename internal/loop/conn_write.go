@@ -136,7 +136,7 @@ func (l *Loop) flush(c *Conn) {
 func (l *Loop) settle(c *Conn) {
 	owed := c.out.Len()
 	switch {
-	case c.flags&flagReadPaused == 0 && owed > l.cfg.WriteHigh:
+	case c.flags&(flagReadPaused|flagReadOwing) == 0 && owed > l.cfg.WriteHigh:
 		c.flags |= flagReadPaused
 		l.st.ReadPauses++
 		l.st.ReadPaused++

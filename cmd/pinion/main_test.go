@@ -3,7 +3,6 @@ package main
 import (
 	"bufio"
 	"bytes"
-	"context"
 	"errors"
 	"io"
 	"net"
@@ -15,8 +14,6 @@ import (
 	"strings"
 	"testing"
 	"time"
-
-	"github.com/pinion-net/pinion/engine"
 )
 
 // cliRun runs the command line in-process and returns its exit status and
@@ -225,43 +222,5 @@ func serveProcess(t *testing.T, bin, model, wantLoops string) {
 		}
 	case <-time.After(20 * time.Second):
 		t.Fatalf("serve still running 20s after SIGINT\nstderr: %s", &stderr)
-	}
-}
-
-// echoHandler and the engine.Start call below are the embedding example of
-// README.md; keep the two the same.
-type echoHandler struct{ engine.BaseHandler }
-
-func (echoHandler) OnData(c *engine.Conn) { c.Write(c.Next(-1)) }
-
-// TestEmbeddingExample runs the README's example on a free port.
-func TestEmbeddingExample(t *testing.T) {
-	e, err := engine.Start(echoHandler{}, engine.Config{Addrs: []string{"127.0.0.1:0"}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer func() {
-		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-		defer cancel()
-		if err := e.Shutdown(ctx); err != nil {
-			t.Errorf("Shutdown: %v", err)
-		}
-	}()
-	c, err := net.DialTimeout("tcp", e.Addrs()[0].String(), 5*time.Second)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer c.Close()
-	_ = c.SetDeadline(time.Now().Add(10 * time.Second))
-	msg := []byte("ping")
-	if _, err := c.Write(msg); err != nil {
-		t.Fatal(err)
-	}
-	got := make([]byte, len(msg))
-	if _, err := io.ReadFull(c, got); err != nil {
-		t.Fatalf("read echo: %v", err)
-	}
-	if !bytes.Equal(got, msg) {
-		t.Fatalf("echo = %q; want %q", got, msg)
 	}
 }

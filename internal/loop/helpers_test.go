@@ -73,14 +73,20 @@ func waitDone(t testing.TB, l *Loop) {
 
 // adoptPair makes one end of a unix socketpair a connection of l and
 // returns the other end.
-func adoptPair(t testing.TB, l *Loop) net.Conn {
+func adoptPair(t testing.TB, l *Loop) net.Conn { return adoptFilled(t, l, nil) }
+
+// adoptFilled is adoptPair after writing pre into the other end, so that
+// the loop's first read finds all of pre waiting.
+func adoptFilled(t testing.TB, l *Loop, pre []byte) net.Conn {
 	t.Helper()
-	fds, err := unix.Socketpair(unix.AF_UNIX, unix.SOCK_STREAM, 0)
+	fds, err := unix.Socketpair(unix.AF_UNIX, unix.SOCK_STREAM|unix.SOCK_CLOEXEC, 0)
 	if err != nil {
 		t.Fatalf("socketpair: %v", err)
 	}
-	for _, fd := range fds {
-		unix.CloseOnExec(fd)
+	if len(pre) > 0 {
+		if n, err := unix.Write(fds[1], pre); err != nil || n != len(pre) {
+			t.Fatalf("prefill: wrote %d of %d bytes: %v", n, len(pre), err)
+		}
 	}
 	if err := unix.SetNonblock(fds[0], true); err != nil {
 		t.Fatalf("set non-blocking: %v", err)

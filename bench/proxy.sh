@@ -149,7 +149,8 @@ stats() { tr ' ' '\n' | awk NF | sort -n | awk '{ v[NR] = $1 } END { printf "%d 
 
 proxies=(loop haproxy goroutine)
 cells=("100 1" "100 16" "1000 1" "1000 16")
-declare -A res
+declare -A res rate
+load0=$(cut -d' ' -f1-3 /proc/loadavg)
 for rep in $(seq "$repeat"); do
 	for cell in "${cells[@]}"; do
 		read -r conns pipe <<<"$cell"
@@ -161,6 +162,8 @@ for rep in $(seq "$repeat"); do
 			fi
 			echo "run $rep: $p, $conns conns, pipeline $pipe: $r (req/CPU-s, requests, CPU s)" >&2
 			res[$p,$cell]+="${r%% *} "
+			read -r _ n _ <<<"$r"
+			rate[$p,$cell]+="$((n / dur)) "
 		done
 	done
 done
@@ -182,6 +185,21 @@ done
 		ratio=$(awk -v a="${l%% *}" -v b="${h%% *}" 'BEGIN { printf "%.2f", a / b }')
 		echo "| $conns | $pipe | $l | $h | $g | $ratio |"
 	done
+	echo
+	echo "Requests per second completed (the same runs; medians). Where the proxy is"
+	echo "far from one CPU-second per second, the load generator and the backend on"
+	echo "CPU 1 set the pace, and the figure above is the proxy's cost per request at"
+	echo "that pace, with less batching per system call than under saturation."
+	echo
+	echo "| connections | pipeline | pinion loop | HAProxy | pinion goroutine |"
+	echo "|---:|---:|---:|---:|---:|"
+	for cell in "${cells[@]}"; do
+		read -r conns pipe <<<"$cell"
+		l=$(stats <<<"${rate[loop,$cell]}") h=$(stats <<<"${rate[haproxy,$cell]}") g=$(stats <<<"${rate[goroutine,$cell]}")
+		echo "| $conns | $pipe | ${l%% *} | ${h%% *} | ${g%% *} |"
+	done
+	echo
+	echo "Load average (1, 5, 15 min) at the start: $load0; at the end: $(cut -d' ' -f1-3 /proc/loadavg)."
 	echo
 	echo "Setup: the proxy on CPU 0 (\`taskset -c 0\`; pinion with \`-loops 1 -pin=false\`,"
 	echo "HAProxy \`mode tcp\`, \`nbthread 1\`); \`pinion load\` and the echo backend"

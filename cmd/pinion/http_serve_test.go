@@ -6,10 +6,11 @@ import (
 	"fmt"
 	"io"
 	"net"
-	"net/http"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/pinion-net/pinion/cmd/pinion/internal/wiretest"
 )
 
 // startHTTP starts -proto http on a model, changed by mutate when it is
@@ -46,30 +47,30 @@ func TestHTTPKeepAlivePipelined(t *testing.T) {
 		c, br := httpDial(t, addr)
 		for round := range 2 {
 			var in bytes.Buffer
-			var want []httpWant
+			var want []wiretest.HTTPWant
 			for i := range 100 {
 				switch i % 3 {
 				case 0:
-					in.WriteString(httpReq("GET", "/plaintext", "", ""))
-					want = append(want, wantHello)
+					in.WriteString(wiretest.HTTPRequest("GET", "/plaintext", "", ""))
+					want = append(want, wiretest.Hello)
 				case 1:
-					in.WriteString(httpReq("GET", "/json", "", ""))
-					want = append(want, wantJSON)
+					in.WriteString(wiretest.HTTPRequest("GET", "/json", "", ""))
+					want = append(want, wiretest.JSON)
 				case 2:
 					body := fmt.Sprintf("round %d request %d", round, i)
-					in.WriteString(httpReq("POST", "/echo", "", body))
-					want = append(want, httpWant{200, body, nil})
+					in.WriteString(wiretest.HTTPRequest("POST", "/echo", "", body))
+					want = append(want, wiretest.HTTPWant{Status: 200, Body: body})
 				}
 			}
 			if _, err := c.Write(in.Bytes()); err != nil {
 				t.Fatalf("write: %v", err)
 			}
 			for i, w := range want {
-				g, err := httpReadOne(br, "GET")
+				g, err := wiretest.ReadHTTP(br, "GET")
 				if err != nil {
 					t.Fatalf("round %d response %d: %v", round, i, err)
 				}
-				w.check(t, i, g)
+				w.Check(t, i, g)
 			}
 		}
 	})
@@ -82,46 +83,46 @@ func TestHTTPBlockInOrder(t *testing.T) {
 	forEachModel(t, func(t *testing.T, model string) {
 		addr := startHTTP(t, model, nil)
 		c, br := httpDial(t, addr)
-		ok := httpWant{200, "ok", nil}
+		ok := wiretest.HTTPWant{Status: 200, Body: "ok"}
 		reqs := []struct {
 			target string
-			want   httpWant
+			want   wiretest.HTTPWant
 		}{
-			{"/plaintext", wantHello},
+			{"/plaintext", wiretest.Hello},
 			{"/block?ms=20", ok},
-			{"/plaintext", wantHello},
+			{"/plaintext", wiretest.Hello},
 			{"/block?ms=1", ok},
-			{"/json", wantJSON},
-			{"/block?ms=bad", httpWant{400, "ms must be an integer from 0 to 10000\n", nil}},
+			{"/json", wiretest.JSON},
+			{"/block?ms=bad", wiretest.HTTPWant{Status: 400, Body: "ms must be an integer from 0 to 10000\n"}},
 			{"/block?ms=0", ok},
-			{"/plaintext", wantHello},
+			{"/plaintext", wiretest.Hello},
 		}
 		var in strings.Builder
 		for _, r := range reqs {
-			in.WriteString(httpReq("GET", r.target, "", ""))
+			in.WriteString(wiretest.HTTPRequest("GET", r.target, "", ""))
 		}
 		start := time.Now()
 		if _, err := io.WriteString(c, in.String()); err != nil {
 			t.Fatalf("write: %v", err)
 		}
 		for i, r := range reqs {
-			g, err := httpReadOne(br, "GET")
+			g, err := wiretest.ReadHTTP(br, "GET")
 			if err != nil {
 				t.Fatalf("response %d (%s): %v", i, r.target, err)
 			}
-			r.want.check(t, i, g)
+			r.want.Check(t, i, g)
 		}
 		if d := time.Since(start); d < 21*time.Millisecond {
 			t.Errorf("all responses in %v, want at least the 21 ms of blocking", d)
 		}
-		if _, err := io.WriteString(c, httpReq("GET", "/json", "", "")); err != nil {
+		if _, err := io.WriteString(c, wiretest.HTTPRequest("GET", "/json", "", "")); err != nil {
 			t.Fatalf("write after the batch: %v", err)
 		}
-		g, err := httpReadOne(br, "GET")
+		g, err := wiretest.ReadHTTP(br, "GET")
 		if err != nil {
 			t.Fatalf("response after the batch: %v", err)
 		}
-		wantJSON.check(t, 0, g)
+		wiretest.JSON.Check(t, 0, g)
 	})
 }
 
@@ -138,7 +139,7 @@ func TestHTTPSplitStream(t *testing.T) {
 	forEachModel(t, func(t *testing.T, model string) {
 		addr := startHTTP(t, model, func(c *serveConfig) { c.headerTimeout = timeout })
 		c, br := httpDial(t, addr)
-		req := httpReq("GET", "/plaintext", "", "")
+		req := wiretest.HTTPRequest("GET", "/plaintext", "", "")
 		stream := strings.Repeat(req, pieces*piece/len(req)+1)
 		stream = stream[:len(stream)/len(req)*len(req)]
 		nreq := len(stream) / len(req)
@@ -156,11 +157,11 @@ func TestHTTPSplitStream(t *testing.T) {
 			werr <- nil
 		}()
 		for i := range nreq {
-			g, err := httpReadOne(br, "GET")
+			g, err := wiretest.ReadHTTP(br, "GET")
 			if err != nil {
 				t.Fatalf("response %d of %d: %v (the stream took more than the header timeout; each request did not)", i, nreq, err)
 			}
-			wantHello.check(t, i, g)
+			wiretest.Hello.Check(t, i, g)
 		}
 		if err := <-werr; err != nil {
 			t.Fatalf("write: %v", err)
@@ -176,23 +177,23 @@ func TestHTTPSplitStream(t *testing.T) {
 func TestHTTPSplitMixed(t *testing.T) {
 	var stream strings.Builder
 	var methods []string
-	var want []httpWant
+	var want []wiretest.HTTPWant
 	for i := range 40 {
 		switch i % 4 {
 		case 0:
-			stream.WriteString(httpReq("GET", "/json", "User-Agent: split\r\n", ""))
-			methods, want = append(methods, "GET"), append(want, wantJSON)
+			stream.WriteString(wiretest.HTTPRequest("GET", "/json", "User-Agent: split\r\n", ""))
+			methods, want = append(methods, "GET"), append(want, wiretest.JSON)
 		case 1:
-			stream.WriteString(httpReq("HEAD", "/plaintext", "", ""))
-			methods, want = append(methods, "HEAD"), append(want, httpWant{200, "", map[string]string{"Content-Length": "13"}})
+			stream.WriteString(wiretest.HTTPRequest("HEAD", "/plaintext", "", ""))
+			methods, want = append(methods, "HEAD"), append(want, wiretest.HTTPWant{Status: 200, Body: "", Header: map[string]string{"Content-Length": "13"}})
 		case 2:
 			body := fmt.Sprintf("body of request %d", i)
-			stream.WriteString(httpReq("POST", "/echo", "", body))
-			methods, want = append(methods, "POST"), append(want, httpWant{200, body, nil})
+			stream.WriteString(wiretest.HTTPRequest("POST", "/echo", "", body))
+			methods, want = append(methods, "POST"), append(want, wiretest.HTTPWant{Status: 200, Body: body})
 		case 3:
 			stream.WriteString("POST /echo HTTP/1.1\r\nHost: t\r\nTransfer-Encoding: chunked\r\n\r\n" +
 				"4;x=y\r\nabcd\r\n3\r\nefg\r\n0\r\nX-Trailer: 1\r\n\r\n")
-			methods, want = append(methods, "POST"), append(want, httpWant{200, "abcdefg", nil})
+			methods, want = append(methods, "POST"), append(want, wiretest.HTTPWant{Status: 200, Body: "abcdefg"})
 		}
 	}
 	forEachModel(t, func(t *testing.T, model string) {
@@ -210,75 +211,14 @@ func TestHTTPSplitMixed(t *testing.T) {
 			werr <- nil
 		}()
 		for i := range want {
-			g, err := httpReadOne(br, methods[i])
+			g, err := wiretest.ReadHTTP(br, methods[i])
 			if err != nil {
 				t.Fatalf("response %d of %d: %v", i, len(want), err)
 			}
-			want[i].check(t, i, g)
+			want[i].Check(t, i, g)
 		}
 		if err := <-werr; err != nil {
 			t.Fatalf("write: %v", err)
 		}
 	})
 }
-
-// httpGot is one parsed response.
-type httpGot struct {
-	status int
-	body   string
-	header http.Header
-}
-
-// httpReadOne reads one response from br; method is that of its request
-// (HEAD responses have no body).
-func httpReadOne(br *bufio.Reader, method string) (httpGot, error) {
-	resp, err := http.ReadResponse(br, &http.Request{Method: method})
-	if err != nil {
-		return httpGot{}, err
-	}
-	defer resp.Body.Close()
-	if resp.Close {
-		// ReadResponse moves "Connection: close" to Close; put it back
-		// for the tests to check like any other field.
-		resp.Header.Set("Connection", "close")
-	}
-	body, err := io.ReadAll(resp.Body)
-	if err != nil {
-		return httpGot{}, fmt.Errorf("read body of %d response: %w", resp.StatusCode, err)
-	}
-	return httpGot{status: resp.StatusCode, body: string(body), header: resp.Header}, nil
-}
-
-// httpReq builds a request; extra header lines end with CRLF.
-func httpReq(method, target, extra, body string) string {
-	s := method + " " + target + " HTTP/1.1\r\nHost: test\r\n" + extra
-	if body != "" {
-		s += fmt.Sprintf("Content-Length: %d\r\n", len(body))
-	}
-	return s + "\r\n" + body
-}
-
-// httpWant is an expected response: status and body, and header fields
-// that must have these values ("" : must be absent).
-type httpWant struct {
-	status int
-	body   string
-	header map[string]string
-}
-
-func (w httpWant) check(t *testing.T, i int, g httpGot) {
-	t.Helper()
-	if g.status != w.status || g.body != w.body {
-		t.Errorf("response %d: got %d %q, want %d %q", i, g.status, g.body, w.status, w.body)
-	}
-	for k, v := range w.header {
-		if got := g.header.Get(k); got != v {
-			t.Errorf("response %d: header %s: got %q, want %q", i, k, got, v)
-		}
-	}
-}
-
-var (
-	wantHello = httpWant{200, "Hello, World!", map[string]string{"Content-Type": "text/plain", "Server": "pinion", "Content-Length": "13"}}
-	wantJSON  = httpWant{200, `{"message":"Hello, World!"}`, map[string]string{"Content-Type": "application/json", "Server": "pinion"}}
-)

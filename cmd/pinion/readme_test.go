@@ -1,14 +1,11 @@
 package main
 
 import (
-	"bytes"
 	"fmt"
-	"io"
 	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
-	"runtime"
 	"strings"
 	"syscall"
 	"testing"
@@ -43,16 +40,7 @@ func readmeGoBlock(markdown, heading string) (string, error) {
 // checks that it echoes; and that SIGINT makes it exit with status 0. So
 // the README's example cannot drift from the API.
 func TestEmbeddingExample(t *testing.T) {
-	if testing.Short() {
-		t.Skip("builds and runs the README's example")
-	}
-	if runtime.GOOS == "windows" {
-		t.Skip("needs signals")
-	}
-	gobin, err := exec.LookPath("go")
-	if err != nil {
-		t.Skipf("go command not on PATH: %v", err)
-	}
+	gobin := goTool(t)
 	root, err := filepath.Abs(filepath.Join("..", ".."))
 	if err != nil {
 		t.Fatal(err)
@@ -94,26 +82,7 @@ func TestEmbeddingExample(t *testing.T) {
 		}
 	}
 
-	var stderr bytes.Buffer
-	cmd := exec.Command(bin)
-	cmd.Stdout, cmd.Stderr = io.Discard, &stderr
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	exited := make(chan struct{})
-	var waitErr error
-	go func() {
-		waitErr = cmd.Wait()
-		close(exited)
-	}()
-	t.Cleanup(func() {
-		select {
-		case <-exited:
-		default:
-			_ = cmd.Process.Kill() // by PID: the example this test started
-			<-exited
-		}
-	})
+	p := startProc(t, bin)
 
 	var c net.Conn
 	waitUntil(t, 20*time.Second, "the example listening on "+addr, func() bool {
@@ -122,26 +91,14 @@ func TestEmbeddingExample(t *testing.T) {
 	})
 	defer c.Close()
 	_ = c.SetDeadline(time.Now().Add(10 * time.Second))
-	msg := []byte("ping, and the rest of the line\n")
-	if _, err := c.Write(msg); err != nil {
+	if err := echoRoundTripOn(c, []byte("ping, and the rest of the line\n")); err != nil {
 		t.Fatal(err)
-	}
-	got := make([]byte, len(msg))
-	if _, err := io.ReadFull(c, got); err != nil || !bytes.Equal(got, msg) {
-		t.Fatalf("echo = %q, %v; want %q", got, err, msg)
 	}
 
-	if err := cmd.Process.Signal(syscall.SIGINT); err != nil {
+	if err := p.cmd.Process.Signal(syscall.SIGINT); err != nil {
 		t.Fatal(err)
 	}
-	select {
-	case <-exited:
-		if waitErr != nil {
-			t.Fatalf("the example exited with %v after SIGINT, want status 0\nstderr: %s", waitErr, &stderr)
-		}
-	case <-time.After(20 * time.Second):
-		t.Fatalf("the example still runs 20s after SIGINT\nstderr: %s", &stderr)
-	}
+	p.exitsCleanly(t, 20*time.Second)
 }
 
 // freeAddr returns a loopback address with a port free a moment ago.

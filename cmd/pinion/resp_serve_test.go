@@ -4,11 +4,11 @@ import (
 	"errors"
 	"io"
 	"net"
-	"strconv"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/pinion-net/pinion/cmd/pinion/internal/wiretest"
 	"github.com/pinion-net/pinion/codec"
 )
 
@@ -102,30 +102,30 @@ func TestRESPModels(t *testing.T) {
 	forEachModel(t, func(t *testing.T, model string) {
 		addr := startRESP(t, model)
 		a, b := dialRESP(t, addr), dialRESP(t, addr)
-		a.do(respCmds("SET shared 1"), respOK)
-		b.do(respCmds("INCR shared", "GET shared"), respInt(2), respBulk("2"))
-		a.do(respCmds("SET t v EX 100", "TTL t", "DBSIZE"), respOK, respInt(100), respInt(2))
+		a.do(wiretest.RESPCommands("SET shared 1"), wiretest.RESPOK)
+		b.do(wiretest.RESPCommands("INCR shared", "GET shared"), wiretest.RESPInt(2), wiretest.RESPBulk("2"))
+		a.do(wiretest.RESPCommands("SET t v EX 100", "TTL t", "DBSIZE"), wiretest.RESPOK, wiretest.RESPInt(100), wiretest.RESPInt(2))
 
 		var pipe []byte
 		var want []string
 		for i := range 16 {
-			pipe = append(pipe, respCmds("INCR counter")...)
-			want = append(want, respInt(i+1))
+			pipe = append(pipe, wiretest.RESPCommands("INCR counter")...)
+			want = append(want, wiretest.RESPInt(i+1))
 		}
 		a.do(pipe, want...)
 
-		for _, c := range respCmds("MSET x 1 y 2", "MGET x y nope") {
+		for _, c := range wiretest.RESPCommands("MSET x 1 y 2", "MGET x y nope") {
 			b.write([]byte{c})
 		}
-		b.expect(respOK, "*3\r\n"+respBulk("1")+respBulk("2")+respNull)
+		b.expect(wiretest.RESPOK, "*3\r\n"+wiretest.RESPBulk("1")+wiretest.RESPBulk("2")+wiretest.RESPNull)
 
 		big := strings.Repeat("z", 512<<10)
-		a.do(respCmds("SET big "+big, "GET big", "DEL big"), respOK, respBulk(big), respInt(1))
+		a.do(wiretest.RESPCommands("SET big "+big, "GET big", "DEL big"), wiretest.RESPOK, wiretest.RESPBulk(big), wiretest.RESPInt(1))
 
-		a.do(respCmds("FLUSHALL", "DBSIZE"), respOK, respInt(0))
-		a.do([]byte("PING\r\nQUIT\r\nPING\r\n"), "+PONG\r\n", respOK)
+		a.do(wiretest.RESPCommands("FLUSHALL", "DBSIZE"), wiretest.RESPOK, wiretest.RESPInt(0))
+		a.do([]byte("PING\r\nQUIT\r\nPING\r\n"), "+PONG\r\n", wiretest.RESPOK)
 		a.expectEOF()
-		b.do(respCmds("PING"), "+PONG\r\n")
+		b.do(wiretest.RESPCommands("PING"), "+PONG\r\n")
 	})
 }
 
@@ -139,53 +139,31 @@ func TestRESPBadInput(t *testing.T) {
 		want string
 	}{
 		{"declared 1 TiB bulk", "*2\r\n$3\r\nGET\r\n$1099511627776\r\n",
-			respErr("ERR Protocol error: RESP bulk string of 1099511627776 bytes exceeds the limit of 1048576")},
+			wiretest.RESPError("ERR Protocol error: RESP bulk string of 1099511627776 bytes exceeds the limit of 1048576")},
 		{"declared 1 TiB command", "*1099511627776\r\n",
-			respErr("ERR Protocol error: RESP command array of 1099511627776 elements exceeds the limit of 1048576")},
-		{"binary garbage", "*\x00\xff\xfe\r\n", respErr("ERR Protocol error: invalid multibulk length")},
-		{"bad bulk", "*1\r\n$3\r\nGETX\r\n", respErr("ERR Protocol error: bulk string not followed by CRLF (length mismatch)")},
-		{"unbalanced quotes", "GET \"k\r\n", respErr("ERR Protocol error: unbalanced quotes in request")},
+			wiretest.RESPError("ERR Protocol error: RESP command array of 1099511627776 elements exceeds the limit of 1048576")},
+		{"binary garbage", "*\x00\xff\xfe\r\n", wiretest.RESPError("ERR Protocol error: invalid multibulk length")},
+		{"bad bulk", "*1\r\n$3\r\nGETX\r\n", wiretest.RESPError("ERR Protocol error: bulk string not followed by CRLF (length mismatch)")},
+		{"unbalanced quotes", "GET \"k\r\n", wiretest.RESPError("ERR Protocol error: unbalanced quotes in request")},
 		{"endless inline", strings.Repeat("garbage ", 9000/8), // all read before the close: no reset
-			respErr("ERR Protocol error: RESP inline command of 8193 bytes exceeds the limit of 8192")},
+			wiretest.RESPError("ERR Protocol error: RESP inline command of 8193 bytes exceeds the limit of 8192")},
 	}
 	forEachModel(t, func(t *testing.T, model string) {
 		addr := startRESP(t, model)
 		good := dialRESP(t, addr)
-		good.do(respCmds("SET k v"), respOK)
+		good.do(wiretest.RESPCommands("SET k v"), wiretest.RESPOK)
 		for _, tt := range tests {
 			t.Run(tt.name, func(t *testing.T) {
 				good.t = t // subtests run one at a time
 				bad := dialRESP(t, addr)
 				bad.do([]byte(tt.in), tt.want)
 				bad.expectEOF()
-				good.do(respCmds("GET k"), respBulk("v"))
+				good.do(wiretest.RESPCommands("GET k"), wiretest.RESPBulk("v"))
 			})
 		}
 		good.t = t
 		// A bare "$n" line is not a command but an inline one named so.
 		other := dialRESP(t, addr)
-		other.do([]byte("$1099511627776\r\nPING\r\n"), respErr("ERR unknown command '$1099511627776'"), "+PONG\r\n")
+		other.do([]byte("$1099511627776\r\nPING\r\n"), wiretest.RESPError("ERR unknown command '$1099511627776'"), "+PONG\r\n")
 	})
 }
-
-// cmds encodes commands as clients send them; each is split on spaces.
-func respCmds(lines ...string) []byte {
-	var b []byte
-	for _, l := range lines {
-		var args [][]byte
-		for _, a := range strings.Split(l, " ") {
-			args = append(args, []byte(a))
-		}
-		b = codec.AppendCommand(b, args...)
-	}
-	return b
-}
-
-func respErr(msg string) string { return "-" + msg + "\r\n" }
-func respBulk(s string) string  { return "$" + strconv.Itoa(len(s)) + "\r\n" + s + "\r\n" }
-func respInt(n int) string      { return ":" + strconv.Itoa(n) + "\r\n" }
-
-const (
-	respOK   = "+OK\r\n"
-	respNull = "$-1\r\n"
-)

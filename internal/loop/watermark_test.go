@@ -158,20 +158,3 @@ func TestWriteMaxCloses(t *testing.T) {
 		t.Fatalf("OnClose ran again: %v", <-closed)
 	}
 }
-
-// waitStats polls the loop's published stats until ok holds, for up to
-// 10s, and returns the snapshot that satisfied it.
-func waitStats(t *testing.T, l *Loop, ok func(Stats) bool) Stats {
-	t.Helper()
-	deadline := time.Now().Add(10 * time.Second)
-	for {
-		s := l.Stats()
-		if ok(s) {
-			return s
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("stats never reached the wanted state: %+v", s)
-		}
-		time.Sleep(time.Millisecond) // polling a snapshot the loop publishes each tick
-	}
-}

@@ -5,10 +5,11 @@ import (
 	"bytes"
 	"fmt"
 	"io"
-	"net/http"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/pinion-net/pinion/cmd/pinion/internal/wiretest"
 )
 
 // httpTestNow is the clock of the protocol-level tests.
@@ -29,40 +30,13 @@ func newTestHTTP(t testing.TB, mutate func(*Options)) Protocol {
 	return p
 }
 
-// httpGot is one parsed response.
-type httpGot struct {
-	status int
-	body   string
-	header http.Header
-}
-
-// httpReadOne reads one response from br; method is that of its request
-// (HEAD responses have no body).
-func httpReadOne(br *bufio.Reader, method string) (httpGot, error) {
-	resp, err := http.ReadResponse(br, &http.Request{Method: method})
-	if err != nil {
-		return httpGot{}, err
-	}
-	defer resp.Body.Close()
-	if resp.Close {
-		// ReadResponse moves "Connection: close" to Close; put it back
-		// for the tests to check like any other field.
-		resp.Header.Set("Connection", "close")
-	}
-	body, err := io.ReadAll(resp.Body)
-	if err != nil {
-		return httpGot{}, fmt.Errorf("read body of %d response: %w", resp.StatusCode, err)
-	}
-	return httpGot{status: resp.StatusCode, body: string(body), header: resp.Header}, nil
-}
-
 // httpParseReplies parses every response in reply, whose requests used
 // methods in order (the last method repeats), and fails the test when a
 // byte is left over.
-func httpParseReplies(t *testing.T, reply []byte, methods ...string) []httpGot {
+func httpParseReplies(t *testing.T, reply []byte, methods ...string) []wiretest.HTTPResponse {
 	t.Helper()
 	br := bufio.NewReader(bytes.NewReader(reply))
-	var got []httpGot
+	var got []wiretest.HTTPResponse
 	for i := 0; ; i++ {
 		if _, err := br.Peek(1); err == io.EOF {
 			return got
@@ -71,7 +45,7 @@ func httpParseReplies(t *testing.T, reply []byte, methods ...string) []httpGot {
 		if len(methods) > 0 {
 			m = methods[min(i, len(methods)-1)]
 		}
-		g, err := httpReadOne(br, m)
+		g, err := wiretest.ReadHTTP(br, m)
 		if err != nil {
 			t.Fatalf("response %d of %q: %v", i, reply, err)
 		}
@@ -79,45 +53,11 @@ func httpParseReplies(t *testing.T, reply []byte, methods ...string) []httpGot {
 	}
 }
 
-// httpReq builds a request; extra header lines end with CRLF.
-func httpReq(method, target, extra, body string) string {
-	s := method + " " + target + " HTTP/1.1\r\nHost: test\r\n" + extra
-	if body != "" {
-		s += fmt.Sprintf("Content-Length: %d\r\n", len(body))
-	}
-	return s + "\r\n" + body
-}
-
-// httpWant is an expected response: status and body, and header fields
-// that must have these values ("" : must be absent).
-type httpWant struct {
-	status int
-	body   string
-	header map[string]string
-}
-
-func (w httpWant) check(t *testing.T, i int, g httpGot) {
-	t.Helper()
-	if g.status != w.status || g.body != w.body {
-		t.Errorf("response %d: got %d %q, want %d %q", i, g.status, g.body, w.status, w.body)
-	}
-	for k, v := range w.header {
-		if got := g.header.Get(k); got != v {
-			t.Errorf("response %d: header %s: got %q, want %q", i, k, got, v)
-		}
-	}
-}
-
-var (
-	wantHello = httpWant{200, "Hello, World!", map[string]string{"Content-Type": "text/plain", "Server": "pinion", "Content-Length": "13"}}
-	wantJSON  = httpWant{200, `{"message":"Hello, World!"}`, map[string]string{"Content-Type": "application/json", "Server": "pinion"}}
-)
-
 // TestHTTPServe runs the protocol on byte inputs: every route, the
 // refusals, keep-alive and close, and input that ends inside a request.
 func TestHTTPServe(t *testing.T) {
-	plain := httpReq("GET", "/plaintext", "", "")
-	closeReq := httpReq("GET", "/plaintext", "Connection: close\r\n", "")
+	plain := wiretest.HTTPRequest("GET", "/plaintext", "", "")
+	closeReq := wiretest.HTTPRequest("GET", "/plaintext", "Connection: close\r\n", "")
 	partial := "GET /json HTTP/1.1\r\nHost: te"
 	chunked := "POST /echo HTTP/1.1\r\nHost: t\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nhello\r\n6\r\n world\r\n0\r\n\r\n"
 	expect := "POST /echo HTTP/1.1\r\nHost: t\r\nExpect: 100-continue\r\nContent-Length: 5\r\n\r\n"
@@ -126,72 +66,72 @@ func TestHTTPServe(t *testing.T) {
 		opts     func(*Options)
 		in       string
 		methods  []string
-		want     []httpWant
+		want     []wiretest.HTTPWant
 		consumed int // -1: all of in
 		close    bool
 		err      bool
 		partial  bool
 		block    time.Duration
 	}{
-		{name: "plaintext", in: plain, want: []httpWant{wantHello}, consumed: -1},
-		{name: "json", in: httpReq("GET", "/json", "", ""), want: []httpWant{wantJSON}, consumed: -1},
-		{name: "head", in: httpReq("HEAD", "/json", "", ""), methods: []string{"HEAD"}, consumed: -1,
-			want: []httpWant{{200, "", map[string]string{"Content-Length": "27", "Content-Type": "application/json"}}}},
-		{name: "absolute-form", in: httpReq("GET", "http://test/json", "", ""), want: []httpWant{wantJSON}, consumed: -1},
-		{name: "echo", in: httpReq("POST", "/echo", "", "a body"), consumed: -1,
-			want: []httpWant{{200, "a body", map[string]string{"Content-Type": "application/octet-stream"}}}},
-		{name: "echo chunked", in: chunked, want: []httpWant{{200, "hello world", nil}}, consumed: -1},
-		{name: "echo empty", in: httpReq("POST", "/echo", "", ""), want: []httpWant{{200, "", nil}}, consumed: -1},
-		{name: "block", in: httpReq("GET", "/block?ms=20", "", ""), want: []httpWant{{200, "ok", nil}}, consumed: -1, block: 20 * time.Millisecond},
-		{name: "block other params", in: httpReq("GET", "/block?x=1&ms=7&ms=9", "", ""), want: []httpWant{{200, "ok", nil}}, consumed: -1, block: 7 * time.Millisecond},
-		{name: "block 0", in: httpReq("GET", "/block?ms=0", "", ""), want: []httpWant{{200, "ok", nil}}, consumed: -1},
-		{name: "block max", in: httpReq("GET", "/block?ms=10000", "", ""), want: []httpWant{{200, "ok", nil}}, consumed: -1, block: 10 * time.Second},
-		{name: "block too long", in: httpReq("GET", "/block?ms=10001", "", ""), want: []httpWant{{400, httpBadBlock, nil}}, consumed: -1},
-		{name: "block not a number", in: httpReq("GET", "/block?ms=1e3", "", ""), want: []httpWant{{400, httpBadBlock, nil}}, consumed: -1},
-		{name: "block negative", in: httpReq("GET", "/block?ms=-1", "", ""), want: []httpWant{{400, httpBadBlock, nil}}, consumed: -1},
-		{name: "block no ms", in: httpReq("GET", "/block", "", ""), want: []httpWant{{400, httpBadBlock, nil}}, consumed: -1},
-		{name: "not found", in: httpReq("GET", "/plaintext/", "", ""), want: []httpWant{{404, httpNotFound, nil}}, consumed: -1},
-		{name: "not found root", in: httpReq("GET", "/", "", ""), want: []httpWant{{404, httpNotFound, nil}}, consumed: -1},
-		{name: "post plaintext", in: httpReq("POST", "/plaintext", "", "x"), consumed: -1,
-			want: []httpWant{{405, httpMethod, map[string]string{"Allow": "GET, HEAD"}}}},
-		{name: "delete block", in: httpReq("DELETE", "/block?ms=1", "", ""), consumed: -1,
-			want: []httpWant{{405, httpMethod, map[string]string{"Allow": "GET, HEAD"}}}},
-		{name: "get echo", in: httpReq("GET", "/echo", "", ""), consumed: -1,
-			want: []httpWant{{405, httpMethod, map[string]string{"Allow": "POST", "Connection": ""}}}},
-		{name: "head echo", in: httpReq("HEAD", "/echo", "", ""), methods: []string{"HEAD"}, consumed: -1,
-			want: []httpWant{{405, "", map[string]string{"Allow": "POST"}}}},
-		{name: "keep-alive then more", in: plain + plain, want: []httpWant{wantHello, wantHello}, consumed: -1},
-		{name: "connection close stops", in: closeReq + plain, want: []httpWant{
-			{200, "Hello, World!", map[string]string{"Connection": "close"}}}, consumed: len(closeReq), close: true},
-		{name: "405 with close", in: httpReq("PUT", "/json", "Connection: close\r\n", "") + plain, close: true,
-			want: []httpWant{{405, httpMethod, map[string]string{"Connection": "close"}}}, consumed: -2},
+		{name: "plaintext", in: plain, want: []wiretest.HTTPWant{wiretest.Hello}, consumed: -1},
+		{name: "json", in: wiretest.HTTPRequest("GET", "/json", "", ""), want: []wiretest.HTTPWant{wiretest.JSON}, consumed: -1},
+		{name: "head", in: wiretest.HTTPRequest("HEAD", "/json", "", ""), methods: []string{"HEAD"}, consumed: -1,
+			want: []wiretest.HTTPWant{{Status: 200, Body: "", Header: map[string]string{"Content-Length": "27", "Content-Type": "application/json"}}}},
+		{name: "absolute-form", in: wiretest.HTTPRequest("GET", "http://test/json", "", ""), want: []wiretest.HTTPWant{wiretest.JSON}, consumed: -1},
+		{name: "echo", in: wiretest.HTTPRequest("POST", "/echo", "", "a body"), consumed: -1,
+			want: []wiretest.HTTPWant{{Status: 200, Body: "a body", Header: map[string]string{"Content-Type": "application/octet-stream"}}}},
+		{name: "echo chunked", in: chunked, want: []wiretest.HTTPWant{{Status: 200, Body: "hello world"}}, consumed: -1},
+		{name: "echo empty", in: wiretest.HTTPRequest("POST", "/echo", "", ""), want: []wiretest.HTTPWant{{Status: 200, Body: ""}}, consumed: -1},
+		{name: "block", in: wiretest.HTTPRequest("GET", "/block?ms=20", "", ""), want: []wiretest.HTTPWant{{Status: 200, Body: "ok"}}, consumed: -1, block: 20 * time.Millisecond},
+		{name: "block other params", in: wiretest.HTTPRequest("GET", "/block?x=1&ms=7&ms=9", "", ""), want: []wiretest.HTTPWant{{Status: 200, Body: "ok"}}, consumed: -1, block: 7 * time.Millisecond},
+		{name: "block 0", in: wiretest.HTTPRequest("GET", "/block?ms=0", "", ""), want: []wiretest.HTTPWant{{Status: 200, Body: "ok"}}, consumed: -1},
+		{name: "block max", in: wiretest.HTTPRequest("GET", "/block?ms=10000", "", ""), want: []wiretest.HTTPWant{{Status: 200, Body: "ok"}}, consumed: -1, block: 10 * time.Second},
+		{name: "block too long", in: wiretest.HTTPRequest("GET", "/block?ms=10001", "", ""), want: []wiretest.HTTPWant{{Status: 400, Body: httpBadBlock}}, consumed: -1},
+		{name: "block not a number", in: wiretest.HTTPRequest("GET", "/block?ms=1e3", "", ""), want: []wiretest.HTTPWant{{Status: 400, Body: httpBadBlock}}, consumed: -1},
+		{name: "block negative", in: wiretest.HTTPRequest("GET", "/block?ms=-1", "", ""), want: []wiretest.HTTPWant{{Status: 400, Body: httpBadBlock}}, consumed: -1},
+		{name: "block no ms", in: wiretest.HTTPRequest("GET", "/block", "", ""), want: []wiretest.HTTPWant{{Status: 400, Body: httpBadBlock}}, consumed: -1},
+		{name: "not found", in: wiretest.HTTPRequest("GET", "/plaintext/", "", ""), want: []wiretest.HTTPWant{{Status: 404, Body: httpNotFound}}, consumed: -1},
+		{name: "not found root", in: wiretest.HTTPRequest("GET", "/", "", ""), want: []wiretest.HTTPWant{{Status: 404, Body: httpNotFound}}, consumed: -1},
+		{name: "post plaintext", in: wiretest.HTTPRequest("POST", "/plaintext", "", "x"), consumed: -1,
+			want: []wiretest.HTTPWant{{Status: 405, Body: httpMethod, Header: map[string]string{"Allow": "GET, HEAD"}}}},
+		{name: "delete block", in: wiretest.HTTPRequest("DELETE", "/block?ms=1", "", ""), consumed: -1,
+			want: []wiretest.HTTPWant{{Status: 405, Body: httpMethod, Header: map[string]string{"Allow": "GET, HEAD"}}}},
+		{name: "get echo", in: wiretest.HTTPRequest("GET", "/echo", "", ""), consumed: -1,
+			want: []wiretest.HTTPWant{{Status: 405, Body: httpMethod, Header: map[string]string{"Allow": "POST", "Connection": ""}}}},
+		{name: "head echo", in: wiretest.HTTPRequest("HEAD", "/echo", "", ""), methods: []string{"HEAD"}, consumed: -1,
+			want: []wiretest.HTTPWant{{Status: 405, Body: "", Header: map[string]string{"Allow": "POST"}}}},
+		{name: "keep-alive then more", in: plain + plain, want: []wiretest.HTTPWant{wiretest.Hello, wiretest.Hello}, consumed: -1},
+		{name: "connection close stops", in: closeReq + plain, want: []wiretest.HTTPWant{
+			{Status: 200, Body: "Hello, World!", Header: map[string]string{"Connection": "close"}}}, consumed: len(closeReq), close: true},
+		{name: "405 with close", in: wiretest.HTTPRequest("PUT", "/json", "Connection: close\r\n", "") + plain, close: true,
+			want: []wiretest.HTTPWant{{Status: 405, Body: httpMethod, Header: map[string]string{"Connection": "close"}}}, consumed: -2},
 		{name: "http/1.0 closes", in: "GET /plaintext HTTP/1.0\r\n\r\n" + plain, close: true,
-			want: []httpWant{{200, "Hello, World!", map[string]string{"Connection": "close"}}}, consumed: len("GET /plaintext HTTP/1.0\r\n\r\n")},
+			want: []wiretest.HTTPWant{{Status: 200, Body: "Hello, World!", Header: map[string]string{"Connection": "close"}}}, consumed: len("GET /plaintext HTTP/1.0\r\n\r\n")},
 		{name: "http/1.0 keep-alive", in: "GET /json HTTP/1.0\r\nConnection: keep-alive\r\n\r\nHEAD /plaintext HTTP/1.0\r\nConnection: keep-alive\r\n\r\n",
-			methods: []string{"GET", "HEAD"}, consumed: -1, want: []httpWant{
-				{200, `{"message":"Hello, World!"}`, map[string]string{"Connection": "keep-alive"}},
-				{200, "", map[string]string{"Connection": "keep-alive", "Content-Length": "13"}}}},
+			methods: []string{"GET", "HEAD"}, consumed: -1, want: []wiretest.HTTPWant{
+				{Status: 200, Body: `{"message":"Hello, World!"}`, Header: map[string]string{"Connection": "keep-alive"}},
+				{Status: 200, Body: "", Header: map[string]string{"Connection": "keep-alive", "Content-Length": "13"}}}},
 		{name: "partial", in: partial, consumed: 0, partial: true},
-		{name: "complete then partial", in: plain + partial, want: []httpWant{wantHello}, consumed: len(plain), partial: true},
-		{name: "partial body", in: httpReq("POST", "/echo", "", "abcdef")[:len(httpReq("POST", "/echo", "", "abcdef"))-2], consumed: 0, partial: true},
-		{name: "expect 100-continue", in: expect, consumed: 0, partial: true, want: []httpWant{{100, "", nil}}},
+		{name: "complete then partial", in: plain + partial, want: []wiretest.HTTPWant{wiretest.Hello}, consumed: len(plain), partial: true},
+		{name: "partial body", in: wiretest.HTTPRequest("POST", "/echo", "", "abcdef")[:len(wiretest.HTTPRequest("POST", "/echo", "", "abcdef"))-2], consumed: 0, partial: true},
+		{name: "expect 100-continue", in: expect, consumed: 0, partial: true, want: []wiretest.HTTPWant{{Status: 100, Body: ""}}},
 		{name: "expect, body started", in: expect + "ab", consumed: 0, partial: true},
 		{name: "garbage", in: "\x00\x01\x02 hello\r\n\r\n", close: true, err: true, consumed: 0,
-			want: []httpWant{{400, "Bad Request\n", map[string]string{"Connection": "close"}}}},
+			want: []wiretest.HTTPWant{{Status: 400, Body: "Bad Request\n", Header: map[string]string{"Connection": "close"}}}},
 		{name: "garbage after a request", in: plain + "NOT HTTP\r\n\r\n" + plain, close: true, err: true, consumed: len(plain),
-			want: []httpWant{wantHello, {400, "Bad Request\n", map[string]string{"Connection": "close"}}}},
-		{name: "missing host", in: "GET /plaintext HTTP/1.1\r\n\r\n", close: true, err: true, want: []httpWant{{400, "Bad Request\n", nil}}},
-		{name: "http/2.0", in: "GET /plaintext HTTP/2.0\r\nHost: t\r\n\r\n", close: true, err: true, want: []httpWant{{505, "HTTP Version Not Supported\n", nil}}},
+			want: []wiretest.HTTPWant{wiretest.Hello, {Status: 400, Body: "Bad Request\n", Header: map[string]string{"Connection": "close"}}}},
+		{name: "missing host", in: "GET /plaintext HTTP/1.1\r\n\r\n", close: true, err: true, want: []wiretest.HTTPWant{{Status: 400, Body: "Bad Request\n"}}},
+		{name: "http/2.0", in: "GET /plaintext HTTP/2.0\r\nHost: t\r\n\r\n", close: true, err: true, want: []wiretest.HTTPWant{{Status: 505, Body: "HTTP Version Not Supported\n"}}},
 		{name: "unsupported coding", in: "POST /echo HTTP/1.1\r\nHost: t\r\nTransfer-Encoding: gzip, chunked\r\n\r\n", close: true, err: true,
-			want: []httpWant{{501, "Not Implemented\n", nil}}},
+			want: []wiretest.HTTPWant{{Status: 501, Body: "Not Implemented\n"}}},
 		{name: "header too large", opts: func(o *Options) { o.MaxHeader = 256 }, close: true, err: true,
-			in: "GET /plaintext HTTP/1.1\r\nHost: t\r\nX-Big: " + strings.Repeat("a", 300), want: []httpWant{{431, "Request Header Fields Too Large\n", nil}}},
+			in: "GET /plaintext HTTP/1.1\r\nHost: t\r\nX-Big: " + strings.Repeat("a", 300), want: []wiretest.HTTPWant{{Status: 431, Body: "Request Header Fields Too Large\n"}}},
 		{name: "declared body too large", in: "POST /echo HTTP/1.1\r\nHost: t\r\nContent-Length: 1099511627776\r\n\r\n", close: true, err: true,
-			want: []httpWant{{413, "Content Too Large\n", nil}}},
-		{name: "max-body 0", opts: func(o *Options) { o.MaxBody = 0 }, in: httpReq("POST", "/echo", "", "x"), close: true, err: true,
-			want: []httpWant{{413, "Content Too Large\n", nil}}},
-		{name: "max-body 0 empty body", opts: func(o *Options) { o.MaxBody = 0 }, in: httpReq("POST", "/echo", "", ""),
-			want: []httpWant{{200, "", nil}}, consumed: -1},
+			want: []wiretest.HTTPWant{{Status: 413, Body: "Content Too Large\n"}}},
+		{name: "max-body 0", opts: func(o *Options) { o.MaxBody = 0 }, in: wiretest.HTTPRequest("POST", "/echo", "", "x"), close: true, err: true,
+			want: []wiretest.HTTPWant{{Status: 413, Body: "Content Too Large\n"}}},
+		{name: "max-body 0 empty body", opts: func(o *Options) { o.MaxBody = 0 }, in: wiretest.HTTPRequest("POST", "/echo", "", ""),
+			want: []wiretest.HTTPWant{{Status: 200, Body: ""}}, consumed: -1},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -217,8 +157,8 @@ func TestHTTPServe(t *testing.T) {
 				t.Fatalf("got %d responses, want %d: %q", len(got), len(tt.want), reply)
 			}
 			for i, w := range tt.want {
-				w.check(t, i, got[i])
-				if d := got[i].header.Get("Date"); w.status >= 200 && d != "Sun, 01 Mar 2026 12:00:00 GMT" {
+				w.Check(t, i, got[i])
+				if d := got[i].Header.Get("Date"); w.Status >= 200 && d != "Sun, 01 Mar 2026 12:00:00 GMT" {
 					t.Errorf("response %d: Date %q, want the scratch's clock", i, d)
 				}
 			}
@@ -231,22 +171,22 @@ func TestHTTPServe(t *testing.T) {
 func TestHTTPServePipelined(t *testing.T) {
 	p := newTestHTTP(t, nil)
 	var in bytes.Buffer
-	var want []httpWant
+	var want []wiretest.HTTPWant
 	for i := range 16 {
 		switch i % 4 {
 		case 0:
-			in.WriteString(httpReq("GET", "/plaintext", "", ""))
-			want = append(want, wantHello)
+			in.WriteString(wiretest.HTTPRequest("GET", "/plaintext", "", ""))
+			want = append(want, wiretest.Hello)
 		case 1:
-			in.WriteString(httpReq("GET", "/json", "", ""))
-			want = append(want, wantJSON)
+			in.WriteString(wiretest.HTTPRequest("GET", "/json", "", ""))
+			want = append(want, wiretest.JSON)
 		case 2:
 			body := fmt.Sprintf("request %d", i)
-			in.WriteString(httpReq("POST", "/echo", "", body))
-			want = append(want, httpWant{200, body, nil})
+			in.WriteString(wiretest.HTTPRequest("POST", "/echo", "", body))
+			want = append(want, wiretest.HTTPWant{Status: 200, Body: body})
 		case 3:
-			in.WriteString(httpReq("GET", fmt.Sprintf("/missing/%d", i), "", ""))
-			want = append(want, httpWant{404, httpNotFound, nil})
+			in.WriteString(wiretest.HTTPRequest("GET", fmt.Sprintf("/missing/%d", i), "", ""))
+			want = append(want, wiretest.HTTPWant{Status: 404, Body: httpNotFound})
 		}
 	}
 	n, reply, next := p.Serve(&Scratch{Now: httpTestNow}, in.Bytes(), nil)
@@ -258,7 +198,7 @@ func TestHTTPServePipelined(t *testing.T) {
 		t.Fatalf("got %d responses, want %d", len(got), len(want))
 	}
 	for i := range want {
-		want[i].check(t, i, got[i])
+		want[i].Check(t, i, got[i])
 	}
 }
 
@@ -268,9 +208,9 @@ func TestHTTPServePipelined(t *testing.T) {
 func TestHTTPServeBlock(t *testing.T) {
 	p := newTestHTTP(t, nil)
 	sc := &Scratch{Now: httpTestNow}
-	first := httpReq("GET", "/plaintext", "", "")
-	block := httpReq("GET", "/block?ms=20", "", "")
-	rest := httpReq("GET", "/json", "", "")
+	first := wiretest.HTTPRequest("GET", "/plaintext", "", "")
+	block := wiretest.HTTPRequest("GET", "/block?ms=20", "", "")
+	rest := wiretest.HTTPRequest("GET", "/json", "", "")
 	n, reply, next := p.Serve(sc, []byte(first+block+rest), nil)
 	if n != len(first+block) {
 		t.Errorf("consumed %d bytes, want %d (through the /block request)", n, len(first+block))
@@ -282,12 +222,12 @@ func TestHTTPServeBlock(t *testing.T) {
 	if got := httpParseReplies(t, now); len(got) != 1 {
 		t.Errorf("before blockFrom: %d responses, want 1", len(got))
 	} else {
-		wantHello.check(t, 0, got[0])
+		wiretest.Hello.Check(t, 0, got[0])
 	}
 	if got := httpParseReplies(t, later); len(got) != 1 {
 		t.Errorf("from blockFrom on: %d responses, want 1", len(got))
 	} else {
-		httpWant{200, "ok", nil}.check(t, 0, got[0])
+		wiretest.HTTPWant{Status: 200, Body: "ok"}.Check(t, 0, got[0])
 	}
 
 	// The rest, served by the next call.
@@ -298,11 +238,11 @@ func TestHTTPServeBlock(t *testing.T) {
 	if got := httpParseReplies(t, reply); len(got) != 1 {
 		t.Errorf("rest: %d responses, want 1", len(got))
 	} else {
-		wantJSON.check(t, 0, got[0])
+		wiretest.JSON.Check(t, 0, got[0])
 	}
 
 	// A /block request with Connection: close blocks, then closes.
-	_, _, next = p.Serve(sc, []byte(httpReq("GET", "/block?ms=3", "Connection: close\r\n", "")+rest), nil)
+	_, _, next = p.Serve(sc, []byte(wiretest.HTTPRequest("GET", "/block?ms=3", "Connection: close\r\n", "")+rest), nil)
 	if next.Block != 3*time.Millisecond || !next.Close || next.BlockFrom != 0 {
 		t.Errorf("block with close: action %+v, want block 3ms, blockFrom 0, close", next)
 	}
@@ -319,11 +259,11 @@ func TestHTTPBusy(t *testing.T) {
 	if len(got) != 1 {
 		t.Fatalf("got %d responses, want 1", len(got))
 	}
-	httpWant{503, "Service Unavailable\n", map[string]string{"Connection": "close"}}.check(t, 0, got[0])
+	wiretest.HTTPWant{Status: 503, Body: "Service Unavailable\n", Header: map[string]string{"Connection": "close"}}.Check(t, 0, got[0])
 
 	// For a HEAD /block, the same without the body (RFC 9110 §9.3.2).
 	sc := &Scratch{Now: httpTestNow}
-	if n, _, next := p.Serve(sc, []byte(httpReq("HEAD", "/block?ms=5", "", "")), nil); n == 0 || next.Block == 0 {
+	if n, _, next := p.Serve(sc, []byte(wiretest.HTTPRequest("HEAD", "/block?ms=5", "", "")), nil); n == 0 || next.Block == 0 {
 		t.Fatalf("HEAD /block: serve = %d, %+v; want it served with blocking work owed", n, next)
 	}
 	reply := b.Busy(sc, nil)
@@ -331,7 +271,7 @@ func TestHTTPBusy(t *testing.T) {
 		t.Errorf("503 to HEAD: %q, want no body after the header section", reply)
 	}
 	got = httpParseReplies(t, reply, "HEAD")
-	httpWant{503, "", map[string]string{"Connection": "close", "Content-Length": "20"}}.check(t, 0, got[0])
+	wiretest.HTTPWant{Status: 503, Body: "", Header: map[string]string{"Connection": "close", "Content-Length": "20"}}.Check(t, 0, got[0])
 }
 
 // TestHTTPServeAllocs checks that serving pipelined /plaintext and /json

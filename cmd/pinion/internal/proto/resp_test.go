@@ -8,6 +8,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/pinion-net/pinion/cmd/pinion/internal/wiretest"
 	"github.com/pinion-net/pinion/codec"
 )
 
@@ -27,32 +28,13 @@ func newTestRESP(t testing.TB) *RESP {
 	return p.(*RESP)
 }
 
-// cmds encodes commands as clients send them; each is split on spaces.
-func respCmds(lines ...string) []byte {
-	var b []byte
-	for _, l := range lines {
-		var args [][]byte
-		for _, a := range strings.Split(l, " ") {
-			args = append(args, []byte(a))
-		}
-		b = codec.AppendCommand(b, args...)
-	}
-	return b
-}
-
-func respErr(msg string) string { return "-" + msg + "\r\n" }
-func respBulk(s string) string  { return "$" + strconv.Itoa(len(s)) + "\r\n" + s + "\r\n" }
-func respInt(n int) string      { return ":" + strconv.Itoa(n) + "\r\n" }
-
 const (
-	respOK     = "+OK\r\n"
-	respNull   = "$-1\r\n"
 	respSyntax = "-ERR syntax error\r\n"
 	respNotInt = "-ERR value is not an integer or out of range\r\n"
 )
 
 func respArity(name string) string {
-	return respErr("ERR wrong number of arguments for '" + name + "' command")
+	return wiretest.RESPError("ERR wrong number of arguments for '" + name + "' command")
 }
 
 // TestRESPCommands runs each case's commands on a fresh store, all in one
@@ -63,71 +45,71 @@ func TestRESPCommands(t *testing.T) {
 		in   []byte
 		want string
 	}{
-		{"ping", respCmds("PING"), "+PONG\r\n"},
-		{"ping message", respCmds("ping hello"), respBulk("hello")},
-		{"ping arity", respCmds("PING a b"), respArity("ping")},
-		{"echo", respCmds("ECHO hi", "echo"), respBulk("hi") + respArity("echo")},
-		{"get missing", respCmds("GET k"), respNull},
-		{"set get", respCmds("SET k v", "GET k"), respOK + respBulk("v")},
-		{"get arity", respCmds("GET", "GET a b"), respArity("get") + respArity("get")},
-		{"case-insensitive", respCmds("sEt k v", "gEt k"), respOK + respBulk("v")},
-		{"set arity", respCmds("SET k"), respArity("set")},
-		{"set nx", respCmds("SET k v NX", "SET k w nx", "GET k"), respOK + respNull + respBulk("v")},
-		{"set xx", respCmds("SET k v XX", "GET k", "SET k v", "SET k w XX", "GET k"), respNull + respNull + respOK + respOK + respBulk("w")},
-		{"set ex", respCmds("SET k v EX 10", "TTL k"), respOK + respInt(10)},
-		{"set px rounds", respCmds("SET k v PX 1500", "TTL k", "SET j v px 1499", "TTL j"), respOK + respInt(2) + respOK + respInt(1)},
-		{"set options any order", respCmds("SET k v ex 5 nx", "TTL k"), respOK + respInt(5)},
-		{"set clears ttl", respCmds("SET k v EX 10", "SET k w", "TTL k"), respOK + respOK + respInt(-1)},
-		{"set keepttl", respCmds("SET k v EX 10", "SET k w KEEPTTL", "TTL k", "GET k"), respOK + respOK + respInt(10) + respBulk("w")},
-		{"set ex zero", respCmds("SET k v EX 0"), respErr("ERR invalid expire time in 'set' command")},
-		{"set px negative", respCmds("SET k v PX -5"), respErr("ERR invalid expire time in 'set' command")},
-		{"set ex overflow", respCmds("SET k v EX 9223372036854775"), respErr("ERR invalid expire time in 'set' command")},
-		{"set ex not integer", respCmds("SET k v EX ten"), respNotInt},
-		{"set ex missing value", respCmds("SET k v EX"), respSyntax},
-		{"set nx xx", respCmds("SET k v NX XX"), respSyntax},
-		{"set ex px", respCmds("SET k v EX 1 PX 1"), respSyntax},
-		{"set ex keepttl", respCmds("SET k v EX 1 KEEPTTL"), respSyntax},
-		{"set unknown option", respCmds("SET k v GET"), respSyntax},
-		{"set failed leaves key", respCmds("SET k v EX 0", "EXISTS k"), respErr("ERR invalid expire time in 'set' command") + respInt(0)},
-		{"del", respCmds("MSET a 1 b 2", "DEL a b c", "DEL a", "DEL"), respOK + respInt(2) + respInt(0) + respArity("del")},
-		{"exists", respCmds("SET a 1", "EXISTS a a b", "EXISTS"), respOK + respInt(2) + respArity("exists")},
-		{"incr decr", respCmds("INCR n", "INCR n", "DECR n", "DECR m"), respInt(1) + respInt(2) + respInt(1) + respInt(-1)},
-		{"incr not integer", respCmds("SET n x", "INCR n", "SET n 01", "DECR n"), respOK + respNotInt + respOK + respNotInt},
-		{"incr overflow", respCmds("SET n 9223372036854775807", "INCR n", "GET n"),
-			respOK + respErr("ERR increment or decrement would overflow") + respBulk("9223372036854775807")},
-		{"decr overflow", respCmds("SET n -9223372036854775808", "DECR n"), respOK + respErr("ERR increment or decrement would overflow")},
-		{"incr arity", respCmds("INCR", "DECR a b"), respArity("incr") + respArity("decr")},
-		{"mget", respCmds("SET a 1", "MGET a b a"), respOK + "*3\r\n" + respBulk("1") + respNull + respBulk("1")},
-		{"mget arity", respCmds("MGET"), respArity("mget")},
-		{"mset", respCmds("MSET a 1 b 2", "MGET a b"), respOK + "*2\r\n" + respBulk("1") + respBulk("2")},
-		{"mset arity", respCmds("MSET a", "MSET a 1 b"), respArity("mset") + respArity("mset")},
-		{"expire", respCmds("SET k v", "EXPIRE k 100", "TTL k", "EXPIRE nope 100"), respOK + respInt(1) + respInt(100) + respInt(0)},
-		{"expire zero deletes", respCmds("SET k v", "EXPIRE k 0", "EXISTS k"), respOK + respInt(1) + respInt(0)},
-		{"expire negative deletes", respCmds("SET k v", "EXPIRE k -1", "GET k"), respOK + respInt(1) + respNull},
-		{"expire not integer", respCmds("SET k v", "EXPIRE k soon"), respOK + respNotInt},
-		{"expire overflow", respCmds("SET k v", "EXPIRE k 9223372036854775807"), respOK + respErr("ERR invalid expire time in 'expire' command")},
-		{"expire arity", respCmds("EXPIRE k", "EXPIRE k 1 NX"), respArity("expire") + respArity("expire")},
-		{"ttl", respCmds("TTL k", "SET k v", "TTL k"), respInt(-2) + respOK + respInt(-1)},
-		{"dbsize flushall", respCmds("MSET a 1 b 2", "DBSIZE", "FLUSHALL", "DBSIZE", "GET a"), respOK + respInt(2) + respOK + respInt(0) + respNull},
-		{"flushall modes", respCmds("FLUSHALL ASYNC", "flushall sync", "FLUSHALL later"), respOK + respOK + respSyntax},
-		{"dbsize arity", respCmds("DBSIZE x"), respArity("dbsize")},
-		{"command", respCmds("COMMAND", "COMMAND DOCS", "command docs get", "COMMAND COUNT", "COMMAND INFO get"),
-			"*0\r\n*0\r\n*0\r\n" + respInt(0) + "*0\r\n"},
-		{"command unknown", respCmds("COMMAND GETKEYS"), respErr("ERR unknown subcommand 'GETKEYS'. Try COMMAND HELP.")},
-		{"config get", respCmds("CONFIG GET save", "config get APPENDONLY", "CONFIG GET save appendonly maxmemory"),
-			"*2\r\n" + respBulk("save") + respBulk("") + "*2\r\n" + respBulk("appendonly") + respBulk("no") +
-				"*4\r\n" + respBulk("save") + respBulk("") + respBulk("appendonly") + respBulk("no")},
-		{"config get unknown", respCmds("CONFIG GET maxmemory"), "*0\r\n"},
-		{"config get arity", respCmds("CONFIG GET"), respArity("config|get")},
-		{"config set", respCmds("CONFIG SET save x"), respErr("ERR unknown subcommand 'SET'. Try CONFIG HELP.")},
-		{"config arity", respCmds("CONFIG"), respArity("config")},
-		{"select", respCmds("SELECT 0", "SELECT 1", "SELECT x"), respOK + respErr("ERR DB index is out of range") + respNotInt},
-		{"client", respCmds("CLIENT SETNAME me", "client setinfo lib-name x", "CLIENT SETNAME", "CLIENT KILL x"),
-			respOK + respOK + respArity("client|setname") + respErr("ERR unknown subcommand 'KILL'. Try CLIENT HELP.")},
-		{"unknown", respCmds("FOO bar"), respErr("ERR unknown command 'FOO'")},
-		{"unknown long", respCmds(strings.Repeat("x", 200)), respErr("ERR unknown command '" + strings.Repeat("x", 128) + "'")},
-		{"unknown with line breaks", codec.AppendCommand(nil, []byte("A\r\nB")), respErr("ERR unknown command 'A  B'")},
-		{"inline", []byte("SET k \"a b\"\r\nGET k\nPING\r\n"), respOK + respBulk("a b") + "+PONG\r\n"},
+		{"ping", wiretest.RESPCommands("PING"), "+PONG\r\n"},
+		{"ping message", wiretest.RESPCommands("ping hello"), wiretest.RESPBulk("hello")},
+		{"ping arity", wiretest.RESPCommands("PING a b"), respArity("ping")},
+		{"echo", wiretest.RESPCommands("ECHO hi", "echo"), wiretest.RESPBulk("hi") + respArity("echo")},
+		{"get missing", wiretest.RESPCommands("GET k"), wiretest.RESPNull},
+		{"set get", wiretest.RESPCommands("SET k v", "GET k"), wiretest.RESPOK + wiretest.RESPBulk("v")},
+		{"get arity", wiretest.RESPCommands("GET", "GET a b"), respArity("get") + respArity("get")},
+		{"case-insensitive", wiretest.RESPCommands("sEt k v", "gEt k"), wiretest.RESPOK + wiretest.RESPBulk("v")},
+		{"set arity", wiretest.RESPCommands("SET k"), respArity("set")},
+		{"set nx", wiretest.RESPCommands("SET k v NX", "SET k w nx", "GET k"), wiretest.RESPOK + wiretest.RESPNull + wiretest.RESPBulk("v")},
+		{"set xx", wiretest.RESPCommands("SET k v XX", "GET k", "SET k v", "SET k w XX", "GET k"), wiretest.RESPNull + wiretest.RESPNull + wiretest.RESPOK + wiretest.RESPOK + wiretest.RESPBulk("w")},
+		{"set ex", wiretest.RESPCommands("SET k v EX 10", "TTL k"), wiretest.RESPOK + wiretest.RESPInt(10)},
+		{"set px rounds", wiretest.RESPCommands("SET k v PX 1500", "TTL k", "SET j v px 1499", "TTL j"), wiretest.RESPOK + wiretest.RESPInt(2) + wiretest.RESPOK + wiretest.RESPInt(1)},
+		{"set options any order", wiretest.RESPCommands("SET k v ex 5 nx", "TTL k"), wiretest.RESPOK + wiretest.RESPInt(5)},
+		{"set clears ttl", wiretest.RESPCommands("SET k v EX 10", "SET k w", "TTL k"), wiretest.RESPOK + wiretest.RESPOK + wiretest.RESPInt(-1)},
+		{"set keepttl", wiretest.RESPCommands("SET k v EX 10", "SET k w KEEPTTL", "TTL k", "GET k"), wiretest.RESPOK + wiretest.RESPOK + wiretest.RESPInt(10) + wiretest.RESPBulk("w")},
+		{"set ex zero", wiretest.RESPCommands("SET k v EX 0"), wiretest.RESPError("ERR invalid expire time in 'set' command")},
+		{"set px negative", wiretest.RESPCommands("SET k v PX -5"), wiretest.RESPError("ERR invalid expire time in 'set' command")},
+		{"set ex overflow", wiretest.RESPCommands("SET k v EX 9223372036854775"), wiretest.RESPError("ERR invalid expire time in 'set' command")},
+		{"set ex not integer", wiretest.RESPCommands("SET k v EX ten"), respNotInt},
+		{"set ex missing value", wiretest.RESPCommands("SET k v EX"), respSyntax},
+		{"set nx xx", wiretest.RESPCommands("SET k v NX XX"), respSyntax},
+		{"set ex px", wiretest.RESPCommands("SET k v EX 1 PX 1"), respSyntax},
+		{"set ex keepttl", wiretest.RESPCommands("SET k v EX 1 KEEPTTL"), respSyntax},
+		{"set unknown option", wiretest.RESPCommands("SET k v GET"), respSyntax},
+		{"set failed leaves key", wiretest.RESPCommands("SET k v EX 0", "EXISTS k"), wiretest.RESPError("ERR invalid expire time in 'set' command") + wiretest.RESPInt(0)},
+		{"del", wiretest.RESPCommands("MSET a 1 b 2", "DEL a b c", "DEL a", "DEL"), wiretest.RESPOK + wiretest.RESPInt(2) + wiretest.RESPInt(0) + respArity("del")},
+		{"exists", wiretest.RESPCommands("SET a 1", "EXISTS a a b", "EXISTS"), wiretest.RESPOK + wiretest.RESPInt(2) + respArity("exists")},
+		{"incr decr", wiretest.RESPCommands("INCR n", "INCR n", "DECR n", "DECR m"), wiretest.RESPInt(1) + wiretest.RESPInt(2) + wiretest.RESPInt(1) + wiretest.RESPInt(-1)},
+		{"incr not integer", wiretest.RESPCommands("SET n x", "INCR n", "SET n 01", "DECR n"), wiretest.RESPOK + respNotInt + wiretest.RESPOK + respNotInt},
+		{"incr overflow", wiretest.RESPCommands("SET n 9223372036854775807", "INCR n", "GET n"),
+			wiretest.RESPOK + wiretest.RESPError("ERR increment or decrement would overflow") + wiretest.RESPBulk("9223372036854775807")},
+		{"decr overflow", wiretest.RESPCommands("SET n -9223372036854775808", "DECR n"), wiretest.RESPOK + wiretest.RESPError("ERR increment or decrement would overflow")},
+		{"incr arity", wiretest.RESPCommands("INCR", "DECR a b"), respArity("incr") + respArity("decr")},
+		{"mget", wiretest.RESPCommands("SET a 1", "MGET a b a"), wiretest.RESPOK + "*3\r\n" + wiretest.RESPBulk("1") + wiretest.RESPNull + wiretest.RESPBulk("1")},
+		{"mget arity", wiretest.RESPCommands("MGET"), respArity("mget")},
+		{"mset", wiretest.RESPCommands("MSET a 1 b 2", "MGET a b"), wiretest.RESPOK + "*2\r\n" + wiretest.RESPBulk("1") + wiretest.RESPBulk("2")},
+		{"mset arity", wiretest.RESPCommands("MSET a", "MSET a 1 b"), respArity("mset") + respArity("mset")},
+		{"expire", wiretest.RESPCommands("SET k v", "EXPIRE k 100", "TTL k", "EXPIRE nope 100"), wiretest.RESPOK + wiretest.RESPInt(1) + wiretest.RESPInt(100) + wiretest.RESPInt(0)},
+		{"expire zero deletes", wiretest.RESPCommands("SET k v", "EXPIRE k 0", "EXISTS k"), wiretest.RESPOK + wiretest.RESPInt(1) + wiretest.RESPInt(0)},
+		{"expire negative deletes", wiretest.RESPCommands("SET k v", "EXPIRE k -1", "GET k"), wiretest.RESPOK + wiretest.RESPInt(1) + wiretest.RESPNull},
+		{"expire not integer", wiretest.RESPCommands("SET k v", "EXPIRE k soon"), wiretest.RESPOK + respNotInt},
+		{"expire overflow", wiretest.RESPCommands("SET k v", "EXPIRE k 9223372036854775807"), wiretest.RESPOK + wiretest.RESPError("ERR invalid expire time in 'expire' command")},
+		{"expire arity", wiretest.RESPCommands("EXPIRE k", "EXPIRE k 1 NX"), respArity("expire") + respArity("expire")},
+		{"ttl", wiretest.RESPCommands("TTL k", "SET k v", "TTL k"), wiretest.RESPInt(-2) + wiretest.RESPOK + wiretest.RESPInt(-1)},
+		{"dbsize flushall", wiretest.RESPCommands("MSET a 1 b 2", "DBSIZE", "FLUSHALL", "DBSIZE", "GET a"), wiretest.RESPOK + wiretest.RESPInt(2) + wiretest.RESPOK + wiretest.RESPInt(0) + wiretest.RESPNull},
+		{"flushall modes", wiretest.RESPCommands("FLUSHALL ASYNC", "flushall sync", "FLUSHALL later"), wiretest.RESPOK + wiretest.RESPOK + respSyntax},
+		{"dbsize arity", wiretest.RESPCommands("DBSIZE x"), respArity("dbsize")},
+		{"command", wiretest.RESPCommands("COMMAND", "COMMAND DOCS", "command docs get", "COMMAND COUNT", "COMMAND INFO get"),
+			"*0\r\n*0\r\n*0\r\n" + wiretest.RESPInt(0) + "*0\r\n"},
+		{"command unknown", wiretest.RESPCommands("COMMAND GETKEYS"), wiretest.RESPError("ERR unknown subcommand 'GETKEYS'. Try COMMAND HELP.")},
+		{"config get", wiretest.RESPCommands("CONFIG GET save", "config get APPENDONLY", "CONFIG GET save appendonly maxmemory"),
+			"*2\r\n" + wiretest.RESPBulk("save") + wiretest.RESPBulk("") + "*2\r\n" + wiretest.RESPBulk("appendonly") + wiretest.RESPBulk("no") +
+				"*4\r\n" + wiretest.RESPBulk("save") + wiretest.RESPBulk("") + wiretest.RESPBulk("appendonly") + wiretest.RESPBulk("no")},
+		{"config get unknown", wiretest.RESPCommands("CONFIG GET maxmemory"), "*0\r\n"},
+		{"config get arity", wiretest.RESPCommands("CONFIG GET"), respArity("config|get")},
+		{"config set", wiretest.RESPCommands("CONFIG SET save x"), wiretest.RESPError("ERR unknown subcommand 'SET'. Try CONFIG HELP.")},
+		{"config arity", wiretest.RESPCommands("CONFIG"), respArity("config")},
+		{"select", wiretest.RESPCommands("SELECT 0", "SELECT 1", "SELECT x"), wiretest.RESPOK + wiretest.RESPError("ERR DB index is out of range") + respNotInt},
+		{"client", wiretest.RESPCommands("CLIENT SETNAME me", "client setinfo lib-name x", "CLIENT SETNAME", "CLIENT KILL x"),
+			wiretest.RESPOK + wiretest.RESPOK + respArity("client|setname") + wiretest.RESPError("ERR unknown subcommand 'KILL'. Try CLIENT HELP.")},
+		{"unknown", wiretest.RESPCommands("FOO bar"), wiretest.RESPError("ERR unknown command 'FOO'")},
+		{"unknown long", wiretest.RESPCommands(strings.Repeat("x", 200)), wiretest.RESPError("ERR unknown command '" + strings.Repeat("x", 128) + "'")},
+		{"unknown with line breaks", codec.AppendCommand(nil, []byte("A\r\nB")), wiretest.RESPError("ERR unknown command 'A  B'")},
+		{"inline", []byte("SET k \"a b\"\r\nGET k\nPING\r\n"), wiretest.RESPOK + wiretest.RESPBulk("a b") + "+PONG\r\n"},
 		{"empty commands ignored", []byte("\r\n*0\r\n*-1\r\nPING\r\n"), "+PONG\r\n"},
 	}
 	for _, tt := range tests {
@@ -149,7 +131,7 @@ func TestRESPCommands(t *testing.T) {
 func TestRESPExpiry(t *testing.T) {
 	r := newTestRESP(t)
 	at := func(d time.Duration, lines ...string) string {
-		_, out, _ := r.Serve(&Scratch{Now: respNow.Add(d)}, respCmds(lines...), nil)
+		_, out, _ := r.Serve(&Scratch{Now: respNow.Add(d)}, wiretest.RESPCommands(lines...), nil)
 		return string(out)
 	}
 	steps := []struct {
@@ -157,13 +139,13 @@ func TestRESPExpiry(t *testing.T) {
 		lines []string
 		want  string
 	}{
-		{0, []string{"SET s v EX 10", "SET p v PX 250", "SET k v", "EXPIRE k 5"}, respOK + respOK + respOK + respInt(1)},
-		{249 * time.Millisecond, []string{"GET p", "TTL s"}, respBulk("v") + respInt(10)},
-		{250 * time.Millisecond, []string{"GET p", "EXISTS p"}, respNull + respInt(0)},
-		{4 * time.Second, []string{"TTL k", "TTL s"}, respInt(1) + respInt(6)},
-		{5 * time.Second, []string{"GET k", "TTL k", "INCR s"}, respNull + respInt(-2) + respNotInt},
-		{9999 * time.Millisecond, []string{"MGET s k"}, "*2\r\n" + respBulk("v") + respNull},
-		{10 * time.Second, []string{"MGET s k", "DEL s", "EXPIRE s 1"}, "*2\r\n" + respNull + respNull + respInt(0) + respInt(0)},
+		{0, []string{"SET s v EX 10", "SET p v PX 250", "SET k v", "EXPIRE k 5"}, wiretest.RESPOK + wiretest.RESPOK + wiretest.RESPOK + wiretest.RESPInt(1)},
+		{249 * time.Millisecond, []string{"GET p", "TTL s"}, wiretest.RESPBulk("v") + wiretest.RESPInt(10)},
+		{250 * time.Millisecond, []string{"GET p", "EXISTS p"}, wiretest.RESPNull + wiretest.RESPInt(0)},
+		{4 * time.Second, []string{"TTL k", "TTL s"}, wiretest.RESPInt(1) + wiretest.RESPInt(6)},
+		{5 * time.Second, []string{"GET k", "TTL k", "INCR s"}, wiretest.RESPNull + wiretest.RESPInt(-2) + respNotInt},
+		{9999 * time.Millisecond, []string{"MGET s k"}, "*2\r\n" + wiretest.RESPBulk("v") + wiretest.RESPNull},
+		{10 * time.Second, []string{"MGET s k", "DEL s", "EXPIRE s 1"}, "*2\r\n" + wiretest.RESPNull + wiretest.RESPNull + wiretest.RESPInt(0) + wiretest.RESPInt(0)},
 	}
 	for _, s := range steps {
 		if got := at(s.d, s.lines...); got != s.want {
@@ -180,9 +162,9 @@ func TestRESPPipeline(t *testing.T) {
 	for i := range 8 {
 		k := "key:" + strconv.Itoa(i)
 		lines = append(lines, "SET "+k+" v"+strconv.Itoa(i), "GET "+k)
-		want += respOK + respBulk("v"+strconv.Itoa(i))
+		want += wiretest.RESPOK + wiretest.RESPBulk("v"+strconv.Itoa(i))
 	}
-	in := respCmds(lines...)
+	in := wiretest.RESPCommands(lines...)
 	n, out, next := r.Serve(&Scratch{Now: respNow}, in, nil)
 	if string(out) != want || n != len(in) || next != (Action{}) {
 		t.Errorf("serve = %d, %q, %+v; want %d, %q, no action", n, out, next, len(in), want)
@@ -192,9 +174,9 @@ func TestRESPPipeline(t *testing.T) {
 // TestRESPSplit cuts pipelined input at every byte: the first call serves
 // the complete commands and reports partial, the second the rest.
 func TestRESPSplit(t *testing.T) {
-	in := append(respCmds("SET k hello", "GET k"), "INCR n\r\n"...)
-	in = append(in, respCmds("MGET k n")...)
-	want := respOK + respBulk("hello") + respInt(1) + "*2\r\n" + respBulk("hello") + respBulk("1")
+	in := append(wiretest.RESPCommands("SET k hello", "GET k"), "INCR n\r\n"...)
+	in = append(in, wiretest.RESPCommands("MGET k n")...)
+	want := wiretest.RESPOK + wiretest.RESPBulk("hello") + wiretest.RESPInt(1) + "*2\r\n" + wiretest.RESPBulk("hello") + wiretest.RESPBulk("1")
 	for cut := 1; cut < len(in); cut++ {
 		r := newTestRESP(t)
 		sc := &Scratch{Now: respNow}
@@ -234,14 +216,14 @@ func TestRESPProtocolErrors(t *testing.T) {
 		wantReply string
 	}{
 		{name: "bad bulk length", in: "PING\r\n*1\r\n$x\r\n", wantUsed: 6,
-			want: "+PONG\r\n" + respErr("ERR Protocol error: invalid bulk length")},
-		{name: "bad multibulk length", in: "*-5\r\n", want: respErr("ERR Protocol error: invalid multibulk length")},
-		{name: "not a bulk", in: "*1\r\n:1\r\n", want: respErr("ERR Protocol error: expected '$', got ':'")},
-		{name: "unbalanced quotes", in: "SET k \"v\r\n", want: respErr("ERR Protocol error: unbalanced quotes in request")},
+			want: "+PONG\r\n" + wiretest.RESPError("ERR Protocol error: invalid bulk length")},
+		{name: "bad multibulk length", in: "*-5\r\n", want: wiretest.RESPError("ERR Protocol error: invalid multibulk length")},
+		{name: "not a bulk", in: "*1\r\n:1\r\n", want: wiretest.RESPError("ERR Protocol error: expected '$', got ':'")},
+		{name: "unbalanced quotes", in: "SET k \"v\r\n", want: wiretest.RESPError("ERR Protocol error: unbalanced quotes in request")},
 		{name: "declared 1 TiB", in: "*3\r\n$3\r\nSET\r\n$1\r\nk\r\n$1099511627776\r\n", tooLarge: true,
-			want: respErr("ERR Protocol error: RESP bulk string of 1099511627776 bytes exceeds the limit of 1048576")},
+			want: wiretest.RESPError("ERR Protocol error: RESP bulk string of 1099511627776 bytes exceeds the limit of 1048576")},
 		{name: "inline too long", in: strings.Repeat("x", 9<<10), tooLarge: true,
-			want: respErr("ERR Protocol error: RESP inline command of 8193 bytes exceeds the limit of 8192")},
+			want: wiretest.RESPError("ERR Protocol error: RESP inline command of 8193 bytes exceeds the limit of 8192")},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -268,24 +250,24 @@ func TestRESPReplyBudget(t *testing.T) {
 	r := newTestRESP(t)
 	sc := &Scratch{Now: respNow}
 	val := strings.Repeat("v", 100<<10)
-	if _, out, _ := r.Serve(sc, respCmds("SET big "+val), nil); string(out) != respOK {
+	if _, out, _ := r.Serve(sc, wiretest.RESPCommands("SET big "+val), nil); string(out) != wiretest.RESPOK {
 		t.Fatalf("SET big: %q", out)
 	}
-	in := respCmds("GET big", "GET big", "GET big", "GET big", "GET big", "GET big")
+	in := wiretest.RESPCommands("GET big", "GET big", "GET big", "GET big", "GET big", "GET big")
 	calls, total := 0, 0
 	for len(in) > 0 && calls < 10 {
 		n, out, next := r.Serve(sc, in, nil)
 		if n == 0 || next != (Action{}) {
 			t.Fatalf("call %d: serve = %d, %+v; want progress, no action", calls, n, next)
 		}
-		if len(out) > respReplyBudget+len(respBulk(val)) {
+		if len(out) > respReplyBudget+len(wiretest.RESPBulk(val)) {
 			t.Errorf("call %d: %d reply bytes, want at most one reply past %d", calls, len(out), respReplyBudget)
 		}
 		total += len(out)
 		in = in[n:]
 		calls++
 	}
-	if want := 6 * len(respBulk(val)); total != want || calls < 2 {
+	if want := 6 * len(wiretest.RESPBulk(val)); total != want || calls < 2 {
 		t.Errorf("%d reply bytes in %d calls, want %d in more than one", total, calls, want)
 	}
 }
@@ -296,13 +278,13 @@ func TestRESPReplyBudget(t *testing.T) {
 func TestRESPAllocs(t *testing.T) {
 	r := newTestRESP(t)
 	sc := &Scratch{Now: respNow}
-	r.Serve(sc, respCmds("SET key:000001 xxx"), nil)
+	r.Serve(sc, wiretest.RESPCommands("SET key:000001 xxx"), nil)
 	tests := []struct {
 		name string
 		in   []byte
 	}{
-		{"16 pipelined GET", bytes.Repeat(respCmds("GET key:000001"), 16)},
-		{"16 pipelined SET of an existing key", bytes.Repeat(respCmds("SET key:000001 yyy"), 16)},
+		{"16 pipelined GET", bytes.Repeat(wiretest.RESPCommands("GET key:000001"), 16)},
+		{"16 pipelined SET of an existing key", bytes.Repeat(wiretest.RESPCommands("SET key:000001 yyy"), 16)},
 		{"16 pipelined inline get", bytes.Repeat([]byte("get key:000001\r\n"), 16)},
 	}
 	for _, tt := range tests {
@@ -343,11 +325,11 @@ func respDrive(r *RESP, sc *Scratch, in []byte) (replies []byte, used int, last 
 // appended, as a server does with two reads. Both must give the same
 // replies and the same end, and serve must never panic.
 func FuzzRESPServe(f *testing.F) {
-	f.Add(respCmds("SET k v EX 10", "GET k", "TTL k", "INCR n", "MGET k n"), 5)
+	f.Add(wiretest.RESPCommands("SET k v EX 10", "GET k", "TTL k", "INCR n", "MGET k n"), 5)
 	f.Add([]byte("PING\r\nSET k \"a b\"\r\nQUIT\r\nPING\r\n"), 7)
 	f.Add([]byte("*3\r\n$3\r\nSET\r\n$1\r\nk\r\n$1099511627776\r\n"), 20)
 	f.Add([]byte("*1\r\n$x\r\n"), 3)
-	f.Add(respCmds("MSET a 1 b 2", "DEL a", "EXISTS a b", "DBSIZE", "FLUSHALL", "DBSIZE"), 30)
+	f.Add(wiretest.RESPCommands("MSET a 1 b 2", "DEL a", "EXISTS a b", "DBSIZE", "FLUSHALL", "DBSIZE"), 30)
 	f.Fuzz(func(t *testing.T, in []byte, cut int) {
 		if len(in) > 64<<10 {
 			return

@@ -5,7 +5,7 @@ import (
 	"sync"
 )
 
-// drainState is the engine's drain (docs/adr/0015-drain-state-ops.md).
+// drainState is the engine's drain (docs/adr/0016-drain-state-ops.md).
 type drainState struct {
 	once  sync.Once
 	on    chan struct{} // closed when Drain starts

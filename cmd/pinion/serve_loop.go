@@ -206,10 +206,6 @@ func startLoopServer(cfg serveConfig, p proto.Protocol, log *slog.Logger) (serve
 	if err != nil {
 		return nil, err
 	}
-	h := &loopHandler{proto: p, headerTimeout: cfg.headerTimeout, drainGrace: cfg.drainGrace}
-	for range cfg.loops {
-		h.scratch = append(h.scratch, &proto.Scratch{})
-	}
 	addrs, ls := []string{cfg.addr}, []engine.Listener(nil)
 	if cfg.inherited != nil {
 		if ls, err = inheritedListeners(cfg.inherited); err != nil {
@@ -217,7 +213,7 @@ func startLoopServer(cfg serveConfig, p proto.Protocol, log *slog.Logger) (serve
 		}
 		addrs = nil
 	}
-	e, err := engine.Start(h, engine.Config{
+	ecfg := engine.Config{
 		Addrs:          addrs,
 		Listeners:      ls,
 		Loops:          cfg.loops,
@@ -233,7 +229,15 @@ func startLoopServer(cfg serveConfig, p proto.Protocol, log *slog.Logger) (serve
 		ProxyProtocol:  cfg.proxyProtocol,
 		SlowCallback:   negativeIfZero(cfg.slowCallback),
 		Logger:         log,
-	})
+	}
+	if p == nil {
+		return startLoopProxy(cfg, ecfg, log)
+	}
+	h := &loopHandler{proto: p, headerTimeout: cfg.headerTimeout, drainGrace: cfg.drainGrace}
+	for range cfg.loops {
+		h.scratch = append(h.scratch, &proto.Scratch{})
+	}
+	e, err := engine.Start(h, ecfg)
 	if err != nil {
 		return nil, err
 	}

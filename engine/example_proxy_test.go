@@ -19,6 +19,9 @@ type tcpProxy struct {
 }
 
 func (p *tcpProxy) OnOpen(c *engine.Conn) {
+	// What c owes was read from the other side, which OnData paces: c
+	// itself keeps being read, so the two directions stay independent.
+	c.SetOwedPausesRead(false)
 	if c.Dialed() {
 		return // the upstream side: its Context is the client since Dial
 	}

@@ -149,8 +149,6 @@ func parseServe(args []string, stderr io.Writer) (serveConfig, error) {
 		return c, errors.New("-proto proxy needs -upstream HOST:PORT")
 	case c.proto != "proxy" && c.upstream != "":
 		return c, fmt.Errorf("-upstream works with -proto proxy only, got -proto %s", c.proto)
-	case c.proto == "proxy" && c.model == "loop":
-		return c, errors.New("-proto proxy runs on -model goroutine only for now")
 	case c.proto == "proxy" && c.connectTimeout <= 0:
 		return c, fmt.Errorf("-connect-timeout must be positive, got %v", c.connectTimeout)
 	case c.echoDelay < 0:

@@ -204,11 +204,7 @@ func startLoopServer(cfg serveConfig, p proto.Protocol, log *slog.Logger) (serve
 	if err != nil {
 		return nil, err
 	}
-	h := &loopHandler{proto: p, headerTimeout: cfg.headerTimeout}
-	for range cfg.loops {
-		h.scratch = append(h.scratch, &proto.Scratch{})
-	}
-	e, err := engine.Start(h, engine.Config{
+	ecfg := engine.Config{
 		Addrs:          []string{cfg.addr},
 		Loops:          cfg.loops,
 		Balance:        lb,
@@ -224,7 +220,15 @@ func startLoopServer(cfg serveConfig, p proto.Protocol, log *slog.Logger) (serve
 		ProxyProtocol:  cfg.proxyProtocol,
 		SlowCallback:   negativeIfZero(cfg.slowCallback),
 		Logger:         log,
-	})
+	}
+	if p == nil {
+		return startLoopProxy(cfg, ecfg, log)
+	}
+	h := &loopHandler{proto: p, headerTimeout: cfg.headerTimeout}
+	for range cfg.loops {
+		h.scratch = append(h.scratch, &proto.Scratch{})
+	}
+	e, err := engine.Start(h, ecfg)
 	if err != nil {
 		return nil, err
 	}

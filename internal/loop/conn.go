@@ -52,6 +52,8 @@ const (
 	flagWantHangUp                        // the poller has PeerClose interest now (paused)
 	flagFINSeen                           // a hang-up was reported while paused; not read yet
 	flagAbandon                           // SetAbandonOnFIN: the peer's FIN abandons unfinished work
+	flagDetached                          // out of the poller while paused with both directions shut: see pausedHangUp
+	flagReadOwing                         // SetOwedPausesRead(false): owed bytes do not stop reading
 
 	// pausedMask holds the reasons not to read an open connection.
 	pausedMask = flagPeerEOF | flagReadPaused | flagOffPaused | flagUserPaused | flagStalled | flagRedeliver

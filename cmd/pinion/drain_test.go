@@ -16,11 +16,15 @@ import (
 // TestShutdownPipelinedRESP: RESP clients pipeline without pause, 64
 // commands per write, while the server shuts down gracefully. On both
 // models each client reads whole replies only, in order, and then the
-// server's FIN: no reply cut in the middle, no reset.
+// server's FIN: no reply cut in the middle, no reset. The linger is the
+// shutdown's deadline rather than the default 2 s: after the server's FIN
+// each client still has megabytes of replies to read from the socket
+// buffers before it sends its own, which took up to 0.6 s here under load
+// with -race, and the test is about the close, not the machine's speed.
 func TestShutdownPipelinedRESP(t *testing.T) {
 	const clients = 8
 	forEachModel(t, func(t *testing.T, model string) {
-		srv := newServer(t, model, func(c *serveConfig) { c.proto = "resp" })
+		srv := newServer(t, model, func(c *serveConfig) { c.proto = "resp"; c.linger = 10 * time.Second })
 		batch, readOne := respGetPipeline(t, srv.addr())
 		wait := pipelinedClients(t, srv.addr(), clients, batch, 1000, readOne)
 		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)

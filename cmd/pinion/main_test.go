@@ -69,6 +69,7 @@ func TestParseServe(t *testing.T) {
 	set, err := parseServe([]string{
 		"-addr", "tcp6://[::1]:7000", "-proto", "echo", "-model", "goroutine", "-loops", "3",
 		"-pin=false", "-lb", "leastconn", "-max-conns", "-1", "-idle-timeout", "0", "-read-buffer", "4096",
+		"-linger", "0",
 	}, io.Discard)
 	if err != nil {
 		t.Fatalf("parseServe(all flags): %v", err)
@@ -86,6 +87,7 @@ func TestParseServe(t *testing.T) {
 		{"default maxConns", def.maxConns, 10000},
 		{"default idleTimeout", def.idleTimeout, 2 * time.Minute},
 		{"default readBuf", def.readBuf, 64 << 10},
+		{"default linger", def.lingerTimeout(), 2 * time.Second},
 		{"addr", set.addr, "tcp6://[::1]:7000"},
 		{"model", set.model, "goroutine"},
 		{"loops", set.loops, 3},
@@ -94,6 +96,8 @@ func TestParseServe(t *testing.T) {
 		{"maxConns", set.maxConns, -1},
 		{"idleTimeout", set.idleTimeout, time.Duration(0)},
 		{"readBuf", set.readBuf, 4096},
+		{"linger 0: none", set.lingerTimeout() < 0, true},
+		{"zero serveConfig lingers", serveConfig{}.lingerTimeout(), 2 * time.Second},
 	}
 	for _, tt := range tests {
 		if tt.got != tt.want {

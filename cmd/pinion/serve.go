@@ -28,6 +28,7 @@ type serveConfig struct {
 	lb          string
 	maxConns    int
 	idleTimeout time.Duration
+	linger      time.Duration // how long a server-side close waits for the peer's FIN; 0: defaultLinger, negative: close at once
 	readBuf     int
 
 	offloadWorkers int           // 0: the engine's default; negative: no pool
@@ -53,6 +54,19 @@ type serveConfig struct {
 
 	restartTimeout time.Duration  // a hot restart's new process must be ready within this
 	inherited      []restart.File // sockets a hot restart handed over (serve_restart.go); nil: bind -addr
+}
+
+// defaultLinger is how long a server-side close waits for the peer's FIN
+// unless -linger says otherwise: the engine's default LingerTimeout.
+const defaultLinger = 2 * time.Second
+
+// lingerTimeout returns how long a server-side close waits for the peer's
+// FIN: the -linger flag, defaultLinger where it is 0, negative for none.
+func (c serveConfig) lingerTimeout() time.Duration {
+	if c.linger == 0 {
+		return defaultLinger
+	}
+	return c.linger
 }
 
 // protoOptions returns the protocol settings of the flags.
@@ -90,6 +104,7 @@ func parseServe(args []string, stderr io.Writer) (serveConfig, error) {
 	fs.StringVar(&c.lb, "lb", "reuseport", "load balancing: reuseport, roundrobin or leastconn (loop model)")
 	fs.IntVar(&c.maxConns, "max-conns", 10000, "most connections served at once; beyond it new ones are closed (negative: no bound)")
 	fs.DurationVar(&c.idleTimeout, "idle-timeout", 2*time.Minute, "close connections idle this long (0 or negative: never)")
+	fs.DurationVar(&c.linger, "linger", defaultLinger, "when the server closes a connection, it sends FIN after the last reply and waits this long for the peer's, discarding its input, so that the peer gets every reply (0 or negative: close at once, which resets a peer whose input is unread)")
 	fs.IntVar(&c.readBuf, "read-buffer", 64<<10, "read buffer of each loop (loop model); the goroutine model starts each connection at 4 KiB")
 	fs.IntVar(&c.offloadWorkers, "offload-workers", 0, "offload pool workers (loop model; 0: 4 per CPU, 8 to 256; negative: no pool)")
 	fs.IntVar(&c.offloadQueue, "offload-queue", 0, "offload tasks waiting for a worker, at most (loop model; 0: 64 per worker)")
@@ -114,6 +129,9 @@ func parseServe(args []string, stderr io.Writer) (serveConfig, error) {
 	}
 	if err := c.parseProxy(*proxyMode, *proxyTrust); err != nil {
 		return c, err
+	}
+	if c.linger == 0 {
+		c.linger = -1 // the flag's "0: close at once"; a zero serveConfig lingers
 	}
 	if fs.NArg() > 0 {
 		return c, fmt.Errorf("unexpected arguments: %v", fs.Args())

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"log/slog"
 	"net"
+	"os"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -15,11 +16,6 @@ import (
 
 // goroutineBuf is the first read buffer of a connection.
 const goroutineBuf = 4 << 10
-
-// goroutineLinger bounds how long a closing connection waits for the
-// peer's FIN while discarding its input, as the loop model's
-// LingerTimeout does.
-const goroutineLinger = 2 * time.Second
 
 // goroutineServer serves a protocol with the net package, one goroutine per
 // connection: the baseline pinion is compared against.
@@ -132,7 +128,7 @@ func (s *goroutineServer) handle(c net.Conn) {
 		s.relay(c)
 		return
 	}
-	defer lingerClose(c)
+	defer lingerClose(c, s.cfg.lingerTimeout())
 	sc := &proto.Scratch{Peer: c}
 	var out []byte
 	buf := make([]byte, goroutineBuf)
@@ -182,23 +178,37 @@ func (s *goroutineServer) handle(c net.Conn) {
 
 // lingerClose closes c the way the loop model does, so that the replies
 // already written reach the peer: it sends FIN, then reads and discards
-// until the peer's FIN or goroutineLinger, and only then closes. Closing
+// until the peer's FIN or linger has passed, and only then closes. Closing
 // at once while the peer's pipelined input sits unread would make the
 // kernel send a reset, which destroys replies the peer has not read yet.
-// Shutdown's forced close at its deadline ends the wait early.
-func lingerClose(c net.Conn) {
+// A negative linger closes at once.
+//
+// The linger owns c's read deadline: shutdown sets every tracked
+// connection's deadline to now to wake the goroutines blocked serving, and
+// it may do so after this one has started lingering, so a timeout before
+// the linger's own deadline is that wake-up, and the deadline is set again.
+// Only shutdown's forced close at its own deadline ends the wait early.
+func lingerClose(c net.Conn, linger time.Duration) {
 	defer c.Close()
+	if linger < 0 {
+		return
+	}
 	cw, ok := c.(interface{ CloseWrite() error })
 	if !ok || cw.CloseWrite() != nil {
 		return // not TCP or unix, or the peer is gone: nothing to protect
 	}
-	if c.SetReadDeadline(time.Now().Add(goroutineLinger)) != nil {
-		return
-	}
+	deadline := time.Now().Add(linger)
 	var buf [4 << 10]byte
 	for {
-		if _, err := c.Read(buf[:]); err != nil {
+		if c.SetReadDeadline(deadline) != nil {
 			return
+		}
+		_, err := c.Read(buf[:])
+		for err == nil {
+			_, err = c.Read(buf[:])
+		}
+		if !errors.Is(err, os.ErrDeadlineExceeded) || !time.Now().Before(deadline) {
+			return // the peer's FIN, an error, a forced close, or the linger is over
 		}
 	}
 }

@@ -221,6 +221,7 @@ func startLoopServer(cfg serveConfig, p proto.Protocol, log *slog.Logger) (serve
 		Pin:            pin,
 		MaxConns:       cfg.maxConns,
 		IdleTimeout:    negativeIfZero(cfg.idleTimeout),
+		LingerTimeout:  cfg.lingerTimeout(),
 		ReadBufferSize: cfg.readBuf,
 		MaxInbound:     cfg.maxInbound(),
 		OffloadWorkers: cfg.offloadWorkers,

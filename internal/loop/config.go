@@ -37,6 +37,16 @@ type Config struct {
 	AcceptBackoffMax time.Duration // longest pause after EMFILE; default 500ms
 	NoDelay          bool          // set TCP_NODELAY on TCP connections
 
+	// IO is the I/O backend: IOEpoll (the zero value: readiness through
+	// the poller) or IOUring (completions through one io_uring per loop;
+	// Run fails through Started when the ring cannot be set up). The
+	// engine resolves its "auto" before creating loops. See io.go.
+	IO IOMode
+	// Ring sizes the io_uring of an IOUring loop (entries, provided
+	// receive buffers and their size); zero fields take the defaults of
+	// internal/uring (256 entries, 512 buffers of 4 KiB).
+	Ring RingConfig
+
 	// Limit, when set, bounds the accepted connections of every loop
 	// sharing it.
 	Limit *Limit

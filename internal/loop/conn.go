@@ -53,6 +53,14 @@ const (
 	flagFINSeen                           // a hang-up was reported while paused; not read yet
 	flagAbandon                           // SetAbandonOnFIN: the peer's FIN abandons unfinished work
 
+	// The io_uring backend's requests in flight (io_uring_linux.go).
+	flagRecvArmed  // a multishot receive is armed
+	flagRecvCancel // and its cancel is queued
+	flagPollArmed  // a one-shot poll is armed (connect, or hang-up while paused)
+	flagPollCancel // and its cancel is queued
+	flagSendBusy   // a send is in flight: its bytes stay in out until it completes
+	flagStashed    // input received while paused, not shown to OnData yet
+
 	// pausedMask holds the reasons not to read an open connection.
 	pausedMask = flagPeerEOF | flagReadPaused | flagOffPaused | flagUserPaused | flagStalled | flagRedeliver
 )

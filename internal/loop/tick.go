@@ -22,7 +22,7 @@ func (l *Loop) tick() {
 	if timeout != 0 {
 		l.st.Polls++
 	}
-	n, err := l.p.Wait(l.events, timeout)
+	n, err := l.wait(timeout)
 	start := l.clock()
 	l.now = start
 	if err != nil {
@@ -34,12 +34,7 @@ func (l *Loop) tick() {
 	l.st.Events += uint64(n)
 
 	// 3. Events, then the stalled input of connections that drained.
-	for i := range n {
-		l.dispatch(l.events[i])
-	}
-	if n == len(l.events) && len(l.events) < maxEvents {
-		l.events = make([]poller.Event, 2*len(l.events))
-	}
+	l.dispatchAll(n)
 	if l.redeliver() {
 		l.busy = true
 	}
@@ -203,7 +198,7 @@ func (l *Loop) deliver(c *Conn, data []byte) {
 	}
 	l.active = c
 	was := c.flags & (flagStalled | flagRedeliver)
-	c.flags &^= flagRedeliver // this call sees the stalled input too
+	c.flags &^= flagRedeliver | flagStashed // this call sees the stalled input too
 	l.callData(c)
 	l.active = nil
 	rest := l.view

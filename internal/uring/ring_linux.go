@@ -83,7 +83,7 @@ const requiredFeatures = FeatNoDrop | FeatSubmitStable | FeatFastPoll | FeatExtA
 
 // requiredOpcodes are the operations the backend prepares.
 var requiredOpcodes = [...]uint8{
-	opcodeNop, opcodeAccept, opcodeRecv, opcodeSend, opcodeSendmsg,
+	opcodeNop, opcodePollAdd, opcodeAccept, opcodeRecv, opcodeSend, opcodeSendmsg,
 	opcodeClose, opcodeAsyncCancel, opcodeRead, opcodeShutdown,
 }
 

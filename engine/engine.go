@@ -70,8 +70,15 @@ func Start(h Handler, cfg Config) (*Engine, error) {
 			return nil, fmt.Errorf("engine: %w", err)
 		}
 	}
+	io, err := e.chooseIO()
+	if err != nil {
+		return nil, err
+	}
 	for i := range cfg.Loops {
-		l, err := loop.New(e.loopConfig(i, h))
+		lc := e.loopConfig(i, h)
+		lc.IO = io
+		lc.Ring.ForceUnavailable = forceRingUnavailable.Load()
+		l, err := loop.New(lc)
 		if err != nil {
 			e.abandon()
 			return nil, err
@@ -104,6 +111,9 @@ func Start(h Handler, cfg Config) (*Engine, error) {
 	for i, l := range e.loops {
 		e.wg.Add(1)
 		go e.runLoop(l, cpus[i%len(cpus)])
+	}
+	if err := e.waitStarted(); err != nil {
+		return nil, err
 	}
 	e.startWatchdog()
 	return e, nil

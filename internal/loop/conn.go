@@ -91,11 +91,13 @@ type connExt struct {
 	readDeadline  int64 // loop clock; 0: none
 	writeDeadline int64
 	dialDeadline  int64
-	reason        error           // close reason, kept while closing and lingering
-	dialDone      func(err error) // Engine.Dial's waiter
-	off           *offState       // offload tasks; nil until the first Offload
-	session       *Session        // set by OffloadSession: input goes there, not to OnData
-	peer          *Peer           // set by SetPeer: addresses learned beyond the socket's
+	reason        error                      // close reason, kept while closing and lingering
+	dialDone      func(err error)            // Engine.Dial's waiter
+	off           *offState                  // offload tasks; nil until the first Offload
+	session       *Session                   // set by OffloadSession: input goes there, not to OnData
+	peer          *Peer                      // set by SetPeer: addresses learned beyond the socket's
+	stash         *bytebufferpool.ByteBuffer // io_uring: input received while paused (flagStashed)
+	stashOff      int                        // its prefix already delivered
 }
 
 // Peer is what a connection learned of its endpoints beyond what the socket

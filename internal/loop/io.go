@@ -38,10 +38,28 @@ func (m IOMode) String() string {
 // ringMaxIov is how many segments one gathered send takes.
 const ringMaxIov = 64
 
+// ringReap is how many completions one tick handles at most (the
+// poller's maxEvents counts events, each worth several completions), and
+// ringBatch how many items of deferred completion work a busy tick's enter
+// asks the kernel to run. The completion ring holds 16 × Entries, so that
+// a tick's work fits without overflowing into the kernel's slow list.
+const (
+	ringReap  = 4096
+	ringBatch = 512
+)
+
+// entries returns the submission ring's size, 1024 by default.
+func (c RingConfig) entries() uint32 {
+	if c.Entries == 0 {
+		return 1024
+	}
+	return c.Entries
+}
+
 // RingConfig sizes a loop's io_uring; zero fields take internal/uring's
 // defaults.
 type RingConfig struct {
-	Entries    uint32 // submission entries (completions: 8×)
+	Entries    uint32 // submission entries, default 1024 (completions: 16×)
 	Buffers    uint32 // provided receive buffers, a power of two
 	BufferSize uint32 // bytes each
 

@@ -70,7 +70,8 @@ func (l *Loop) startIO() error {
 	}
 	runtime.LockOSThread()
 	r, err := uring.New(uring.Config{
-		Entries:          l.cfg.Ring.Entries,
+		Entries:          l.cfg.Ring.entries(),
+		CQEntries:        16 * l.cfg.Ring.entries(),
 		BufferCount:      l.cfg.Ring.Buffers,
 		BufferSize:       l.cfg.Ring.BufferSize,
 		MaxIovecs:        ringMaxIov,
@@ -79,7 +80,7 @@ func (l *Loop) startIO() error {
 	if err != nil {
 		return err
 	}
-	l.ring = &ringIO{r: r, cqes: make([]uring.CQE, maxEvents), iov: make([][]byte, 0, ringMaxIov)}
+	l.ring = &ringIO{r: r, cqes: make([]uring.CQE, ringReap), iov: make([][]byte, 0, ringMaxIov)}
 	l.waker.Store(r)
 	for _, ln := range l.listeners {
 		l.ringArmAccept(ln)
@@ -139,7 +140,7 @@ func (l *Loop) ringDrained(e uring.CQE) {
 func (rio *ringIO) wait(timeout time.Duration) (int, error) {
 	var err error
 	if timeout == 0 {
-		err = rio.r.Submit()
+		err = rio.r.SubmitBatch(ringBatch)
 	} else {
 		err = rio.r.SubmitAndWait(timeout)
 	}
@@ -236,8 +237,14 @@ func (l *Loop) ringSync(c *Conn) {
 		wantPoll, events = true, pollOut
 	case stateOpen:
 		// A connection waiting for its redelivery stays armed: bytes that
-		// arrive meanwhile are delivered behind the input it left.
-		if c.flags&(pausedMask&^flagRedeliver) == 0 {
+		// arrive meanwhile are delivered behind the input it left. Once
+		// its FIN was seen, only a full resume arms it: the receive would
+		// bring nothing but the FIN again.
+		paused := c.flags & pausedMask
+		if c.flags&flagFINSeen == 0 {
+			paused &^= flagRedeliver
+		}
+		if paused == 0 {
 			wantRecv = true
 			if c.flags&flagStashed != 0 && c.flags&flagRedeliver == 0 {
 				c.flags |= flagRedeliver
@@ -323,26 +330,58 @@ func (l *Loop) ringReceived(c *Conn, e uring.CQE) {
 }
 
 // ringInput takes bytes received for c: delivered when c is read, kept
-// for later when it is paused (the cancel of its receive had not landed),
-// dropped when it is closing or lingering.
+// for later when it is paused (the cancel of its receive had not landed
+// yet) or still has such bytes, dropped when it is closing or lingering.
 func (l *Loop) ringInput(c *Conn, data []byte) {
 	if c.state != stateOpen {
 		return
 	}
 	c.lastActive = l.now
-	if c.flags&(pausedMask&^flagRedeliver) == 0 {
+	if c.flags&flagStashed == 0 && c.flags&(pausedMask&^flagRedeliver) == 0 {
 		l.deliver(c, data)
 		return
 	}
-	if c.in == nil {
-		c.in = l.inPool.Get()
-		c.in.B = c.in.B[:0]
-		c.inOff = 0
+	// Not checked against MaxInbound: these bytes were sent before the
+	// pause reached the kernel, so they are bounded by the ring's buffers
+	// (one tick of input); unstash shows them to the handler in pieces of
+	// ReadBufferSize, as reads would, and deliver checks the bound.
+	x := c.extra()
+	if x.stash == nil {
+		x.stash = l.inPool.Get()
+		x.stash.B = x.stash.B[:0]
+		x.stashOff = 0
 	}
-	c.in.B = append(c.in.B, data...)
+	x.stash.B = append(x.stash.B, data...)
 	c.flags |= flagStashed
-	if len(c.in.B)-c.inOff > l.cfg.MaxInbound {
-		l.close(c, ErrInboundOverflow)
+}
+
+// unstash delivers the input kept while c was paused, ReadBufferSize at a
+// time, until it is gone or c pauses again; the tick's redeliver calls it.
+func (l *Loop) unstash(c *Conn) {
+	x := c.ext
+	delivered := false
+	for x != nil && x.stash != nil && c.state == stateOpen && c.flags&(pausedMask&^flagRedeliver) == 0 {
+		rest := x.stash.B[x.stashOff:]
+		if len(rest) == 0 {
+			break
+		}
+		chunk := rest[:min(len(rest), l.cfg.ReadBufferSize)]
+		x.stashOff += len(chunk)
+		l.deliver(c, chunk) // clears flagRedeliver; an unstall meanwhile sets it again
+		delivered = true
+		l.flushDirty()
+		x = c.ext
+	}
+	if !delivered {
+		c.flags &^= flagRedeliver
+	}
+	if x != nil && x.stash != nil && (x.stashOff == len(x.stash.B) || c.state != stateOpen) {
+		l.inPool.Put(x.stash)
+		x.stash, x.stashOff = nil, 0
+		c.flags &^= flagStashed
+	}
+	if c.state != stateClosed {
+		l.setInterest(c)
 	}
 }
 
@@ -350,11 +389,14 @@ func (l *Loop) ringInput(c *Conn, data []byte) {
 func (l *Loop) ringEOF(c *Conn) {
 	switch c.state {
 	case stateOpen:
-		if c.flags&pausedMask == 0 {
+		switch {
+		case c.flags&pausedMask == 0:
 			l.onPeerEOF(c)
-		} else {
-			l.pausedHangUp(c)
+		case c.flags&flagFINSeen == 0:
+			l.ringPausedFIN(c)
 		}
+		// Else the FIN is known: the receive armed at the resume brings
+		// it again once the input before it was served.
 	case stateClosing:
 		c.flags |= flagPeerEOF
 	case stateLingering:
@@ -362,24 +404,41 @@ func (l *Loop) ringEOF(c *Conn) {
 	}
 }
 
+// ringPausedFIN handles the peer's FIN seen while c is not read, as
+// pausedHangUp does for the poller, except that a FIN after our own
+// (CloseWrite) does not close c at once: the input before it, kept in the
+// socket or the stash, is still served once c resumes, and the FIN then
+// ends it as onPeerEOF says.
+func (l *Loop) ringPausedFIN(c *Conn) {
+	if c.flags&flagAbandon != 0 {
+		l.discardInput(c)
+		l.onPeerEOF(c)
+		return
+	}
+	c.flags |= flagFINSeen
+	l.setInterest(c)
+}
+
 // ringPolled handles a poll completion: a connect finished, or a paused
 // connection's peer hung up or reset.
 func (l *Loop) ringPolled(c *Conn, e uring.CQE) {
+	cancelled := c.flags&flagPollCancel != 0
 	c.flags &^= flagPollArmed | flagPollCancel
-	if e.Res < 0 {
-		if c.state != stateClosed {
-			l.ringSync(c)
-		}
+	if e.Res < 0 || cancelled {
+		// Cancelled (resumed, or the FIN was seen by the receive): what
+		// it reports, if anything, is known or will be received.
+		l.ringSync(c)
 		return
 	}
 	ev := uint32(e.Res)
 	switch {
 	case c.state == stateConnecting:
 		l.onConnected(c)
-	case c.state == stateOpen && ev&pollErr != 0:
+	case c.state != stateOpen:
+	case ev&pollErr != 0:
 		l.onError(c)
-	case c.state == stateOpen && ev&(pollRDHUP|pollHup) != 0 && c.flags&pausedMask != 0:
-		l.pausedHangUp(c)
+	case ev&(pollRDHUP|pollHup) != 0 && c.flags&pausedMask != 0 && c.flags&(flagPeerEOF|flagFINSeen) == 0:
+		l.ringPausedFIN(c)
 	}
 	if c.state != stateClosed {
 		l.ringSync(c)

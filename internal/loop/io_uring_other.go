@@ -25,6 +25,7 @@ func (l *Loop) stopIO()                             {}
 func (rio *ringIO) wait(time.Duration) (int, error) { return 0, nil }
 func (rio *ringIO) park(*Conn)                      {}
 func (l *Loop) ringDispatch(int)                    {}
+func (l *Loop) unstash(*Conn)                       {}
 func (l *Loop) ringSync(*Conn)                      {}
 func (l *Loop) ringFlush(*Conn)                     {}
 func (l *Loop) ringClose(*Conn)                     {}

@@ -144,6 +144,9 @@ func (l *Loop) Run() {
 		return
 	}
 	l.started <- nil
+	// Tasks posted before the ring could be woken wait in the mailbox:
+	// the first tick looks without blocking.
+	l.busy = true
 	if l.cfg.TickInterval > 0 {
 		l.scheduleTick()
 	}

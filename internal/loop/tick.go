@@ -198,7 +198,7 @@ func (l *Loop) deliver(c *Conn, data []byte) {
 	}
 	l.active = c
 	was := c.flags & (flagStalled | flagRedeliver)
-	c.flags &^= flagRedeliver | flagStashed // this call sees the stalled input too
+	c.flags &^= flagRedeliver // this call sees the stalled input too
 	l.callData(c)
 	l.active = nil
 	rest := l.view

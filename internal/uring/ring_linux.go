@@ -314,6 +314,22 @@ func (r *Ring) Submit() error {
 	return r.enter(0, false, 0)
 }
 
+// SubmitBatch is Submit for a busy owner: it also asks the kernel to run up
+// to batch items of deferred completion work in this one call without
+// waiting (a wait of 0 for batch completions). With ModeDeferTaskrun a
+// plain Submit runs only a small fixed number of them per call (20 in
+// Linux 6.x), which under load lets the backlog of completion work grow
+// and delays every completion behind it, an accept's included. Owner only.
+func (r *Ring) SubmitBatch(batch uint32) error {
+	if r.closed {
+		return ErrClosed
+	}
+	if batch == 0 {
+		return r.enter(0, false, 0)
+	}
+	return r.enter(batch, true, 0)
+}
+
 // SubmitAndWait hands every prepared entry to the kernel and waits until at
 // least one completion is ready or timeout passes; a negative timeout waits
 // without limit. A timeout or a signal is not an error: the caller reaps what

@@ -62,6 +62,9 @@ func startEngine(t testing.TB, h engine.Handler, cfg engine.Config) (*engine.Eng
 	cfg.Addrs = []string{"127.0.0.1:0"}
 	cfg.Loops = 2
 	cfg.Pin = engine.PinOff
+	if cfg.IO == engine.IOAuto {
+		cfg.IO = envIO(t)
+	}
 	e, err := engine.Start(h, cfg)
 	if err != nil {
 		t.Fatalf("engine.Start: %v", err)

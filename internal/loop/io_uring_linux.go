@@ -325,7 +325,9 @@ func (l *Loop) ringReceived(c *Conn, e uring.CQE) {
 			l.finish(c, c.closeReason())
 			return
 		}
-		l.closeNow(c, &OpError{Op: "read", Err: err})
+		// The poller reports a reset as an error event, closed with the
+		// socket's error as op "socket": the same here.
+		l.closeNow(c, &OpError{Op: "socket", Err: err})
 	}
 }
 

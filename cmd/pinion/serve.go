@@ -24,6 +24,7 @@ type serveConfig struct {
 	loops       int
 	pin         bool
 	lb          string
+	io          string
 	maxConns    int
 	idleTimeout time.Duration
 	readBuf     int
@@ -71,6 +72,7 @@ func parseServe(args []string, stderr io.Writer) (serveConfig, error) {
 	fs.IntVar(&c.loops, "loops", runtime.GOMAXPROCS(0), "event loops (loop model)")
 	fs.BoolVar(&c.pin, "pin", true, "pin each loop's thread to a CPU (Linux, loop model)")
 	fs.StringVar(&c.lb, "lb", "reuseport", "load balancing: reuseport, roundrobin or leastconn (loop model)")
+	fs.StringVar(&c.io, "io", "auto", "I/O backend: auto (io_uring where the kernel allows it, else epoll), epoll or uring (loop model)")
 	fs.IntVar(&c.maxConns, "max-conns", 10000, "most connections served at once; beyond it new ones are closed (negative: no bound)")
 	fs.DurationVar(&c.idleTimeout, "idle-timeout", 2*time.Minute, "close connections idle this long (0 or negative: never)")
 	fs.IntVar(&c.readBuf, "read-buffer", 64<<10, "read buffer of each loop (loop model); the goroutine model starts each connection at 4 KiB")

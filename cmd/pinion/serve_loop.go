@@ -195,6 +195,10 @@ func startLoopServer(cfg serveConfig, proto protocol, log *slog.Logger) (server,
 	if err != nil {
 		return nil, err
 	}
+	io, err := engine.ParseIO(cfg.io)
+	if err != nil {
+		return nil, err
+	}
 	pin := engine.PinOff
 	if cfg.pin {
 		pin = engine.PinOn
@@ -211,6 +215,7 @@ func startLoopServer(cfg serveConfig, proto protocol, log *slog.Logger) (server,
 		Addrs:          []string{cfg.addr},
 		Loops:          cfg.loops,
 		Balance:        lb,
+		IO:             io,
 		Pin:            pin,
 		MaxConns:       cfg.maxConns,
 		IdleTimeout:    negativeIfZero(cfg.idleTimeout),

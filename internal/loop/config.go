@@ -138,6 +138,10 @@ func (c Config) withDefaults() (Config, error) {
 		return c, fmt.Errorf("loop: watermarks must satisfy WriteLow (%d) <= WriteHigh (%d) <= WriteMax (%d)",
 			c.WriteLow, c.WriteHigh, c.WriteMax)
 	}
+	if c.MaxInbound > 1<<30 {
+		// Conn keeps its consumed prefix in 32 bits.
+		return c, fmt.Errorf("loop: MaxInbound (%d) is more than 1 GiB", c.MaxInbound)
+	}
 	if c.AcceptBackoffMin > c.AcceptBackoffMax {
 		return c, fmt.Errorf("loop: AcceptBackoffMin (%v) > AcceptBackoffMax (%v)", c.AcceptBackoffMin, c.AcceptBackoffMax)
 	}

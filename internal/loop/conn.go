@@ -78,9 +78,9 @@ type Conn struct {
 	state      connState
 	flags      connFlags
 	tidx       int32 // index in the loop's timer heap; -1 when not armed
+	inOff      int32 // consumed prefix of in.B (at most MaxInbound plus one read)
 	lastActive int64 // loop clock at the last byte moved (or linger start)
 	in         *bytebufferpool.ByteBuffer
-	inOff      int // consumed prefix of in.B
 	out        buffer.Chain
 	ctx        any
 	ext        *connExt
@@ -214,8 +214,8 @@ func (c *Conn) Discard(n int) int {
 		return n
 	}
 	if c.in != nil {
-		c.inOff += n
-		if c.inOff == len(c.in.B) {
+		c.inOff += int32(n)
+		if int(c.inOff) == len(c.in.B) {
 			c.loop.releaseIn(c)
 		}
 	}

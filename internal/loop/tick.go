@@ -189,7 +189,7 @@ func (l *Loop) deliver(c *Conn, data []byte) {
 		l.view = data
 	} else {
 		in := c.in
-		if c.inOff > 0 && c.inOff >= len(in.B)/2 {
+		if c.inOff > 0 && int(c.inOff) >= len(in.B)/2 {
 			in.B = in.B[:copy(in.B, in.B[c.inOff:])]
 			c.inOff = 0
 		}
@@ -214,7 +214,7 @@ func (l *Loop) deliver(c *Conn, data []byte) {
 		c.in.B = append(c.in.B[:0], rest...)
 		c.inOff = 0
 	default:
-		c.inOff = len(c.in.B) - len(rest)
+		c.inOff = int32(len(c.in.B) - len(rest))
 	}
 	if len(rest) > l.cfg.MaxInbound {
 		l.close(c, ErrInboundOverflow)

@@ -76,6 +76,7 @@ func TestIOBackends(t *testing.T) {
 		{"OffloadOrder", TestOffloadOrder},
 		{"OffloadShutdownDrains", TestOffloadShutdownDrains},
 		{"OffloadCancelOnClose", TestOffloadCancelOnClose},
+		{"SessionTLS", TestSessionTLS},
 		{"SessionReadDeadline", TestSessionReadDeadline},
 		{"EngineDial", TestEngineDial},
 		{"DialFromCallback", TestDialFromCallback},

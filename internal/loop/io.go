@@ -46,6 +46,10 @@ const ringMaxIov = 64
 const (
 	ringReap  = 4096
 	ringBatch = 512
+	// ringBacklog: a busy tick asks for the batch only after a tick that
+	// reaped this many or more; the batch is a zero-timeout wait, which
+	// costs more than a plain enter when there is little to run.
+	ringBacklog = 64
 )
 
 // entries returns the submission ring's size, 1024 by default.

@@ -41,6 +41,7 @@ type ringIO struct {
 	parked  []parkedOut // outbound chains of closed connections with a send in flight
 	closing []bool      // by fd: a close queued through the ring has not completed
 	ncloses int         // how many are true in closing
+	last    int         // completions the last tick reaped
 }
 
 // parkedOut holds the bytes of a closed connection's send in flight until
@@ -139,15 +140,21 @@ func (l *Loop) ringDrained(e uring.CQE) {
 // up to timeout (negative: no limit) when there are none.
 func (rio *ringIO) wait(timeout time.Duration) (int, error) {
 	var err error
-	if timeout == 0 {
-		err = rio.r.SubmitBatch(ringBatch)
-	} else {
+	switch {
+	case timeout != 0:
 		err = rio.r.SubmitAndWait(timeout)
+	case rio.last >= ringBacklog:
+		// The last tick was full: completion work is likely queued
+		// beyond what one plain enter runs.
+		err = rio.r.SubmitBatch(ringBatch)
+	default:
+		err = rio.r.Submit()
 	}
 	if err != nil {
 		return 0, err
 	}
-	return rio.r.Reap(rio.cqes), nil
+	rio.last = rio.r.Reap(rio.cqes)
+	return rio.last, nil
 }
 
 func ringToken(c *Conn) uring.Token { return uring.NewToken(int(c.fd), c.gen) }

@@ -56,6 +56,10 @@ func Start(h Handler, cfg Config) (*Engine, error) {
 	if e.proxy != nil {
 		h = e.proxy
 	}
+	io, err := e.chooseIO() // before anything that would need undoing
+	if err != nil {
+		return nil, err
+	}
 	e.limit = loop.NewLimit(cfg.MaxConns) // also with no bound: SetLimits may set one
 	e.slow.Store(int64(cfg.SlowCallback))
 	e.lim.cur = Limits{MaxConns: cfg.MaxConns, IdleTimeout: cfg.IdleTimeout, SlowCallback: cfg.SlowCallback, OffloadPolicy: cfg.OffloadPolicy}
@@ -69,10 +73,6 @@ func Start(h Handler, cfg Config) (*Engine, error) {
 		if err != nil {
 			return nil, fmt.Errorf("engine: %w", err)
 		}
-	}
-	io, err := e.chooseIO()
-	if err != nil {
-		return nil, err
 	}
 	for i := range cfg.Loops {
 		lc := e.loopConfig(i, h)

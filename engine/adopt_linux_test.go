@@ -48,13 +48,13 @@ func TestAdoptPerLoopSet(t *testing.T) {
 	_ = fa.Close() // FileListener made its own duplicate
 	second := reusePortListener(t, addr)
 
-	cfg := h2Config()
+	cfg := testConfig()
 	cfg.Addrs, cfg.Loops, cfg.Balance = nil, 3, engine.ReusePort
 	cfg.Listeners = []engine.Listener{
 		{File: first, PerLoop: true, Loop: 0},
 		{File: second, PerLoop: true, Loop: 1},
 	}
-	e := h2Start(t, &h2Echo{}, cfg)
+	e, _ := startEngine(t, &echoHandler{}, cfg)
 	_ = first.Close()
 	_ = second.Close()
 	if as := e.Addrs(); len(as) != 1 || as[0].String() != addr {
@@ -63,8 +63,8 @@ func TestAdoptPerLoopSet(t *testing.T) {
 
 	const conns = 90 // a loop that receives none of 90: chance 3·(2/3)^90
 	for i := range conns {
-		c := h2Dial(t, e.Addrs()[0])
-		h2RoundTrip(t, c, "conn "+string(rune('a'+i%26)))
+		c := dial(t, e.Addrs()[0])
+		roundTrip(t, c, "conn "+string(rune('a'+i%26)))
 		_ = c.Close()
 	}
 	s := e.Stats()
@@ -84,9 +84,9 @@ func TestAdoptPerLoopSet(t *testing.T) {
 // first one down: the second serves the same address on every loop, and
 // the first one's Listeners reports ErrStopped.
 func TestListenersHandOver(t *testing.T) {
-	cfg := h2Config()
+	cfg := testConfig()
 	cfg.Loops, cfg.Balance = 2, engine.ReusePort
-	old, err := engine.Start(&h2Echo{}, cfg)
+	old, err := engine.Start(&echoHandler{}, cfg)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -104,7 +104,7 @@ func TestListenersHandOver(t *testing.T) {
 		}
 	}
 	cfg.Addrs, cfg.Listeners = nil, ls
-	next := h2Start(t, &h2Echo{}, cfg)
+	next, _ := startEngine(t, &echoHandler{}, cfg)
 	for _, l := range ls {
 		_ = l.File.Close()
 	}
@@ -116,8 +116,8 @@ func TestListenersHandOver(t *testing.T) {
 	}
 	const conns = 40 // a loop that receives none of 40: chance 2·2^-40
 	for range conns {
-		c := h2Dial(t, addr)
-		h2RoundTrip(t, c, "after the handover")
+		c := dial(t, addr)
+		roundTrip(t, c, "after the handover")
 		_ = c.Close()
 	}
 	s := next.Stats()

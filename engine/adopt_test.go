@@ -168,9 +168,9 @@ func TestAdoptHelper(t *testing.T) {
 	if len(ls) != 2 || ls[0].File.Name() != "web" || ls[1].File.Name() != "local" {
 		t.Fatalf("SystemdListeners: got %d sockets %v, want web and local", len(ls), ls)
 	}
-	cfg := h2Config()
+	cfg := testConfig()
 	cfg.Addrs, cfg.Listeners, cfg.Loops = nil, ls, 2
-	e, err := engine.Start(&h2Echo{}, cfg)
+	e, err := engine.Start(&echoHandler{}, cfg)
 	if err != nil {
 		t.Fatalf("Start: %v", err)
 	}
@@ -236,9 +236,9 @@ func TestAdoptRejects(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			before := openFDs(t)
-			cfg := h2Config()
+			cfg := testConfig()
 			cfg.Listeners = []engine.Listener{{File: tt.file}}
-			e, err := engine.Start(&h2Echo{}, cfg)
+			e, err := engine.Start(&echoHandler{}, cfg)
 			if err == nil {
 				_ = e.Shutdown(context.Background())
 				t.Fatalf("Start: got no error, want one saying %q", tt.want)
@@ -253,9 +253,9 @@ func TestAdoptRejects(t *testing.T) {
 			}
 		})
 	}
-	cfg := h2Config()
+	cfg := testConfig()
 	cfg.Listeners = []engine.Listener{{}}
-	if _, err := engine.Start(&h2Echo{}, cfg); err == nil || !strings.Contains(err.Error(), "Listeners[0] has no File") {
+	if _, err := engine.Start(&echoHandler{}, cfg); err == nil || !strings.Contains(err.Error(), "Listeners[0] has no File") {
 		t.Errorf("Start with a Listener without File: got %v", err)
 	}
 }

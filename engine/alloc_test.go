@@ -9,27 +9,27 @@ import (
 	"time"
 )
 
-// h2EchoClient starts a one-loop echo engine and returns a client connected
+// echoClient starts a one-loop echo engine and returns a client connected
 // to it, warmed up with 1000 round trips of size bytes so that buffers,
 // pools and the loop's slices have reached their steady size.
-func h2EchoClient(tb testing.TB, size int) net.Conn {
+func echoClient(tb testing.TB, size int) net.Conn {
 	tb.Helper()
-	e := h2Start(tb, &h2Echo{}, h2Config())
-	c := h2Dial(tb, e.Addrs()[0])
+	e, _ := startEngine(tb, &echoHandler{}, testConfig())
+	c := dial(tb, e.Addrs()[0])
 	if err := c.SetDeadline(time.Now().Add(time.Minute)); err != nil {
 		tb.Fatalf("SetDeadline: %v", err)
 	}
 	msg, buf := bytes.Repeat([]byte("w"), size), make([]byte, size)
 	for range 1000 {
-		if err := h2Echoed(c, msg, buf); err != nil {
+		if err := echoed(c, msg, buf); err != nil {
 			tb.Fatalf("warm-up round trip: %v", err)
 		}
 	}
 	return c
 }
 
-// h2Echoed writes msg and reads its echo into buf (len(buf) == len(msg)).
-func h2Echoed(c net.Conn, msg, buf []byte) error {
+// echoed writes msg and reads its echo into buf (len(buf) == len(msg)).
+func echoed(c net.Conn, msg, buf []byte) error {
 	if _, err := c.Write(msg); err != nil {
 		return err
 	}
@@ -43,11 +43,11 @@ func h2Echoed(c net.Conn, msg, buf []byte) error {
 // as well as the client's.
 func TestEchoZeroAllocs(t *testing.T) {
 	const runs = 1000
-	c := h2EchoClient(t, 64)
+	c := echoClient(t, 64)
 	msg, buf := bytes.Repeat([]byte("a"), 64), make([]byte, 64)
 	var failed error
 	rt := func() {
-		if err := h2Echoed(c, msg, buf); err != nil && failed == nil {
+		if err := echoed(c, msg, buf); err != nil && failed == nil {
 			failed = err
 		}
 	}
@@ -83,22 +83,22 @@ func TestEchoZeroAllocs(t *testing.T) {
 
 // BenchmarkEcho64 measures one 64-byte echo round trip over loopback TCP.
 func BenchmarkEcho64(b *testing.B) {
-	h2BenchEcho(b, 64, 1)
+	benchEcho(b, 64, 1)
 }
 
 // BenchmarkEchoPipelined16 sends sixteen 64-byte messages in one write and
 // reads the 1 KiB echo back.
 func BenchmarkEchoPipelined16(b *testing.B) {
-	h2BenchEcho(b, 64, 16)
+	benchEcho(b, 64, 16)
 }
 
-func h2BenchEcho(b *testing.B, size, depth int) {
-	c := h2EchoClient(b, size*depth)
+func benchEcho(b *testing.B, size, depth int) {
+	c := echoClient(b, size*depth)
 	msg, buf := bytes.Repeat([]byte("b"), size*depth), make([]byte, size*depth)
 	b.SetBytes(int64(size * depth))
 	b.ReportAllocs()
 	for b.Loop() {
-		if err := h2Echoed(c, msg, buf); err != nil {
+		if err := echoed(c, msg, buf); err != nil {
 			b.Fatalf("round trip: %v", err)
 		}
 	}

@@ -111,7 +111,7 @@ func TestStalledHalfClose(t *testing.T) {
 	if err != nil || n != reqs*reply {
 		t.Fatalf("read %d bytes then %v; want %d then EOF", n, err, reqs*reply)
 	}
-	if err := h2Wait(t, h.closed, 10*time.Second, "OnClose"); !errors.Is(err, io.EOF) {
+	if err := receive(t, h.closed, 10*time.Second, "OnClose"); !errors.Is(err, io.EOF) {
 		t.Errorf("OnClose reason %v, want io.EOF", err)
 	}
 }
@@ -143,7 +143,7 @@ func TestStalledAbandonOnFIN(t *testing.T) {
 	// The replies already owed still go out; reading them lets the close
 	// finish.
 	go func() { _, _ = io.Copy(io.Discard, c) }()
-	if err := h2Wait(t, h.closed, 10*time.Second, "OnClose"); !errors.Is(err, io.EOF) {
+	if err := receive(t, h.closed, 10*time.Second, "OnClose"); !errors.Is(err, io.EOF) {
 		t.Errorf("OnClose reason %v, want io.EOF", err)
 	}
 	if s := e.Stats(); s.BytesOut >= reqs*reply {

@@ -68,6 +68,15 @@ func (c *Conn) Saturated() bool { return c.lc().Saturated() }
 // once either way. Loop-only.
 func (c *Conn) SetAbandonOnFIN(on bool) { c.lc().SetAbandonOnFIN(on) }
 
+// SetOwedPausesRead says whether owing more than Config.WriteHigh stops
+// reading c until the owed bytes fall to Config.WriteLow: true by default,
+// for a connection whose output answers its input. A handler whose output
+// on c comes from elsewhere, a proxy writing what the other side of a pair
+// read, turns it off: the two directions then move independently, as over
+// a direct connection, and the handler paces the producer itself
+// (Saturated, then OnDrained). Loop-only.
+func (c *Conn) SetOwedPausesRead(on bool) { c.lc().SetOwedPausesRead(on) }
+
 // Dialed reports whether c was opened by Dial or DialAsync rather than
 // accepted from a listener.
 func (c *Conn) Dialed() bool { return c.lc().Dialed() }

@@ -20,9 +20,9 @@ import (
 )
 
 const (
-	h2EMFILEEnv   = "PINION_EMFILE_CHILD"
-	h2EMFILELimit = 64  // the child's RLIMIT_NOFILE
-	h2ClockTicks  = 100 // USER_HZ: the unit of utime and stime in /proc/PID/stat
+	emfileEnv   = "PINION_EMFILE_CHILD"
+	emfileLimit = 64  // the child's RLIMIT_NOFILE
+	clockTicks  = 100 // USER_HZ: the unit of utime and stime in /proc/PID/stat
 )
 
 // TestEMFILEChild is the server half of TestEMFILE; it runs only in the
@@ -30,7 +30,7 @@ const (
 // "addr HOST:PORT", answers "stats" lines on stdin with a "stats ..." line,
 // and shuts down when stdin closes.
 func TestEMFILEChild(t *testing.T) {
-	if os.Getenv(h2EMFILEEnv) != "1" {
+	if os.Getenv(emfileEnv) != "1" {
 		t.Skip("the server half of TestEMFILE; runs only in its child process")
 	}
 	// Go raises the soft limit to the hard one at startup: lower it here.
@@ -38,7 +38,7 @@ func TestEMFILEChild(t *testing.T) {
 	if err := syscall.Getrlimit(syscall.RLIMIT_NOFILE, &rl); err != nil {
 		t.Fatalf("getrlimit: %v", err)
 	}
-	rl.Cur = min(h2EMFILELimit, rl.Max)
+	rl.Cur = min(emfileLimit, rl.Max)
 	if err := syscall.Setrlimit(syscall.RLIMIT_NOFILE, &rl); err != nil {
 		t.Fatalf("setrlimit: %v", err)
 	}
@@ -46,10 +46,10 @@ func TestEMFILEChild(t *testing.T) {
 	if err != nil {
 		t.Fatalf("list open files: %v", err)
 	}
-	if len(fds) > h2EMFILELimit/2 {
-		t.Fatalf("open files before the engine: got %d, want at most %d", len(fds), h2EMFILELimit/2)
+	if len(fds) > emfileLimit/2 {
+		t.Fatalf("open files before the engine: got %d, want at most %d", len(fds), emfileLimit/2)
 	}
-	e, err := engine.Start(&h2Echo{}, engine.Config{
+	e, err := engine.Start(&echoHandler{}, engine.Config{
 		Addrs:  []string{"127.0.0.1:0"},
 		Loops:  1,
 		Pin:    engine.PinOff,
@@ -73,22 +73,22 @@ func TestEMFILEChild(t *testing.T) {
 	}
 }
 
-// h2Child is the parent's view of the TestEMFILEChild process.
-type h2Child struct {
+// emfileChild is the parent's view of the TestEMFILEChild process.
+type emfileChild struct {
 	t      *testing.T
 	cmd    *exec.Cmd
 	stdin  io.WriteCloser
 	lines  chan string
 	exited chan struct{}
-	stderr h2LogBuffer
+	stderr logBuffer
 }
 
-type h2ChildStats struct{ pauses, conns, accepted uint64 }
+type emfileChildStats struct{ pauses, conns, accepted uint64 }
 
-// h2StartChild runs TestEMFILEChild in a new process of this test binary.
+// startEMFILEChild runs TestEMFILEChild in a new process of this test binary.
 // When the test ends the child's stdin is closed and the child is waited
 // for, and killed by PID if it does not exit in time.
-func h2StartChild(t *testing.T) *h2Child {
+func startEMFILEChild(t *testing.T) *emfileChild {
 	exe, err := os.Executable()
 	if err != nil {
 		t.Fatalf("os.Executable: %v", err)
@@ -101,9 +101,9 @@ func h2StartChild(t *testing.T) *h2Child {
 	if err != nil {
 		t.Fatalf("pipe: %v", err)
 	}
-	ch := &h2Child{t: t, stdin: inW, lines: make(chan string, 16), exited: make(chan struct{})}
+	ch := &emfileChild{t: t, stdin: inW, lines: make(chan string, 16), exited: make(chan struct{})}
 	ch.cmd = exec.Command(exe, "-test.run=^TestEMFILEChild$", "-test.count=1", "-test.timeout=2m")
-	ch.cmd.Env = append(os.Environ(), h2EMFILEEnv+"=1")
+	ch.cmd.Env = append(os.Environ(), emfileEnv+"=1")
 	ch.cmd.Stdin, ch.cmd.Stdout, ch.cmd.Stderr = inR, outW, &ch.stderr
 	err = ch.cmd.Start()
 	inR.Close()
@@ -143,7 +143,7 @@ func h2StartChild(t *testing.T) *h2Child {
 
 // line returns the next output line of the child with the given prefix,
 // failing if it exits or stays silent for 10 seconds.
-func (ch *h2Child) line(prefix string) string {
+func (ch *emfileChild) line(prefix string) string {
 	ch.t.Helper()
 	timeout := time.After(10 * time.Second)
 	for {
@@ -161,12 +161,12 @@ func (ch *h2Child) line(prefix string) string {
 	}
 }
 
-func (ch *h2Child) stats() h2ChildStats {
+func (ch *emfileChild) stats() emfileChildStats {
 	ch.t.Helper()
 	if _, err := io.WriteString(ch.stdin, "stats\n"); err != nil {
 		ch.t.Fatalf("ask the child for stats: %v", err)
 	}
-	var s h2ChildStats
+	var s emfileChildStats
 	l := ch.line("stats ")
 	if _, err := fmt.Sscanf(l, "%d %d %d", &s.pauses, &s.conns, &s.accepted); err != nil {
 		ch.t.Fatalf("parse the child's stats %q: %v", l, err)
@@ -176,7 +176,7 @@ func (ch *h2Child) stats() h2ChildStats {
 
 // cpuTicks returns the user and system CPU time of the child so far, in
 // clock ticks.
-func (ch *h2Child) cpuTicks() int {
+func (ch *emfileChild) cpuTicks() int {
 	ch.t.Helper()
 	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", ch.cmd.Process.Pid))
 	if err != nil {
@@ -198,7 +198,7 @@ func (ch *h2Child) cpuTicks() int {
 	return utime + stime
 }
 
-func (ch *h2Child) alive() {
+func (ch *emfileChild) alive() {
 	ch.t.Helper()
 	select {
 	case <-ch.exited:
@@ -215,7 +215,7 @@ func TestEMFILE(t *testing.T) {
 		t.Skip("reads CPU time from /proc")
 	}
 	const clients = 200 // far more than the child's fd limit; the backlog holds the rest
-	ch := h2StartChild(t)
+	ch := startEMFILEChild(t)
 	addr := ch.line("addr ")
 
 	conns := make([]net.Conn, 0, clients)
@@ -232,7 +232,7 @@ func TestEMFILE(t *testing.T) {
 		conns = append(conns, c)
 	}
 
-	var s h2ChildStats
+	var s emfileChildStats
 	deadline := time.Now().Add(10 * time.Second)
 	for s = ch.stats(); s.pauses == 0; s = ch.stats() {
 		if time.Now().After(deadline) {
@@ -241,8 +241,8 @@ func TestEMFILE(t *testing.T) {
 		ch.alive()
 	}
 	t.Logf("saturated: child holds %d connections, accepted %d, %d accept pauses", s.conns, s.accepted, s.pauses)
-	if s.conns >= clients || s.conns >= h2EMFILELimit {
-		t.Fatalf("child connections: got %d, want fewer than its limit of %d files", s.conns, h2EMFILELimit)
+	if s.conns >= clients || s.conns >= emfileLimit {
+		t.Fatalf("child connections: got %d, want fewer than its limit of %d files", s.conns, emfileLimit)
 	}
 
 	// While saturated the loop waits out its backoff (at most 500ms)
@@ -255,7 +255,7 @@ func TestEMFILE(t *testing.T) {
 	case <-time.After(window):
 	}
 	cpu1, after := ch.cpuTicks(), ch.stats()
-	used := time.Duration(cpu1-cpu0) * time.Second / h2ClockTicks
+	used := time.Duration(cpu1-cpu0) * time.Second / clockTicks
 	t.Logf("child CPU while saturated: %v in %v (%.1f%% of one CPU); accept pauses %d -> %d",
 		used, window, 100*float64(used)/float64(window), before.pauses, after.pauses)
 	if used >= window/10 {

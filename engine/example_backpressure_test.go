@@ -10,13 +10,13 @@ import (
 	"github.com/pinion-net/pinion/engine"
 )
 
-// h2ExampleBig answers every input byte with a 64 KiB reply.
-type h2ExampleBig struct{ engine.BaseHandler }
+// exampleBig answers every input byte with a 64 KiB reply.
+type exampleBig struct{ engine.BaseHandler }
 
 // OnData serves one request (one byte) at a time and stops while the
 // connection is Saturated; the loop calls it again with the rest once the
 // replies have drained.
-func (h2ExampleBig) OnData(c *engine.Conn) {
+func (exampleBig) OnData(c *engine.Conn) {
 	reply := make([]byte, 64<<10)
 	for c.Buffered() > 0 && !c.Saturated() {
 		c.Discard(1)
@@ -29,7 +29,7 @@ func (h2ExampleBig) OnData(c *engine.Conn) {
 // checks Saturated, the connection never owes more than WriteHigh plus
 // one reply, and every reply arrives.
 func ExampleConn_Saturated() {
-	e, err := engine.Start(h2ExampleBig{}, engine.Config{Addrs: []string{"127.0.0.1:0"}, Loops: 1})
+	e, err := engine.Start(exampleBig{}, engine.Config{Addrs: []string{"127.0.0.1:0"}, Loops: 1})
 	if err != nil {
 		fmt.Println("start:", err)
 		return

@@ -27,7 +27,7 @@ func ExampleConfig_listeners() {
 		fmt.Println(err)
 		return
 	}
-	e, err := engine.Start(h2ExampleEcho{}, engine.Config{
+	e, err := engine.Start(exampleEcho{}, engine.Config{
 		Listeners: []engine.Listener{{File: f}},
 		Loops:     1,
 	})

@@ -13,15 +13,15 @@ import (
 	"github.com/pinion-net/pinion/engine"
 )
 
-// h2ExampleEcho sends back every byte it receives.
-type h2ExampleEcho struct{ engine.BaseHandler }
+// exampleEcho sends back every byte it receives.
+type exampleEcho struct{ engine.BaseHandler }
 
 // OnData queues a copy of the input and consumes it: the slice from Next
 // is valid only until OnData returns, and Write copies it.
-func (h2ExampleEcho) OnData(c *engine.Conn) { _, _ = c.Write(c.Next(-1)) }
+func (exampleEcho) OnData(c *engine.Conn) { _, _ = c.Write(c.Next(-1)) }
 
 func Example() {
-	e, err := engine.Start(h2ExampleEcho{}, engine.Config{
+	e, err := engine.Start(exampleEcho{}, engine.Config{
 		Addrs: []string{"127.0.0.1:0"},
 		Loops: 1,
 	})
@@ -54,13 +54,13 @@ func Example() {
 	// shutdown: <nil>
 }
 
-// h2ExampleLines hands every complete line it receives to a channel.
-type h2ExampleLines struct {
+// exampleLines hands every complete line it receives to a channel.
+type exampleLines struct {
 	engine.BaseHandler
 	lines chan string
 }
 
-func (h h2ExampleLines) OnData(c *engine.Conn) {
+func (h exampleLines) OnData(c *engine.Conn) {
 	for {
 		in := c.Peek(-1)
 		i := bytes.IndexByte(in, '\n')
@@ -97,7 +97,7 @@ func ExampleEngine_Dial() {
 	}()
 
 	// An engine without addresses only dials.
-	h := h2ExampleLines{lines: make(chan string, 1)}
+	h := exampleLines{lines: make(chan string, 1)}
 	e, err := engine.Start(h, engine.Config{Loops: 1})
 	if err != nil {
 		fmt.Println("start:", err)

@@ -16,7 +16,7 @@ import (
 	"github.com/pinion-net/pinion/engine"
 )
 
-func h2HasIPv6() bool {
+func hasIPv6() bool {
 	ln, err := net.Listen("tcp6", "[::1]:0")
 	if err != nil {
 		return false
@@ -37,10 +37,10 @@ func TestListenSeveralAddresses(t *testing.T) {
 		{name: "tcp6", addr: "tcp6://[::1]:0", wantIP: net.IPv6loopback},
 		{name: "unix", addr: "unix://" + sockPath},
 	}
-	if !h2HasIPv6() {
+	if !hasIPv6() {
 		tests[1].skip = "no IPv6 loopback on this host"
 	}
-	cfg := h2Config()
+	cfg := testConfig()
 	cfg.Loops = 2
 	cfg.Addrs = nil
 	for _, tt := range tests {
@@ -48,7 +48,7 @@ func TestListenSeveralAddresses(t *testing.T) {
 			cfg.Addrs = append(cfg.Addrs, tt.addr)
 		}
 	}
-	e := h2Start(t, &h2Echo{}, cfg)
+	e, _ := startEngine(t, &echoHandler{}, cfg)
 	addrs := e.Addrs()
 	if got, want := len(addrs), len(cfg.Addrs); got != want {
 		t.Fatalf("Addrs: got %d addresses %v, want %d", got, addrs, want)
@@ -74,8 +74,8 @@ func TestListenSeveralAddresses(t *testing.T) {
 				}
 			}
 			for range 2 { // two clients each, so both loops may serve
-				c := h2Dial(t, a)
-				h2RoundTrip(t, c, "hello over "+tt.name)
+				c := dial(t, a)
+				roundTrip(t, c, "hello over "+tt.name)
 			}
 		})
 	}
@@ -104,10 +104,10 @@ func TestBalance(t *testing.T) {
 			name += "/burst"
 		}
 		t.Run(name, func(t *testing.T) {
-			cfg := h2Config()
+			cfg := testConfig()
 			cfg.Loops = loops
 			cfg.Balance = tt.balance
-			e := h2Start(t, &h2Echo{}, cfg)
+			e, _ := startEngine(t, &echoHandler{}, cfg)
 			a := e.Addrs()[0]
 			if tt.burst {
 				errs := make(chan error, conns)
@@ -121,21 +121,21 @@ func TestBalance(t *testing.T) {
 					}()
 				}
 				for range conns {
-					if err := h2Wait(t, errs, 10*time.Second, "the clients to connect"); err != nil {
+					if err := receive(t, errs, 10*time.Second, "the clients to connect"); err != nil {
 						t.Fatalf("dial: %v", err)
 					}
 				}
 			} else {
 				for i := range conns {
-					c := h2Dial(t, a)
+					c := dial(t, a)
 					if i%10 == 0 {
-						h2RoundTrip(t, c, "x")
+						roundTrip(t, c, "x")
 					}
 				}
 			}
-			h2Eventually(t, 5*time.Second, "the loops did not open every connection", func() bool {
+			waitFor(t, 5*time.Second, "the loops did not open every connection", func() bool {
 				return e.Stats().Conns == conns
-			})
+			}, nil)
 			var opened []uint64
 			busy := 0
 			for _, ls := range e.Stats().Loops {
@@ -162,36 +162,36 @@ func TestBalance(t *testing.T) {
 
 func TestMaxConns(t *testing.T) {
 	const max = 10
-	cfg := h2Config()
+	cfg := testConfig()
 	cfg.MaxConns = max
-	e := h2Start(t, &h2Echo{}, cfg)
+	e, _ := startEngine(t, &echoHandler{}, cfg)
 	a := e.Addrs()[0]
 	var held []net.Conn
 	for i := range max {
-		c := h2Dial(t, a)
-		h2RoundTrip(t, c, "hold")
+		c := dial(t, a)
+		roundTrip(t, c, "hold")
 		held = append(held, c)
 		_ = i
 	}
-	over := h2Dial(t, a)
-	h2ExpectClosed(t, over)
-	h2Eventually(t, 5*time.Second, "Stats().Rejected did not count the connection over MaxConns", func() bool {
+	over := dial(t, a)
+	expectClosed(t, over)
+	waitFor(t, 5*time.Second, "Stats().Rejected did not count the connection over MaxConns", func() bool {
 		return e.Stats().Rejected == 1
-	})
+	}, nil)
 	if got := e.Stats().Conns; got != max {
 		t.Errorf("Stats().Conns: got %d, want %d", got, max)
 	}
 	for _, c := range held { // still served
-		h2RoundTrip(t, c, "still here")
+		roundTrip(t, c, "still here")
 	}
 
 	// Closing one frees its slot: the next connection is served.
 	_ = held[0].Close()
-	h2Eventually(t, 5*time.Second, "the server did not notice the closed connection", func() bool {
+	waitFor(t, 5*time.Second, "the server did not notice the closed connection", func() bool {
 		return e.Stats().Closed == 1
-	})
-	next := h2Dial(t, a)
-	h2RoundTrip(t, next, "after a slot freed")
+	}, nil)
+	next := dial(t, a)
+	roundTrip(t, next, "after a slot freed")
 	if got := e.Stats().Rejected; got != 1 {
 		t.Errorf("Stats().Rejected: got %d, want 1", got)
 	}
@@ -203,7 +203,7 @@ func TestIdleTimeout(t *testing.T) {
 		err  error
 	}
 	closes := make(chan closed, 4)
-	h := &h2Echo{
+	h := &echoHandler{
 		onData: func(c *engine.Conn) bool {
 			if c.Context() == nil { // the first bytes name the connection
 				c.SetContext(string(c.Peek(-1)))
@@ -215,25 +215,25 @@ func TestIdleTimeout(t *testing.T) {
 			closes <- closed{name, err}
 		},
 	}
-	cfg := h2Config()
+	cfg := testConfig()
 	cfg.IdleTimeout = 200 * time.Millisecond
-	e := h2Start(t, h, cfg)
-	idle := h2Dial(t, e.Addrs()[0])
-	active := h2Dial(t, e.Addrs()[0])
-	h2RoundTrip(t, idle, "idle")
-	h2RoundTrip(t, active, "active")
+	e, _ := startEngine(t, h, cfg)
+	idle := dial(t, e.Addrs()[0])
+	active := dial(t, e.Addrs()[0])
+	roundTrip(t, idle, "idle")
+	roundTrip(t, active, "active")
 
 	// Ping the active connection every 50 ms for 4 idle timeouts.
 	tick := time.NewTicker(50 * time.Millisecond)
 	defer tick.Stop()
 	for range 16 {
 		<-tick.C
-		h2RoundTrip(t, active, "ping")
+		roundTrip(t, active, "ping")
 	}
 
-	h2ExpectClosed(t, idle)
+	expectClosed(t, idle)
 	_ = idle.Close() // our FIN ends the server's linger
-	got := h2Wait(t, closes, 5*time.Second, "OnClose of the idle connection")
+	got := receive(t, closes, 5*time.Second, "OnClose of the idle connection")
 	if got.name != "idle" || !errors.Is(got.err, engine.ErrIdleTimeout) {
 		t.Errorf("OnClose: got (%q, %v), want (\"idle\", %v)", got.name, got.err, engine.ErrIdleTimeout)
 	}
@@ -242,15 +242,15 @@ func TestIdleTimeout(t *testing.T) {
 		t.Errorf("second OnClose: got (%q, %v), want the active connection to stay open", c.name, c.err)
 	default:
 	}
-	h2RoundTrip(t, active, "still open")
+	roundTrip(t, active, "still open")
 }
 
 func TestPanicIsolation(t *testing.T) {
 	reasons := make(chan error, 4)
-	h := &h2Echo{
+	h := &echoHandler{
 		onData: func(c *engine.Conn) bool {
 			if bytes.Contains(c.Peek(-1), []byte("panic")) {
-				panic("h2 boom")
+				panic("boom")
 			}
 			return false
 		},
@@ -261,38 +261,38 @@ func TestPanicIsolation(t *testing.T) {
 			}
 		},
 	}
-	log, logs := h2Logger()
-	cfg := h2Config()
+	log, logs := testLogger()
+	cfg := testConfig()
 	cfg.Logger = log
-	e := h2Start(t, h, cfg)
-	bystander := h2Dial(t, e.Addrs()[0])
-	victim := h2Dial(t, e.Addrs()[0])
-	h2RoundTrip(t, bystander, "before")
-	h2RoundTrip(t, victim, "before")
+	e, _ := startEngine(t, h, cfg)
+	bystander := dial(t, e.Addrs()[0])
+	victim := dial(t, e.Addrs()[0])
+	roundTrip(t, bystander, "before")
+	roundTrip(t, victim, "before")
 
 	if _, err := io.WriteString(victim, "panic"); err != nil {
 		t.Fatalf("write: %v", err)
 	}
-	h2ExpectClosed(t, victim)
-	reason := h2Wait(t, reasons, 5*time.Second, "OnClose of the panicking connection")
+	expectClosed(t, victim)
+	reason := receive(t, reasons, 5*time.Second, "OnClose of the panicking connection")
 	var pe *engine.PanicError
 	if !errors.As(reason, &pe) {
 		t.Fatalf("OnClose reason: got %T %v, want *engine.PanicError", reason, reason)
 	}
-	if pe.Callback != "OnData" || pe.Value != "h2 boom" {
-		t.Errorf("PanicError: got callback %q value %v, want OnData and %q", pe.Callback, pe.Value, "h2 boom")
+	if pe.Callback != "OnData" || pe.Value != "boom" {
+		t.Errorf("PanicError: got callback %q value %v, want OnData and %q", pe.Callback, pe.Value, "boom")
 	}
 	if !bytes.Contains(pe.Stack, []byte("TestPanicIsolation")) {
 		t.Errorf("PanicError.Stack does not name the panicking function:\n%s", pe.Stack)
 	}
 
-	h2RoundTrip(t, bystander, "after")
-	h2Eventually(t, 5*time.Second, "Stats().Panics did not reach 1", func() bool { return e.Stats().Panics == 1 })
+	roundTrip(t, bystander, "after")
+	waitFor(t, 5*time.Second, "Stats().Panics did not reach 1", func() bool { return e.Stats().Panics == 1 }, nil)
 	if got := e.Stats().Panics; got != 1 {
 		t.Errorf("Stats().Panics: got %d, want 1", got)
 	}
 	out := logs.String()
-	for _, want := range []string{"level=ERROR", "h2 boom", "stack=", "TestPanicIsolation"} {
+	for _, want := range []string{"level=ERROR", "boom", "stack=", "TestPanicIsolation"} {
 		if !strings.Contains(out, want) {
 			t.Errorf("log lacks %q; got:\n%s", want, out)
 		}
@@ -300,7 +300,7 @@ func TestPanicIsolation(t *testing.T) {
 }
 
 func TestSlowCallback(t *testing.T) {
-	h := &h2Echo{
+	h := &echoHandler{
 		onData: func(c *engine.Conn) bool {
 			if bytes.Equal(c.Peek(-1), []byte("slow")) {
 				time.Sleep(30 * time.Millisecond) // the handler blocks its loop on purpose
@@ -308,20 +308,20 @@ func TestSlowCallback(t *testing.T) {
 			return false
 		},
 	}
-	log, logs := h2Logger()
-	cfg := h2Config()
+	log, logs := testLogger()
+	cfg := testConfig()
 	cfg.SlowCallback = 10 * time.Millisecond
 	cfg.Logger = log
-	e := h2Start(t, h, cfg)
-	c := h2Dial(t, e.Addrs()[0])
-	h2RoundTrip(t, c, "slow")
-	h2Eventually(t, 5*time.Second, "Stats().SlowCallbacks did not count the slow callback", func() bool {
+	e, _ := startEngine(t, h, cfg)
+	c := dial(t, e.Addrs()[0])
+	roundTrip(t, c, "slow")
+	waitFor(t, 5*time.Second, "Stats().SlowCallbacks did not count the slow callback", func() bool {
 		return e.Stats().SlowCallbacks >= 1
-	})
+	}, nil)
 	out := logs.String()
 	// The loop thread may be descheduled during other callbacks too, so
 	// only the slow one is certain to be logged.
-	for _, want := range []string{"level=WARN", "slow callback", "callback=OnData", "handler=*engine_test.h2Echo"} {
+	for _, want := range []string{"level=WARN", "slow callback", "callback=OnData", "handler=*engine_test.echoHandler"} {
 		if !strings.Contains(out, want) {
 			t.Errorf("log lacks %q; got:\n%s", want, out)
 		}
@@ -330,11 +330,11 @@ func TestSlowCallback(t *testing.T) {
 
 func TestOnTick(t *testing.T) {
 	var ticks, never atomic.Int64
-	cfg := h2Config()
+	cfg := testConfig()
 	cfg.TickInterval = 10 * time.Millisecond
-	h2Start(t, &h2Echo{onTick: func() { ticks.Add(1) }}, cfg)
-	h2Start(t, &h2Echo{onTick: func() { never.Add(1) }}, h2Config())
-	h2Eventually(t, 5*time.Second, "OnTick did not fire 10 times", func() bool { return ticks.Load() >= 10 })
+	startEngine(t, &echoHandler{onTick: func() { ticks.Add(1) }}, cfg)
+	startEngine(t, &echoHandler{onTick: func() { never.Add(1) }}, testConfig())
+	waitFor(t, 5*time.Second, "OnTick did not fire 10 times", func() bool { return ticks.Load() >= 10 }, nil)
 	if got := never.Load(); got != 0 {
 		t.Errorf("OnTick without TickInterval: got %d calls, want 0", got)
 	}
@@ -343,20 +343,20 @@ func TestOnTick(t *testing.T) {
 func TestReadDeadline(t *testing.T) {
 	const d = 100 * time.Millisecond
 	reasons := make(chan error, 1)
-	h := &h2Echo{
+	h := &echoHandler{
 		onOpen:  func(c *engine.Conn) { c.SetReadDeadline(time.Now().Add(d)) },
 		onClose: func(_ *engine.Conn, err error) { reasons <- err },
 	}
-	e := h2Start(t, h, h2Config())
+	e, _ := startEngine(t, h, testConfig())
 	start := time.Now()
-	c := h2Dial(t, e.Addrs()[0])
-	h2RoundTrip(t, c, "input does not clear the deadline")
-	h2ExpectClosed(t, c)
+	c := dial(t, e.Addrs()[0])
+	roundTrip(t, c, "input does not clear the deadline")
+	expectClosed(t, c)
 	if took := time.Since(start); took < d {
 		t.Errorf("closed after %v, want no sooner than the %v deadline", took, d)
 	}
 	_ = c.Close()
-	if err := h2Wait(t, reasons, 5*time.Second, "OnClose"); !errors.Is(err, engine.ErrReadTimeout) {
+	if err := receive(t, reasons, 5*time.Second, "OnClose"); !errors.Is(err, engine.ErrReadTimeout) {
 		t.Errorf("OnClose reason: got %v, want %v", err, engine.ErrReadTimeout)
 	}
 }
@@ -365,13 +365,13 @@ func TestEngineDial(t *testing.T) {
 	type opened struct{ ctx any }
 	opens := make(chan opened, 4)
 	closes := make(chan error, 4)
-	h := &h2Echo{
+	h := &echoHandler{
 		onOpen:  func(c *engine.Conn) { opens <- opened{c.Context()} },
 		onClose: func(_ *engine.Conn, err error) { closes <- err },
 	}
-	cfg := h2Config()
-	cfg.Addrs = nil // an engine that only dials
-	e := h2Start(t, h, cfg)
+	cfg := testConfig()
+	cfg.Addrs = []string{} // an engine that only dials
+	e, _ := startEngine(t, h, cfg)
 
 	for _, network := range []string{"tcp", "unix"} {
 		t.Run("to a "+network+" listener", func(t *testing.T) {
@@ -401,7 +401,7 @@ func TestEngineDial(t *testing.T) {
 			if !hd.Valid() {
 				t.Fatalf("Dial(%q) returned an invalid handle", addr)
 			}
-			if got := h2Wait(t, opens, 5*time.Second, "OnOpen"); got.ctx != "dialed "+network {
+			if got := receive(t, opens, 5*time.Second, "OnOpen"); got.ctx != "dialed "+network {
 				t.Errorf("Context in OnOpen: got %v, want %q", got.ctx, "dialed "+network)
 			}
 			peer, err := ln.Accept()
@@ -413,7 +413,7 @@ func TestEngineDial(t *testing.T) {
 			if err := hd.AsyncWrite([]byte("hello peer"), func(err error) { done <- err }); err != nil {
 				t.Fatalf("AsyncWrite: %v", err)
 			}
-			if err := h2Wait(t, done, 5*time.Second, "the AsyncWrite callback"); err != nil {
+			if err := receive(t, done, 5*time.Second, "the AsyncWrite callback"); err != nil {
 				t.Errorf("AsyncWrite callback: got %v, want nil", err)
 			}
 			_ = peer.SetReadDeadline(time.Now().Add(5 * time.Second))
@@ -430,7 +430,7 @@ func TestEngineDial(t *testing.T) {
 				t.Errorf("peer read of the echo: got %q, %v; want %q", got, err, "echo?")
 			}
 			_ = peer.Close()
-			if err := h2Wait(t, closes, 5*time.Second, "OnClose"); !errors.Is(err, io.EOF) {
+			if err := receive(t, closes, 5*time.Second, "OnClose"); !errors.Is(err, io.EOF) {
 				t.Errorf("OnClose after the peer closed: got %v, want io.EOF", err)
 			}
 		})
@@ -525,11 +525,11 @@ func TestConfigValidation(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			cfg := h2Config()
+			cfg := testConfig()
 			tt.cfg(&cfg)
 			h := tt.h
 			if h == nil && tt.name != "nil handler" {
-				h = &h2Echo{}
+				h = &echoHandler{}
 			}
 			e, err := engine.Start(h, cfg)
 			if err == nil {
@@ -549,18 +549,18 @@ func TestConfigValidation(t *testing.T) {
 }
 
 func TestTwoEngines(t *testing.T) {
-	upper := &h2Echo{onData: func(c *engine.Conn) bool {
+	upper := &echoHandler{onData: func(c *engine.Conn) bool {
 		_, _ = c.Write(bytes.ToUpper(c.Next(-1)))
 		return true
 	}}
-	a, err := engine.Start(&h2Echo{}, h2Config())
+	a, err := engine.Start(&echoHandler{}, testConfig())
 	if err != nil {
 		t.Fatalf("Start a: %v", err)
 	}
-	b := h2Start(t, upper, h2Config())
-	ca := h2Dial(t, a.Addrs()[0])
-	cb := h2Dial(t, b.Addrs()[0])
-	h2RoundTrip(t, ca, "same")
+	b, _ := startEngine(t, upper, testConfig())
+	ca := dial(t, a.Addrs()[0])
+	cb := dial(t, b.Addrs()[0])
+	roundTrip(t, ca, "same")
 	if _, err := io.WriteString(cb, "loud"); err != nil {
 		t.Fatalf("write: %v", err)
 	}
@@ -584,7 +584,7 @@ func TestTwoEngines(t *testing.T) {
 	if err := a.Shutdown(ctx); err != nil {
 		t.Fatalf("Shutdown a: %v", err)
 	}
-	if err := h2Wait(t, eof, 5*time.Second, "engine a to close its connection"); err != io.EOF {
+	if err := receive(t, eof, 5*time.Second, "engine a to close its connection"); err != io.EOF {
 		t.Errorf("client of engine a: got %v, want EOF", err)
 	}
 	if c, err := net.DialTimeout("tcp", a.Addrs()[0].String(), 5*time.Second); err == nil {
@@ -605,26 +605,26 @@ func TestTwoEngines(t *testing.T) {
 
 // blockingHandler blocks its loop in OnData until release is closed.
 type blockingHandler struct {
-	h2Echo
+	echoHandler
 	release chan struct{}
 }
 
 func (h *blockingHandler) OnData(c *engine.Conn) {
 	<-h.release // blocks the loop on purpose
-	h.h2Echo.OnData(c)
+	h.echoHandler.OnData(c)
 }
 
 // TestWatchdogStack checks that a callback blocking its loop is reported
 // while it still blocks, with the stack it is blocked in.
 func TestWatchdogStack(t *testing.T) {
 	h := &blockingHandler{release: make(chan struct{})}
-	log, logs := h2Logger()
-	cfg := h2Config()
+	log, logs := testLogger()
+	cfg := testConfig()
 	cfg.Loops = 1
 	cfg.SlowCallback = 20 * time.Millisecond
 	cfg.Logger = log
-	e := h2Start(t, h, cfg)
-	c := h2Dial(t, e.Addrs()[0])
+	e, _ := startEngine(t, h, cfg)
+	c := dial(t, e.Addrs()[0])
 	released := false
 	defer func() {
 		if !released {
@@ -634,9 +634,9 @@ func TestWatchdogStack(t *testing.T) {
 	if _, err := c.Write([]byte("x")); err != nil {
 		t.Fatal(err)
 	}
-	h2Eventually(t, 5*time.Second, "the watchdog did not report the blocked callback", func() bool {
+	waitFor(t, 5*time.Second, "the watchdog did not report the blocked callback", func() bool {
 		return strings.Contains(logs.String(), "a handler callback is blocking its loop")
-	})
+	}, nil)
 	out := logs.String()
 	if !strings.Contains(out, "blockingHandler).OnData") {
 		t.Errorf("the report lacks the blocked handler's frame; got:\n%s", out)
@@ -647,5 +647,5 @@ func TestWatchdogStack(t *testing.T) {
 	if _, err := io.ReadFull(c, got); err != nil || got[0] != 'x' {
 		t.Fatalf("echo of the blocked input: got %q, %v; want \"x\"", got, err)
 	}
-	h2RoundTrip(t, c, "after")
+	roundTrip(t, c, "after")
 }

@@ -15,24 +15,24 @@ import (
 	"github.com/pinion-net/pinion/engine"
 )
 
-// h2Callbacks counts the callbacks of a test: each issued operation takes
+// callbackTally counts the callbacks of a test: each issued operation takes
 // an id, and its callback marks the id fired.
-type h2Callbacks struct {
+type callbackTally struct {
 	next    atomic.Int64
 	issued  []atomic.Bool
 	fired   []atomic.Int32
 	doubles atomic.Int64
 }
 
-func h2NewCallbacks(n int) *h2Callbacks {
-	return &h2Callbacks{issued: make([]atomic.Bool, n), fired: make([]atomic.Int32, n)}
+func newCallbackTally(n int) *callbackTally {
+	return &callbackTally{issued: make([]atomic.Bool, n), fired: make([]atomic.Int32, n)}
 }
 
 // id reserves a callback id.
-func (cb *h2Callbacks) id() int { return int(cb.next.Add(1) - 1) }
+func (cb *callbackTally) id() int { return int(cb.next.Add(1) - 1) }
 
 // fire records that callback id ran.
-func (cb *h2Callbacks) fire(id int) {
+func (cb *callbackTally) fire(id int) {
 	if cb.fired[id].Add(1) != 1 {
 		cb.doubles.Add(1)
 	}
@@ -40,7 +40,7 @@ func (cb *h2Callbacks) fire(id int) {
 
 // check fails unless every issued callback fired exactly once and no
 // other one fired.
-func (cb *h2Callbacks) check(t *testing.T) {
+func (cb *callbackTally) check(t *testing.T) {
 	t.Helper()
 	n := int(cb.next.Load())
 	var issued, missing, extra int
@@ -69,12 +69,12 @@ func (cb *h2Callbacks) check(t *testing.T) {
 	t.Logf("%d callbacks issued of %d operations", issued, n)
 }
 
-// h2Record is one ordered AsyncWrite: worker, sequence number within
+// record is one ordered AsyncWrite: worker, sequence number within
 // (worker, connection), connection index.
-const h2RecordSize = 12
+const recordSize = 12
 
-func h2PutRecord(worker, seq, conn int) []byte {
-	b := make([]byte, h2RecordSize)
+func putRecord(worker, seq, conn int) []byte {
+	b := make([]byte, recordSize)
 	binary.BigEndian.PutUint32(b[0:], uint32(worker))
 	binary.BigEndian.PutUint32(b[4:], uint32(seq))
 	binary.BigEndian.PutUint32(b[8:], uint32(conn))
@@ -99,7 +99,7 @@ func TestHammer(t *testing.T) {
 	total := chaosConns + orderedConns + stalledConns
 	handles := make(chan engine.Handle, 1)
 	var wakes atomic.Int64
-	h := &h2Echo{
+	h := &echoHandler{
 		onOpen: func(c *engine.Conn) { handles <- c.Handle() },
 		onData: func(c *engine.Conn) bool { // a sink: input is dropped
 			if c.Buffered() == 0 {
@@ -109,7 +109,7 @@ func TestHammer(t *testing.T) {
 			return true
 		},
 	}
-	cfg := h2Config()
+	cfg := testConfig()
 	cfg.Loops = 2
 	cfg.WriteMax = 2 * stalledMax * stalledWrite
 	e, err := engine.Start(h, cfg)
@@ -122,8 +122,8 @@ func TestHammer(t *testing.T) {
 	clients := make([]net.Conn, total)
 	hs := make([]engine.Handle, total)
 	for i := range total {
-		clients[i] = h2Dial(t, e.Addrs()[0])
-		hs[i] = h2Wait(t, handles, 5*time.Second, "OnOpen")
+		clients[i] = dial(t, e.Addrs()[0])
+		hs[i] = receive(t, handles, 5*time.Second, "OnOpen")
 	}
 	chaos := hs[:chaosConns]
 	ordered := hs[chaosConns : chaosConns+orderedConns]
@@ -156,7 +156,7 @@ func TestHammer(t *testing.T) {
 	releaseAll := func() { releaseOnce.Do(func() { close(release) }) }
 	defer releaseAll()
 
-	cb := h2NewCallbacks(workers*opsPerWorker*2 + stalledConns*stalledMax)
+	cb := newCallbackTally(workers*opsPerWorker*2 + stalledConns*stalledMax)
 	var orderedErrs, postMismatch atomic.Int64
 	issuedOrdered := make([][]int, workers) // per worker: records per ordered conn
 	seed := uint64(time.Now().UnixNano())
@@ -172,7 +172,7 @@ func TestHammer(t *testing.T) {
 				if rng.IntN(4) == 0 {
 					k := rng.IntN(orderedConns)
 					id := cb.id()
-					rec := h2PutRecord(w, issuedOrdered[w][k], k)
+					rec := putRecord(w, issuedOrdered[w][k], k)
 					err := ordered[k].AsyncWrite(rec, func(err error) {
 						if err != nil {
 							orderedErrs.Add(1)
@@ -258,7 +258,7 @@ func TestHammer(t *testing.T) {
 			}); err != nil {
 				t.Fatalf("Post: %v", err)
 			}
-			n := h2Wait(t, queued, 5*time.Second, "the posted function")
+			n := receive(t, queued, 5*time.Second, "the posted function")
 			if n < 0 {
 				t.Fatalf("the stalled connection closed")
 			}
@@ -291,7 +291,7 @@ func TestHammer(t *testing.T) {
 	releaseAll()
 	allRead := make(chan struct{})
 	go func() { readers.Wait(); close(allRead) }()
-	h2Wait(t, allRead, 10*time.Second, "the clients to see their connections closed")
+	receive(t, allRead, 10*time.Second, "the clients to see their connections closed")
 
 	cb.check(t)
 	if n := e.Stats().Panics; n != 0 {
@@ -306,12 +306,12 @@ func TestHammer(t *testing.T) {
 
 	// Every record of a successful AsyncWrite arrived, in each worker's order.
 	for k, data := range received {
-		if len(data)%h2RecordSize != 0 {
-			t.Errorf("ordered conn %d: got %d bytes, want a multiple of %d", k, len(data), h2RecordSize)
+		if len(data)%recordSize != 0 {
+			t.Errorf("ordered conn %d: got %d bytes, want a multiple of %d", k, len(data), recordSize)
 			continue
 		}
 		next := make([]int, workers)
-		for off := 0; off < len(data); off += h2RecordSize {
+		for off := 0; off < len(data); off += recordSize {
 			w := int(binary.BigEndian.Uint32(data[off:]))
 			seq := int(binary.BigEndian.Uint32(data[off+4:]))
 			conn := int(binary.BigEndian.Uint32(data[off+8:]))
@@ -348,7 +348,7 @@ func TestHandleContract(t *testing.T) {
 	handles := make(chan engine.Handle, 1)
 	closed := make(chan struct{})
 	wakes := make(chan int, 4)
-	h := &h2Echo{
+	h := &echoHandler{
 		onOpen: func(c *engine.Conn) { handles <- c.Handle() },
 		onData: func(c *engine.Conn) bool {
 			if c.Buffered() == 0 {
@@ -359,13 +359,13 @@ func TestHandleContract(t *testing.T) {
 		},
 		onClose: func(*engine.Conn, error) { close(closed) },
 	}
-	e, err := engine.Start(h, h2Config())
+	e, err := engine.Start(h, testConfig())
 	if err != nil {
 		t.Fatalf("Start: %v", err)
 	}
 	t.Cleanup(func() { _ = e.Shutdown(context.Background()) })
-	c := h2Dial(t, e.Addrs()[0])
-	hd := h2Wait(t, handles, 5*time.Second, "OnOpen")
+	c := dial(t, e.Addrs()[0])
+	hd := receive(t, handles, 5*time.Second, "OnOpen")
 	if !hd.Valid() || (engine.Handle{}).Valid() {
 		t.Fatalf("Valid: got %v for a connection's handle and %v for the zero Handle, want true and false",
 			hd.Valid(), (engine.Handle{}).Valid())
@@ -377,7 +377,7 @@ func TestHandleContract(t *testing.T) {
 		if err := hd.AsyncWrite(p, func(err error) { done <- err }); err != nil {
 			t.Fatalf("AsyncWrite(%q): got %v, want nil", p, err)
 		}
-		return h2Wait(t, done, 5*time.Second, "the AsyncWrite callback")
+		return receive(t, done, 5*time.Second, "the AsyncWrite callback")
 	}
 	if err := write([]byte("abc")); err != nil {
 		t.Errorf("AsyncWrite callback: got %v, want nil", err)
@@ -393,7 +393,7 @@ func TestHandleContract(t *testing.T) {
 	if err := hd.Wake(); err != nil {
 		t.Fatalf("Wake: %v", err)
 	}
-	if n := h2Wait(t, wakes, 5*time.Second, "OnData after Wake"); n != 0 {
+	if n := receive(t, wakes, 5*time.Second, "OnData after Wake"); n != 0 {
 		t.Errorf("Buffered in OnData after Wake: got %d, want 0", n)
 	}
 	posted := make(chan error, 1)
@@ -405,12 +405,12 @@ func TestHandleContract(t *testing.T) {
 	}); err != nil {
 		t.Fatalf("Post: %v", err)
 	}
-	if err := h2Wait(t, posted, 5*time.Second, "the posted function"); err != nil {
+	if err := receive(t, posted, 5*time.Second, "the posted function"); err != nil {
 		t.Errorf("Post on an open connection: got %v, want nil", err)
 	}
 
 	_ = c.Close()
-	h2Wait(t, closed, 5*time.Second, "OnClose")
+	receive(t, closed, 5*time.Second, "OnClose")
 	if err := write([]byte("gone")); !errors.Is(err, engine.ErrClosed) {
 		t.Errorf("AsyncWrite to a closed connection: callback got %v, want %v", err, engine.ErrClosed)
 	}
@@ -422,7 +422,7 @@ func TestHandleContract(t *testing.T) {
 	}); err != nil {
 		t.Fatalf("Post: %v", err)
 	}
-	if err := h2Wait(t, posted, 5*time.Second, "the posted function"); !errors.Is(err, engine.ErrClosed) {
+	if err := receive(t, posted, 5*time.Second, "the posted function"); !errors.Is(err, engine.ErrClosed) {
 		t.Errorf("Post on a closed connection: got %v, want %v", err, engine.ErrClosed)
 	}
 	for name, op := range map[string]func() error{"Close": hd.Close, "Abort": hd.Abort, "Wake": hd.Wake} {

@@ -9,7 +9,9 @@ import (
 // Handle refers to a connection from any goroutine. It is a small value:
 // copy it freely. It names the connection by fd and generation, so a handle
 // to a closed connection never reaches a later connection that reuses the
-// fd; its operations then report ErrClosed.
+// fd; its operations then report ErrClosed. Handles are comparable: every
+// Handle of one connection is equal to the others, and to no other
+// connection's, so a Handle can key a map (see Example_chat).
 //
 // Each operation posts a task to the owning loop and wakes it (concurrent
 // posts share one wakeup). A method that returns an error did nothing and

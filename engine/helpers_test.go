@@ -6,10 +6,13 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"log/slog"
 	"net"
 	"os"
 	"runtime"
+	"runtime/debug"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"syscall"
 	"testing"
@@ -18,16 +21,21 @@ import (
 	"github.com/pinion-net/pinion/engine"
 )
 
-// echoHandler sends back every byte it receives and reports each close
-// reason on closed (when there is room: the loop must never block).
-// onOpen, when set, runs in OnOpen.
+// echoHandler sends back every byte it receives, counts its closes and
+// reports each close reason on closed when closed is not nil and has room
+// (the loop must never block). The optional hooks run on the loop and let a
+// test watch or change its behaviour.
 type echoHandler struct {
 	engine.BaseHandler
-	onOpen func(c *engine.Conn)
-	closes atomic.Int64
-	closed chan error
+	onOpen  func(c *engine.Conn)
+	onData  func(c *engine.Conn) bool // true: the hook consumed the input
+	onClose func(c *engine.Conn, err error)
+	onTick  func()
+	closes  atomic.Int64
+	closed  chan error
 }
 
+// newEchoHandler returns an echoHandler that reports its closes on closed.
 func newEchoHandler() *echoHandler { return &echoHandler{closed: make(chan error, 64)} }
 
 func (h *echoHandler) OnOpen(c *engine.Conn) {
@@ -36,19 +44,42 @@ func (h *echoHandler) OnOpen(c *engine.Conn) {
 	}
 }
 
-func (h *echoHandler) OnData(c *engine.Conn) { _, _ = c.Write(c.Next(-1)) }
+func (h *echoHandler) OnData(c *engine.Conn) {
+	if h.onData != nil && h.onData(c) {
+		return
+	}
+	_, _ = c.Write(c.Next(-1))
+}
 
-func (h *echoHandler) OnClose(_ *engine.Conn, err error) {
+func (h *echoHandler) OnClose(c *engine.Conn, err error) {
 	h.closes.Add(1)
+	if h.onClose != nil {
+		h.onClose(c, err)
+	}
 	select {
 	case h.closed <- err:
 	default:
 	}
 }
 
-// startEcho starts an echo engine on an ephemeral 127.0.0.1 port with two
-// unpinned loops (cfg's other fields are kept) and shuts it down when the
-// test ends. It returns the engine, its address and its handler.
+func (h *echoHandler) OnTick(*engine.Loop) {
+	if h.onTick != nil {
+		h.onTick()
+	}
+}
+
+// testConfig returns the base configuration of the tests: one loop on an
+// ephemeral loopback port, no CPU pinning.
+func testConfig() engine.Config {
+	return engine.Config{
+		Addrs: []string{"127.0.0.1:0"},
+		Loops: 1,
+		Pin:   engine.PinOff,
+	}
+}
+
+// startEcho starts an echoHandler with startEngine and returns the engine,
+// its first address and the handler.
 func startEcho(t testing.TB, cfg engine.Config) (*engine.Engine, string, *echoHandler) {
 	t.Helper()
 	h := newEchoHandler()
@@ -56,12 +87,23 @@ func startEcho(t testing.TB, cfg engine.Config) (*engine.Engine, string, *echoHa
 	return e, addr, h
 }
 
-// startEngine is startEcho with the caller's handler.
+// startEngine starts h with cfg and shuts the engine down when the test
+// ends (tests that care about Shutdown's result call it themselves). What
+// cfg leaves unset is filled in: nil Addrs without Listeners, an ephemeral
+// 127.0.0.1 port (an empty, non-nil Addrs means no listener: an engine
+// that only dials); no Loops, two; PinDefault, PinOff. It returns the
+// engine and its first address ("" when it listens on none).
 func startEngine(t testing.TB, h engine.Handler, cfg engine.Config) (*engine.Engine, string) {
 	t.Helper()
-	cfg.Addrs = []string{"127.0.0.1:0"}
-	cfg.Loops = 2
-	cfg.Pin = engine.PinOff
+	if cfg.Addrs == nil && cfg.Listeners == nil {
+		cfg.Addrs = []string{"127.0.0.1:0"}
+	}
+	if cfg.Loops == 0 {
+		cfg.Loops = 2
+	}
+	if cfg.Pin == engine.PinDefault {
+		cfg.Pin = engine.PinOff
+	}
 	if cfg.IO == engine.IOAuto {
 		cfg.IO = envIO(t)
 	}
@@ -72,9 +114,13 @@ func startEngine(t testing.TB, h engine.Handler, cfg engine.Config) (*engine.Eng
 	t.Cleanup(func() {
 		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 		defer cancel()
-		_ = e.Shutdown(ctx) // tests that care check Shutdown themselves
+		_ = e.Shutdown(ctx)
 	})
-	return e, e.Addrs()[0].String()
+	addr := ""
+	if as := e.Addrs(); len(as) > 0 {
+		addr = as[0].String()
+	}
+	return e, addr
 }
 
 // openFDs returns how many file descriptors the process has open, from
@@ -120,12 +166,60 @@ func waitFor(t testing.TB, d time.Duration, what string, cond func() bool, descr
 // waitClosed returns the next close reason reported by h, failing after d.
 func waitClosed(t testing.TB, h *echoHandler, d time.Duration) error {
 	t.Helper()
+	return receive(t, h.closed, d, "OnClose")
+}
+
+// receive returns the next value from ch (the zero value once ch is
+// closed), failing after d with what.
+func receive[T any](t testing.TB, ch <-chan T, d time.Duration, what string) T {
+	t.Helper()
 	select {
-	case err := <-h.closed:
-		return err
+	case v := <-ch:
+		return v
 	case <-time.After(d):
-		t.Fatalf("after %v: no OnClose", d)
-		return nil
+		t.Fatalf("after %v: still waiting for %s", d, what)
+	}
+	var zero T
+	return zero
+}
+
+// dial connects to a and closes the connection when the test ends.
+func dial(t testing.TB, a net.Addr) net.Conn {
+	t.Helper()
+	c, err := net.DialTimeout(a.Network(), a.String(), 5*time.Second)
+	if err != nil {
+		t.Fatalf("dial %v: %v", a, err)
+	}
+	t.Cleanup(func() { _ = c.Close() })
+	return c
+}
+
+// roundTrip is echoOn that fails the test.
+func roundTrip(t testing.TB, c net.Conn, msg string) {
+	t.Helper()
+	if err := echoOn(c, []byte(msg)); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// expectClosed reads from c until the server closes it and fails if
+// bytes arrive first or nothing happens within 5 seconds. EOF and a reset
+// both count as closed.
+func expectClosed(t testing.TB, c net.Conn) {
+	t.Helper()
+	if err := c.SetReadDeadline(time.Now().Add(5 * time.Second)); err != nil {
+		t.Fatalf("SetReadDeadline: %v", err)
+	}
+	var buf [64]byte
+	n, err := c.Read(buf[:])
+	if n > 0 {
+		t.Fatalf("read from a connection the server should close: got %q, want EOF", buf[:n])
+	}
+	if ne, ok := err.(net.Error); ok && ne.Timeout() {
+		t.Fatalf("read: got timeout, want the server to close the connection")
+	}
+	if err == nil {
+		t.Fatalf("read: got no error, want EOF or reset")
 	}
 }
 
@@ -223,3 +317,43 @@ func goroutinesIn(frame string) int {
 // isReset reports whether err is a connection reset, as opposed to a clean
 // end of stream.
 func isReset(err error) bool { return errors.Is(err, syscall.ECONNRESET) }
+
+// logBuffer collects the text of slog records, safe for the loop and the
+// test goroutine at once.
+type logBuffer struct {
+	mu  sync.Mutex
+	buf bytes.Buffer
+}
+
+func (b *logBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.Write(p)
+}
+
+func (b *logBuffer) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.String()
+}
+
+// testLogger returns a logger writing every record, Debug and up, to a
+// buffer.
+func testLogger() (*slog.Logger, *logBuffer) {
+	b := new(logBuffer)
+	return slog.New(slog.NewTextHandler(b, &slog.HandlerOptions{Level: slog.LevelDebug})), b
+}
+
+// raceEnabled reports whether the test binary was built with -race.
+func raceEnabled() bool {
+	bi, ok := debug.ReadBuildInfo()
+	if !ok {
+		return false
+	}
+	for _, s := range bi.Settings {
+		if s.Key == "-race" {
+			return s.Value == "true"
+		}
+	}
+	return false
+}

@@ -13,8 +13,8 @@ import (
 // the live connection under the engine's name.
 func TestHandlePostZeroAllocs(t *testing.T) {
 	handles := make(chan engine.Handle, 1)
-	e := h2Start(t, &h2Echo{onOpen: func(c *engine.Conn) { handles <- c.Handle() }}, h2Config())
-	_ = h2Dial(t, e.Addrs()[0])
+	e, _ := startEngine(t, &echoHandler{onOpen: func(c *engine.Conn) { handles <- c.Handle() }}, testConfig())
+	_ = dial(t, e.Addrs()[0])
 	var hd engine.Handle
 	select {
 	case hd = <-handles:

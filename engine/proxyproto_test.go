@@ -48,10 +48,10 @@ var proxyTrustLoopback = []netip.Prefix{netip.MustParsePrefix("127.0.0.0/8")}
 
 // startProxyProbe starts a probe engine that requires the PROXY protocol
 // with pp (Mode set here) and logs at Debug level into the returned buffer.
-func startProxyProbe(t *testing.T, pp engine.ProxyProtocol) (*engine.Engine, string, *proxyProbe, *h2LogBuffer) {
+func startProxyProbe(t *testing.T, pp engine.ProxyProtocol) (*engine.Engine, string, *proxyProbe, *logBuffer) {
 	t.Helper()
 	pp.Mode = engine.ProxyRequire
-	log, buf := h2Logger()
+	log, buf := testLogger()
 	p := &proxyProbe{}
 	e, addr := startEngine(t, p, engine.Config{ProxyProtocol: pp, Logger: log})
 	return e, addr, p, buf
@@ -205,7 +205,7 @@ func TestProxyAbuse(t *testing.T) {
 		eof     bool // then half-close
 		late    bool // only the deadline ends it
 		reason  string
-		logs    *h2LogBuffer
+		logs    *logBuffer
 	}{
 		{name: "no header", addr: addrNow, send: []byte("GET / HTTP/1.1\r\nHost: x\r\n\r\n"), reason: "wrong signature", logs: logNow},
 		{name: "wrong v2 signature", addr: addrNow, send: []byte("\r\n\r\n\x00\r\nQUIX\n"), reason: "wrong signature", logs: logNow},
@@ -230,7 +230,7 @@ func TestProxyAbuse(t *testing.T) {
 				if tt.send == nil || !isReset(err) {
 					t.Fatalf("dial: %v", err)
 				}
-				h2Eventually(t, 5*time.Second, "reason "+tt.reason+" logged", logged)
+				waitFor(t, 5*time.Second, "reason "+tt.reason+" logged", logged, nil)
 				return
 			}
 			defer c.Close()
@@ -261,23 +261,23 @@ func TestProxyAbuse(t *testing.T) {
 			if tt.eof {
 				_ = c.(*net.TCPConn).CloseWrite()
 			}
-			h2ExpectClosed(t, c)
+			expectClosed(t, c)
 			took := time.Since(start)
 			close(stop)
 			_ = c.Close() // the server lingers for our FIN
 			if tt.late && took < deadline*2/3 {
 				t.Errorf("closed after %v, before the header deadline of %v", took, deadline)
 			}
-			h2Eventually(t, 5*time.Second, "reason "+tt.reason+" logged", logged)
+			waitFor(t, 5*time.Second, "reason "+tt.reason+" logged", logged, nil)
 		})
 	}
 	wg.Wait()
 	if got := proxyAsk(t, good, goodR, nil, "after"); !strings.HasPrefix(got, "198.51.100.22:40000") {
 		t.Fatalf("good connection after the abuse: %q", got)
 	}
-	h2Eventually(t, 5*time.Second, "every abusive connection counted", func() bool {
+	waitFor(t, 5*time.Second, "every abusive connection counted", func() bool {
 		return eNow.Stats().ProxyRejected == 6 && eLate.Stats().ProxyRejected == 3
-	})
+	}, nil)
 	if s := eNow.Stats(); s.ProxyAccepted != 1 {
 		t.Errorf("ProxyAccepted = %d, want 1", s.ProxyAccepted)
 	}
@@ -324,7 +324,7 @@ func TestProxyPerListener(t *testing.T) {
 	if _, err := refused.Write([]byte("x\n")); err != nil {
 		t.Fatal(err)
 	}
-	h2ExpectClosed(t, refused)
+	expectClosed(t, refused)
 
 	// A dialed connection passes straight through, even to a listener of
 	// the engine's that requires PROXY: this one dials the plain one.
@@ -333,7 +333,7 @@ func TestProxyPerListener(t *testing.T) {
 		t.Fatalf("Dial: %v", err)
 	}
 	_ = h.Close()
-	h2Eventually(t, 5*time.Second, "the dialed and the two served connections open", func() bool { return probe.opens.Load() == 4 })
+	waitFor(t, 5*time.Second, "the dialed and the two served connections open", func() bool { return probe.opens.Load() == 4 }, nil)
 }
 
 func TestProxyConfig(t *testing.T) {

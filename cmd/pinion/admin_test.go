@@ -1,99 +1,48 @@
 package main
 
 import (
-	"bufio"
 	"bytes"
 	"errors"
 	"io"
 	"net"
 	"net/http"
-	"os/exec"
-	"path/filepath"
 	"regexp"
-	"runtime"
 	"sync"
 	"syscall"
 	"testing"
 	"time"
 )
 
-// adminLine is the listening line with an admin address.
-var adminLine = regexp.MustCompile(`^pinion: listening on (127\.0\.0\.1:[0-9]+) \(([a-z]+), (loop|goroutine), ([0-9]+) loops\), admin (127\.0\.0\.1:[0-9]+)$`)
-
-// buildPinion builds the pinion binary into a temporary directory.
-func buildPinion(t *testing.T) string {
-	t.Helper()
-	if testing.Short() {
-		t.Skip("builds and runs the binary")
-	}
-	if runtime.GOOS == "windows" {
-		t.Skip("needs signals")
-	}
-	gobin, err := exec.LookPath("go")
-	if err != nil {
-		t.Skipf("go command not on PATH: %v", err)
-	}
-	bin := filepath.Join(t.TempDir(), "pinion")
-	if out, err := exec.Command(gobin, "build", "-o", bin, ".").CombinedOutput(); err != nil {
-		t.Fatalf("go build: %v\n%s", err, out)
-	}
-	return bin
-}
+// adminLine is the listening line, with the admin address when -admin is
+// given.
+var adminLine = regexp.MustCompile(`^pinion: listening on (127\.0\.0\.1:[0-9]+) \(([a-z]+), (loop|goroutine), ([0-9]+) loops\)(?:, admin (127\.0\.0\.1:[0-9]+))?$`)
 
 // serverProc is a `pinion serve` process started by a test.
 type serverProc struct {
-	cmd    *exec.Cmd
-	addr   string // the listening address
-	admin  string // the admin address
-	stderr bytes.Buffer
-	exited chan struct{}
-	err    error // Wait's, once exited is closed
+	*proc
+	addr  string // the listening address
+	admin string // the admin address
 }
 
-// startServe runs bin serve with args plus -admin 127.0.0.1:0 and waits
-// for its listening line. The process is killed (by PID) when the test
-// ends if it still runs.
+// startServe runs bin serve with args plus -pin=false and -admin
+// 127.0.0.1:0 (startServeFlags).
 func startServe(t *testing.T, bin string, args ...string) *serverProc {
 	t.Helper()
-	p := &serverProc{exited: make(chan struct{})}
-	p.cmd = exec.Command(bin, append([]string{"serve", "-addr", "127.0.0.1:0", "-pin=false", "-admin", "127.0.0.1:0"}, args...)...)
-	stdout, err := p.cmd.StdoutPipe()
-	if err != nil {
-		t.Fatal(err)
+	return startServeFlags(t, bin, append([]string{"-pin=false", "-admin", "127.0.0.1:0"}, args...)...)
+}
+
+// startServeFlags runs bin serve -addr 127.0.0.1:0 with args and waits for
+// its listening line. The process is killed (by PID) when the test ends if
+// it still runs.
+func startServeFlags(t *testing.T, bin string, args ...string) *serverProc {
+	t.Helper()
+	p := &serverProc{proc: startProc(t, bin, append([]string{"serve", "-addr", "127.0.0.1:0"}, args...)...)}
+	line := p.firstLine(t, 20*time.Second)
+	m := adminLine.FindStringSubmatch(line)
+	if m == nil {
+		t.Fatalf("first line %q does not match %s\nstderr: %s", line, adminLine, &p.stderr)
 	}
-	p.cmd.Stderr = &p.stderr
-	if err := p.cmd.Start(); err != nil {
-		t.Fatalf("start %s: %v", bin, err)
-	}
-	lines := make(chan string, 1)
-	go func() {
-		sc := bufio.NewScanner(stdout)
-		if sc.Scan() {
-			lines <- sc.Text()
-		}
-		close(lines)
-		_, _ = io.Copy(io.Discard, stdout)
-		p.err = p.cmd.Wait()
-		close(p.exited)
-	}()
-	t.Cleanup(func() {
-		select {
-		case <-p.exited:
-		default:
-			_ = p.cmd.Process.Kill()
-			<-p.exited
-		}
-	})
-	select {
-	case line, ok := <-lines:
-		m := adminLine.FindStringSubmatch(line)
-		if !ok || m == nil {
-			t.Fatalf("first line %q does not match %s\nstderr: %s", line, adminLine, &p.stderr)
-		}
-		p.addr, p.admin = m[1], m[5]
-	case <-time.After(20 * time.Second):
-		t.Fatal("no listening line after 20s")
-	}
+	p.addr, p.admin = m[1], m[5]
 	return p
 }
 
@@ -164,16 +113,9 @@ func TestReadinessThroughShutdown(t *testing.T) {
 		t.Errorf("/healthz during the drain: %d, want 200", got)
 	}
 	held.Close() // lets the drain finish
-	select {
-	case <-p.exited:
-	case <-time.After(20 * time.Second):
-		t.Fatalf("still running 20s after SIGTERM\nstderr: %s", &p.stderr)
-	}
+	p.exitsCleanly(t, 20*time.Second)
 	close(stop)
 	<-polled
-	if p.err != nil {
-		t.Errorf("exit: %v, want status 0\nstderr: %s", p.err, &p.stderr)
-	}
 	if got := status(base + "/healthz"); got != 0 {
 		t.Errorf("/healthz after exit: %d, want no answer", got)
 	}

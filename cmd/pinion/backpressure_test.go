@@ -35,6 +35,17 @@ func heapPeak() (stop func() int64) {
 	var ms runtime.MemStats
 	runtime.ReadMemStats(&ms)
 	base := int64(ms.HeapInuse)
+	return samplePeak(func() (int64, bool) {
+		var ms runtime.MemStats
+		runtime.ReadMemStats(&ms)
+		return int64(ms.HeapInuse) - base, true
+	})
+}
+
+// samplePeak calls sample every 10ms, from now until stop is called, which
+// returns the highest value sample gave (those it reports false for do not
+// count; 0 if none did).
+func samplePeak(sample func() (int64, bool)) (stop func() int64) {
 	done := make(chan struct{})
 	peak := make(chan int64, 1)
 	go func() {
@@ -42,9 +53,9 @@ func heapPeak() (stop func() int64) {
 		defer tick.Stop()
 		var top int64
 		for {
-			var ms runtime.MemStats
-			runtime.ReadMemStats(&ms)
-			top = max(top, int64(ms.HeapInuse)-base)
+			if v, ok := sample(); ok {
+				top = max(top, v)
+			}
 			select {
 			case <-done:
 				peak <- top
@@ -56,20 +67,32 @@ func heapPeak() (stop func() int64) {
 	return func() int64 { close(done); return <-peak }
 }
 
-// pacer keeps a reader at rate bytes per second.
+// pacer keeps a reader at rate bytes per second, after a first slowBytes
+// at slowRate.
 type pacer struct {
-	start time.Time
-	rate  float64
-	n     int64
+	start     time.Time
+	rate      float64
+	slowBytes int64
+	slowRate  float64
+	n         int64
 }
 
 func newPacer(rate float64) *pacer { return &pacer{start: time.Now(), rate: rate} }
 
+// newSlowStartPacer is newPacer(rate) after a first slowBytes at slowRate.
+func newSlowStartPacer(slowBytes int64, slowRate, rate float64) *pacer {
+	return &pacer{start: time.Now(), rate: rate, slowBytes: slowBytes, slowRate: slowRate}
+}
+
 // read records n bytes read and sleeps until the rate allows them.
 func (p *pacer) read(n int) {
 	p.n += int64(n)
-	due := p.start.Add(time.Duration(float64(p.n) / p.rate * float64(time.Second)))
-	if d := time.Until(due); d > 0 {
+	slow := min(p.n, p.slowBytes)
+	secs := float64(p.n-slow) / p.rate
+	if slow > 0 {
+		secs += float64(slow) / p.slowRate
+	}
+	if d := time.Until(p.start.Add(time.Duration(secs * float64(time.Second)))); d > 0 {
 		time.Sleep(d)
 	}
 }
@@ -141,41 +164,9 @@ func TestRESPPipelinedBigReplies(t *testing.T) {
 	forEachModel(t, func(t *testing.T, model string) {
 		srv := startServer(t, model, func(c *serveConfig) { c.proto = "resp" })
 		c := slowDial(t, srv.addr())
-		br := bufio.NewReaderSize(c, 64<<10)
-		set := fmt.Appendf(nil, "*3\r\n$3\r\nSET\r\n$1\r\nk\r\n$%d\r\n", size)
-		set = append(append(set, value...), "\r\n"...)
-		if _, err := c.Write(set); err != nil {
-			t.Fatalf("write SET: %v", err)
-		}
-		if line, err := br.ReadString('\n'); line != "+OK\r\n" || err != nil {
-			t.Fatalf("SET reply: got %q, %v; want +OK", line, err)
-		}
-
-		stop := heapPeak()
-		pipeline := bytes.Repeat([]byte("*2\r\n$3\r\nGET\r\n$1\r\nk\r\n"), gets)
-		werr := make(chan error, 1)
-		go func() { _, err := c.Write(pipeline); werr <- err }()
-		start := time.Now()
-		br.Reset(pacedReader{r: c, p: newPacer(rate)})
-		got := make([]byte, size+2)
-		header := fmt.Sprintf("$%d\r\n", size)
-		for i := range gets {
-			line, err := br.ReadString('\n')
-			if err != nil || line != header {
-				t.Fatalf("reply %d of %d: header %q, %v; want %q", i, gets, line, err, header)
-			}
-			if _, err := io.ReadFull(br, got); err != nil {
-				t.Fatalf("reply %d of %d: %v", i, gets, err)
-			}
-			if !bytes.Equal(got[:size], value) || string(got[size:]) != "\r\n" {
-				t.Fatalf("reply %d of %d: the value differs first at byte %d", i, gets, firstDiff(got[:size], value))
-			}
-		}
-		took := time.Since(start)
+		var stop func() int64
+		took := respPipelineGets(t, c, value, gets, newPacer(rate), func() { stop = heapPeak() })
 		growth := stop()
-		if err := <-werr; err != nil {
-			t.Fatalf("write GETs: %v", err)
-		}
 		t.Logf("%s: %d replies of %d B in %v (%.0f MiB/s), heap growth peak %.1f MiB, stalls %d",
 			model, gets, size, took.Round(time.Millisecond), float64(gets*size)/(1<<20)/took.Seconds(),
 			float64(growth)/(1<<20), serverStalls(srv))
@@ -205,50 +196,109 @@ func TestHTTPPipelinedEchoBodies(t *testing.T) {
 		srv := startServer(t, model, func(c *serveConfig) { c.proto = "http" })
 		c := slowDial(t, srv.addr())
 		stop := heapPeak()
-		werr := make(chan error, 1)
-		go func() {
-			head := fmt.Appendf(nil, "POST /echo HTTP/1.1\r\nHost: test\r\nContent-Length: %d\r\n\r\n", size)
-			for i := range reqs {
-				if _, err := c.Write(head); err != nil {
-					werr <- err
-					return
-				}
-				if _, err := c.Write(body(i)); err != nil {
-					werr <- err
-					return
-				}
-			}
-			werr <- nil
-		}()
-		start := time.Now()
-		br := bufio.NewReaderSize(pacedReader{r: c, p: newPacer(rate)}, 64<<10)
-		got := make([]byte, size)
-		for i := range reqs {
-			n, err := httpReadHead(br)
-			if err != nil {
-				t.Fatalf("response %d of %d: %v", i, reqs, err)
-			}
-			if n != size {
-				t.Fatalf("response %d of %d: Content-Length %d, want %d", i, reqs, n, size)
-			}
-			if _, err := io.ReadFull(br, got); err != nil {
-				t.Fatalf("response %d of %d: body: %v", i, reqs, err)
-			}
-			if want := body(i); !bytes.Equal(got, want) {
-				t.Fatalf("response %d of %d: the body differs first at byte %d", i, reqs, firstDiff(got, want))
-			}
-		}
-		took := time.Since(start)
+		took := httpPipelineEcho(t, c, reqs, body, newPacer(rate))
 		growth := stop()
-		if err := <-werr; err != nil {
-			t.Fatalf("write requests: %v", err)
-		}
 		t.Logf("%s: %d responses of %d B in %v, heap growth peak %.1f MiB, stalls %d",
 			model, reqs, size, took.Round(time.Millisecond), float64(growth)/(1<<20), serverStalls(srv))
 		if growth >= pipelineHeapBound {
 			t.Errorf("heap grew by %d B at its peak; want under %d", growth, pipelineHeapBound)
 		}
 	})
+}
+
+// respPipelineGets SETs value on c and waits for its +OK, calls begin,
+// then writes gets GETs of the value in one write from another goroutine
+// while reading the replies through p. Each reply must be the value,
+// intact and in order. It returns how long the replies took from begin.
+func respPipelineGets(t *testing.T, c net.Conn, value []byte, gets int, p *pacer, begin func()) time.Duration {
+	t.Helper()
+	br := bufio.NewReaderSize(c, 64<<10)
+	set := fmt.Appendf(nil, "*3\r\n$3\r\nSET\r\n$1\r\nk\r\n$%d\r\n", len(value))
+	set = append(append(set, value...), "\r\n"...)
+	if _, err := c.Write(set); err != nil {
+		t.Fatalf("write SET: %v", err)
+	}
+	if line, err := br.ReadString('\n'); line != "+OK\r\n" || err != nil {
+		t.Fatalf("SET reply: got %q, %v; want +OK", line, err)
+	}
+	begin()
+	pipeline := bytes.Repeat([]byte("*2\r\n$3\r\nGET\r\n$1\r\nk\r\n"), gets)
+	werr := make(chan error, 1)
+	go func() { _, err := c.Write(pipeline); werr <- err }()
+	start := time.Now()
+	p.start = start
+	br.Reset(pacedReader{r: c, p: p})
+	got := make([]byte, len(value)+2)
+	header := fmt.Sprintf("$%d\r\n", len(value))
+	for i := range gets {
+		line, err := br.ReadString('\n')
+		if err != nil || line != header {
+			t.Fatalf("reply %d of %d: header %q, %v; want %q", i, gets, line, err, header)
+		}
+		if _, err := io.ReadFull(br, got); err != nil {
+			t.Fatalf("reply %d of %d: %v", i, gets, err)
+		}
+		if !bytes.Equal(got[:len(value)], value) || string(got[len(value):]) != "\r\n" {
+			t.Fatalf("reply %d of %d: the value differs first at byte %d", i, gets, firstDiff(got[:len(value)], value))
+		}
+	}
+	took := time.Since(start)
+	if err := <-werr; err != nil {
+		t.Fatalf("write GETs: %v", err)
+	}
+	return took
+}
+
+// httpPipelineEcho writes reqs POST /echo requests with the bodies body(i)
+// on c from another goroutine while reading the responses through p. Each
+// response must be a 200 with its request's body, in order. It returns how
+// long the responses took.
+func httpPipelineEcho(t *testing.T, c net.Conn, reqs int, body func(int) []byte, p *pacer) time.Duration {
+	t.Helper()
+	werr := make(chan error, 1)
+	go func() {
+		for i := range reqs {
+			b := body(i)
+			head := fmt.Appendf(nil, "POST /echo HTTP/1.1\r\nHost: test\r\nContent-Length: %d\r\n\r\n", len(b))
+			if _, err := c.Write(head); err != nil {
+				werr <- err
+				return
+			}
+			if _, err := c.Write(b); err != nil {
+				werr <- err
+				return
+			}
+		}
+		werr <- nil
+	}()
+	start := time.Now()
+	p.start = start
+	br := bufio.NewReaderSize(pacedReader{r: c, p: p}, 64<<10)
+	var got []byte
+	for i := range reqs {
+		want := body(i)
+		n, err := httpReadHead(br)
+		if err != nil {
+			t.Fatalf("response %d of %d: %v", i, reqs, err)
+		}
+		if n != len(want) {
+			t.Fatalf("response %d of %d: Content-Length %d, want %d", i, reqs, n, len(want))
+		}
+		if cap(got) < n {
+			got = make([]byte, n)
+		}
+		if _, err := io.ReadFull(br, got[:n]); err != nil {
+			t.Fatalf("response %d of %d: body: %v", i, reqs, err)
+		}
+		if !bytes.Equal(got[:n], want) {
+			t.Fatalf("response %d of %d: the body differs first at byte %d", i, reqs, firstDiff(got[:n], want))
+		}
+	}
+	took := time.Since(start)
+	if err := <-werr; err != nil {
+		t.Fatalf("write requests: %v", err)
+	}
+	return took
 }
 
 // httpReadHead reads a response's status line and header section from br,

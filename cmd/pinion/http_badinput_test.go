@@ -12,6 +12,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/pinion-net/pinion/cmd/pinion/internal/wiretest"
 )
 
 // These tests send -proto http what a hostile or broken client sends, on
@@ -55,15 +57,15 @@ func TestHTTPRefusals(t *testing.T) {
 		for _, tt := range tests {
 			t.Run(tt.name, func(t *testing.T) {
 				c, br := httpDial(t, addr)
-				if _, err := io.WriteString(c, tt.in+httpReq("GET", "/plaintext", "", "")); err != nil {
+				if _, err := io.WriteString(c, tt.in+wiretest.HTTPRequest("GET", "/plaintext", "", "")); err != nil {
 					t.Fatalf("write: %v", err)
 				}
-				g, err := httpReadOne(br, "GET")
+				g, err := wiretest.ReadHTTP(br, "GET")
 				if err != nil {
 					t.Fatalf("read the refusal: %v", err)
 				}
-				if g.status != tt.want || g.header.Get("Connection") != "close" {
-					t.Errorf("got %d with Connection %q, want %d with close", g.status, g.header.Get("Connection"), tt.want)
+				if g.Status != tt.want || g.Header.Get("Connection") != "close" {
+					t.Errorf("got %d with Connection %q, want %d with close", g.Status, g.Header.Get("Connection"), tt.want)
 				}
 				httpExpectClosed(t, br)
 			})
@@ -155,12 +157,12 @@ func TestHTTPHugeHeader(t *testing.T) {
 		if _, err := c.Write(huge[:first]); err != nil {
 			t.Fatalf("write the first %d bytes: %v", first, err)
 		}
-		g, err := httpReadOne(br, "GET")
+		g, err := wiretest.ReadHTTP(br, "GET")
 		if err != nil {
 			t.Fatalf("read the answer to %d bytes of header: %v", first, err)
 		}
-		if g.status != 431 || g.header.Get("Connection") != "close" {
-			t.Errorf("got %d with Connection %q, want 431 with close", g.status, g.header.Get("Connection"))
+		if g.Status != 431 || g.Header.Get("Connection") != "close" {
+			t.Errorf("got %d with Connection %q, want 431 with close", g.Status, g.Header.Get("Connection"))
 		}
 		if _, err := c.Write(huge[first:]); err != nil && !errors.Is(err, syscall.ECONNRESET) && !errors.Is(err, syscall.EPIPE) {
 			t.Errorf("write the rest: got %v, want success, a reset or a broken pipe", err)
@@ -171,22 +173,22 @@ func TestHTTPHugeHeader(t *testing.T) {
 		// that does not wait: the status line must arrive before any reset.
 		c, br = httpDial(t, addr)
 		go func() { _, _ = c.Write(huge) }() // fails once the server closes; the cleanup closes c
-		g, err = httpReadOne(br, "GET")
+		g, err = wiretest.ReadHTTP(br, "GET")
 		if err != nil {
 			t.Fatalf("read the answer while writing 1 MiB: %v", err)
 		}
-		if g.status != 431 {
-			t.Errorf("while writing 1 MiB: got %d, want 431", g.status)
+		if g.Status != 431 {
+			t.Errorf("while writing 1 MiB: got %d, want 431", g.Status)
 		}
 
 		c, br = httpDial(t, addr)
-		if _, err := io.WriteString(c, httpReq("GET", "/plaintext", "", "")); err != nil {
+		if _, err := io.WriteString(c, wiretest.HTTPRequest("GET", "/plaintext", "", "")); err != nil {
 			t.Fatalf("write: %v", err)
 		}
-		if g, err := httpReadOne(br, "GET"); err != nil {
+		if g, err := wiretest.ReadHTTP(br, "GET"); err != nil {
 			t.Fatalf("a request after the huge header: %v", err)
 		} else {
-			wantHello.check(t, 0, g)
+			wiretest.Hello.Check(t, 0, g)
 		}
 	})
 }
@@ -317,14 +319,14 @@ func TestHTTPUnderAttack(t *testing.T) {
 		slowest := time.Duration(0)
 		for i := range asks {
 			start := time.Now()
-			if _, err := io.WriteString(c, httpReq("GET", "/plaintext", "", "")); err != nil {
+			if _, err := io.WriteString(c, wiretest.HTTPRequest("GET", "/plaintext", "", "")); err != nil {
 				t.Fatalf("write /plaintext %d during the attack: %v", i, err)
 			}
-			g, err := httpReadOne(br, "GET")
+			g, err := wiretest.ReadHTTP(br, "GET")
 			if err != nil {
 				t.Fatalf("/plaintext %d during the attack: %v", i, err)
 			}
-			wantHello.check(t, i, g)
+			wiretest.Hello.Check(t, i, g)
 			slowest = max(slowest, time.Since(start))
 			<-tick.C
 		}

@@ -60,9 +60,9 @@ func TestCurl(t *testing.T) {
 			{[]string{base + "/plaintext"}, "Hello, World!200"},
 			{[]string{base + "/json"}, `{"message":"Hello, World!"}200`},
 			{[]string{base + "/block?ms=5"}, "ok200"},
-			{[]string{base + "/block?ms=20000"}, httpBadBlock + "400"},
-			{[]string{base + "/nope"}, httpNotFound + "404"},
-			{[]string{"-X", "DELETE", base + "/json"}, httpMethod + "405"},
+			{[]string{base + "/block?ms=20000"}, "ms must be an integer from 0 to 10000\n" + "400"},
+			{[]string{base + "/nope"}, "Not Found\n" + "404"},
+			{[]string{"-X", "DELETE", base + "/json"}, "Method Not Allowed\n" + "405"},
 			{[]string{"-d", "posted", base + "/echo"}, "posted200"},
 		}
 		for _, tt := range tests {

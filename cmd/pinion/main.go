@@ -11,6 +11,8 @@ import (
 	"fmt"
 	"io"
 	"os"
+
+	"github.com/pinion-net/pinion/cmd/pinion/internal/load"
 )
 
 func main() {
@@ -26,7 +28,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 	case "serve":
 		return serve(args[1:], stdout, stderr)
 	case "load":
-		return load(args[1:], stdout, stderr)
+		return load.Run(args[1:], stdout, stderr)
 	case "top":
 		return topCmd(args[1:], stdout, stderr)
 	case "-h", "-help", "--help", "help":

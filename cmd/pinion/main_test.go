@@ -1,22 +1,16 @@
 package main
 
 import (
-	"bufio"
 	"bytes"
-	"context"
 	"errors"
 	"io"
 	"net"
 	"os"
-	"os/exec"
-	"path/filepath"
 	"regexp"
 	"runtime"
 	"strings"
 	"testing"
 	"time"
-
-	"github.com/pinion-net/pinion/engine"
 )
 
 // cliRun runs the command line in-process and returns its exit status and
@@ -117,20 +111,7 @@ var listeningLine = regexp.MustCompile(`^pinion: listening on (127\.0\.0\.1:[0-9
 // interrupts the server with SIGINT while the connection is still open, and
 // expects the connection to end with EOF and the process to exit 0.
 func TestServeProcess(t *testing.T) {
-	if testing.Short() {
-		t.Skip("builds and runs the binary")
-	}
-	if runtime.GOOS == "windows" {
-		t.Skip("needs SIGINT")
-	}
-	gobin, err := exec.LookPath("go")
-	if err != nil {
-		t.Skipf("go command not on PATH: %v", err)
-	}
-	bin := filepath.Join(t.TempDir(), "pinion")
-	if out, err := exec.Command(gobin, "build", "-o", bin, ".").CombinedOutput(); err != nil {
-		t.Fatalf("go build: %v\n%s", err, out)
-	}
+	bin := buildPinion(t)
 	for _, tt := range []struct{ model, loops string }{{"loop", "2"}, {"goroutine", "0"}} {
 		t.Run(tt.model, func(t *testing.T) {
 			t.Parallel()
@@ -140,49 +121,8 @@ func TestServeProcess(t *testing.T) {
 }
 
 func serveProcess(t *testing.T, bin, model, wantLoops string) {
-	cmd := exec.Command(bin, "serve", "-addr", "127.0.0.1:0", "-model", model, "-loops", "2", "-pin=false")
-	stdout, err := cmd.StdoutPipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	var stderr bytes.Buffer
-	cmd.Stderr = &stderr
-	if err := cmd.Start(); err != nil {
-		t.Fatalf("start %s: %v", bin, err)
-	}
-	// exited is closed once the process is gone; waitErr is then its status.
-	exited := make(chan struct{})
-	var waitErr error
-	lines := make(chan string, 1)
-	go func() {
-		sc := bufio.NewScanner(stdout)
-		if sc.Scan() {
-			lines <- sc.Text()
-		}
-		close(lines)
-		_, _ = io.Copy(io.Discard, stdout) // Wait closes the pipe only after this
-		waitErr = cmd.Wait()
-		close(exited)
-	}()
-	t.Cleanup(func() {
-		select {
-		case <-exited:
-		default:
-			_ = cmd.Process.Kill()
-			<-exited
-		}
-	})
-
-	var line string
-	select {
-	case l, ok := <-lines:
-		if !ok {
-			t.Fatalf("serve printed nothing on stdout\nstderr: %s", &stderr)
-		}
-		line = l
-	case <-time.After(20 * time.Second):
-		t.Fatal("no listening line after 20s")
-	}
+	p := startProc(t, bin, "serve", "-addr", "127.0.0.1:0", "-model", model, "-loops", "2", "-pin=false")
+	line := p.firstLine(t, 20*time.Second)
 	m := listeningLine.FindStringSubmatch(line)
 	if m == nil {
 		t.Fatalf("first line %q does not match %s", line, listeningLine)
@@ -197,71 +137,19 @@ func serveProcess(t *testing.T, bin, model, wantLoops string) {
 	}
 	defer c.Close()
 	_ = c.SetDeadline(time.Now().Add(15 * time.Second))
-	msg := []byte("hello, pinion\n")
-	if _, err := c.Write(msg); err != nil {
-		t.Fatalf("write: %v", err)
-	}
-	got := make([]byte, len(msg))
-	if _, err := io.ReadFull(c, got); err != nil {
-		t.Fatalf("read echo: %v", err)
-	}
-	if !bytes.Equal(got, msg) {
-		t.Fatalf("echo = %q; want %q", got, msg)
+	if err := echoRoundTripOn(c, []byte("hello, pinion\n")); err != nil {
+		t.Fatal(err)
 	}
 
-	if err := cmd.Process.Signal(os.Interrupt); err != nil {
-		t.Fatalf("SIGINT to pid %d: %v", cmd.Process.Pid, err)
+	if err := p.cmd.Process.Signal(os.Interrupt); err != nil {
+		t.Fatalf("SIGINT to pid %d: %v", p.cmd.Process.Pid, err)
 	}
 	// A graceful shutdown ends the open connection with FIN, not a reset.
-	if n, err := c.Read(got); !errors.Is(err, io.EOF) {
+	var one [1]byte
+	if n, err := c.Read(one[:]); !errors.Is(err, io.EOF) {
 		t.Errorf("read after SIGINT = %d, %v; want 0, EOF", n, err)
 	}
 	_ = c.Close()
 
-	select {
-	case <-exited:
-		if waitErr != nil {
-			t.Fatalf("serve exited with %v after SIGINT; want status 0\nstderr: %s", waitErr, &stderr)
-		}
-	case <-time.After(20 * time.Second):
-		t.Fatalf("serve still running 20s after SIGINT\nstderr: %s", &stderr)
-	}
-}
-
-// echoHandler and the engine.Start call below are the embedding example of
-// README.md; keep the two the same.
-type echoHandler struct{ engine.BaseHandler }
-
-func (echoHandler) OnData(c *engine.Conn) { c.Write(c.Next(-1)) }
-
-// TestEmbeddingExample runs the README's example on a free port.
-func TestEmbeddingExample(t *testing.T) {
-	e, err := engine.Start(echoHandler{}, engine.Config{Addrs: []string{"127.0.0.1:0"}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer func() {
-		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-		defer cancel()
-		if err := e.Shutdown(ctx); err != nil {
-			t.Errorf("Shutdown: %v", err)
-		}
-	}()
-	c, err := net.DialTimeout("tcp", e.Addrs()[0].String(), 5*time.Second)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer c.Close()
-	_ = c.SetDeadline(time.Now().Add(10 * time.Second))
-	msg := []byte("ping")
-	if _, err := c.Write(msg); err != nil {
-		t.Fatal(err)
-	}
-	got := make([]byte, len(msg))
-	if _, err := io.ReadFull(c, got); err != nil {
-		t.Fatalf("read echo: %v", err)
-	}
-	if !bytes.Equal(got, msg) {
-		t.Fatalf("echo = %q; want %q", got, msg)
-	}
+	p.exitsCleanly(t, 20*time.Second)
 }

@@ -11,6 +11,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/pinion-net/pinion/cmd/pinion/internal/proto"
 )
 
 // TestEchoDelay runs both models with -echo-delay 1ms: every round trip
@@ -142,7 +144,7 @@ func TestOffloadFlagsReachEngine(t *testing.T) {
 			maxConns: -1, idleTimeout: time.Minute, readBuf: 64 << 10, offloadPolicy: "pause",
 		}
 		mutate(&cfg)
-		srv, err := startLoopServer(cfg, echo{delay: cfg.echoDelay}, slog.New(slog.DiscardHandler))
+		srv, err := startLoopServer(cfg, proto.Echo{Delay: cfg.echoDelay}, slog.New(slog.DiscardHandler))
 		if err != nil {
 			t.Fatalf("startLoopServer: %v", err)
 		}

@@ -70,13 +70,6 @@ func startProxy(t testing.TB, model, upstream string, mutate func(*serveConfig))
 	})
 }
 
-// proxyModels are the models the proxy runs on.
-func forEachProxyModel(t *testing.T, fn func(t *testing.T, model string)) {
-	for _, m := range []string{"goroutine"} {
-		t.Run(m, func(t *testing.T) { fn(t, m) })
-	}
-}
-
 // halfCloseOnce sends payload in random chunks, then half-closes, and
 // reads until end of file: the echo must be every byte, in order, and then
 // EOF.
@@ -122,7 +115,7 @@ func halfCloseOnce(addr string, payload []byte, seed uint64) error {
 // then EOF, and no connection is left open on the backend.
 func TestProxyIntegrityHalfClose(t *testing.T) {
 	const conns, parallel = 200, 50
-	forEachProxyModel(t, func(t *testing.T, model string) {
+	forEachModel(t, func(t *testing.T, model string) {
 		b := startEchoBackend(t)
 		addr := startProxy(t, model, b.addr(), nil)
 		r := rand.New(rand.NewPCG(9, 9))
@@ -167,7 +160,7 @@ func TestProxyIntegrityHalfClose(t *testing.T) {
 // TestProxyUpstreamDown: with nothing listening upstream the client is
 // closed at once, not left hanging.
 func TestProxyUpstreamDown(t *testing.T) {
-	forEachProxyModel(t, func(t *testing.T, model string) {
+	forEachModel(t, func(t *testing.T, model string) {
 		ln, err := net.Listen("tcp", "127.0.0.1:0")
 		if err != nil {
 			t.Fatal(err)
@@ -186,11 +179,11 @@ func TestProxyConnectTimeout(t *testing.T) {
 	if runtime.GOOS != "linux" {
 		t.Skip("relies on Linux dropping SYNs to a full accept queue")
 	}
-	forEachProxyModel(t, func(t *testing.T, model string) {
+	forEachModel(t, func(t *testing.T, model string) {
 		full := fullListener(t)
 		addr := startProxy(t, model, full, func(c *serveConfig) { c.connectTimeout = 300 * time.Millisecond })
 		start := time.Now()
-		assertClosedWithin(t, addr, 5*time.Second)
+		assertClosedWithin(t, addr, 2*time.Second) // the timeout, and room for a loaded machine
 		if d := time.Since(start); d < 250*time.Millisecond {
 			t.Fatalf("client closed after %v, before the 300ms connect timeout: was the upstream really unreachable?", d)
 		}
@@ -249,7 +242,7 @@ func assertClosedWithin(t *testing.T, addr string, d time.Duration) {
 // upstream connection closed promptly, and the proxy keeps no descriptor of
 // the pair.
 func TestProxyResetClosesPair(t *testing.T) {
-	forEachProxyModel(t, func(t *testing.T, model string) {
+	forEachModel(t, func(t *testing.T, model string) {
 		b := startEchoBackend(t)
 		addr := startProxy(t, model, b.addr(), nil)
 		before := openSockets(t)

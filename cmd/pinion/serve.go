@@ -13,6 +13,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/pinion-net/pinion/cmd/pinion/internal/proto"
 	"github.com/pinion-net/pinion/engine"
 )
 
@@ -49,8 +50,17 @@ type serveConfig struct {
 }
 
 // protoOptions returns the protocol settings of the flags.
-func (c serveConfig) protoOptions() protoOptions {
-	return protoOptions{echoDelay: c.echoDelay, headerTimeout: c.headerTimeout, maxHeader: c.maxHeader, maxBody: c.maxBody}
+func (c serveConfig) protoOptions() proto.Options {
+	return proto.Options{EchoDelay: c.echoDelay, MaxHeader: c.maxHeader, MaxBody: c.maxBody}
+}
+
+// protocolOf returns the protocol the serve flags name, or nil for the
+// proxy, which relays bytes and parses none.
+func protocolOf(c serveConfig) (proto.Protocol, error) {
+	if c.proto == "proxy" {
+		return nil, nil
+	}
+	return proto.New(c.proto, c.protoOptions())
 }
 
 // maxInbound is the most unconsumed input a connection may hold: a whole
@@ -123,8 +133,6 @@ func parseServe(args []string, stderr io.Writer) (serveConfig, error) {
 		return c, errors.New("-proto proxy needs -upstream HOST:PORT")
 	case c.proto != "proxy" && c.upstream != "":
 		return c, fmt.Errorf("-upstream works with -proto proxy only, got -proto %s", c.proto)
-	case c.proto == "proxy" && c.model == "loop":
-		return c, errors.New("-proto proxy runs on -model goroutine only for now")
 	case c.proto == "proxy" && c.connectTimeout <= 0:
 		return c, fmt.Errorf("-connect-timeout must be positive, got %v", c.connectTimeout)
 	case c.echoDelay < 0:
@@ -153,7 +161,7 @@ func serve(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stderr, "pinion serve: %v\n", err)
 		return 2
 	}
-	proto, err := protocolOf(cfg)
+	p, err := protocolOf(cfg)
 	if err != nil {
 		fmt.Fprintf(stderr, "pinion serve: %v\n", err)
 		return 2
@@ -163,9 +171,9 @@ func serve(args []string, stdout, stderr io.Writer) int {
 	log := slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: level}))
 	var srv server
 	if cfg.model == "loop" {
-		srv, err = startLoopServer(cfg, proto, log)
+		srv, err = startLoopServer(cfg, p, log)
 	} else {
-		srv, err = startGoroutineServer(cfg, proto, log)
+		srv, err = startGoroutineServer(cfg, p, log)
 	}
 	if err != nil {
 		fmt.Fprintf(stderr, "pinion serve: %v\n", err)

@@ -9,6 +9,8 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
+
+	"github.com/pinion-net/pinion/cmd/pinion/internal/proto"
 )
 
 // goroutineBuf is the first read buffer of a connection.
@@ -23,7 +25,7 @@ const goroutineLinger = 2 * time.Second
 // connection: the baseline pinion is compared against.
 type goroutineServer struct {
 	ln    net.Listener
-	proto protocol
+	proto proto.Protocol
 	cfg   serveConfig
 	log   *slog.Logger
 	slots chan struct{} // one per connection served; nil: no bound
@@ -35,7 +37,7 @@ type goroutineServer struct {
 	wg       sync.WaitGroup
 }
 
-func startGoroutineServer(cfg serveConfig, proto protocol, log *slog.Logger) (server, error) {
+func startGoroutineServer(cfg serveConfig, p proto.Protocol, log *slog.Logger) (server, error) {
 	network, address := "tcp", cfg.addr
 	if rest, ok := strings.CutPrefix(address, "unix://"); ok {
 		network, address = "unix", rest
@@ -46,7 +48,7 @@ func startGoroutineServer(cfg serveConfig, proto protocol, log *slog.Logger) (se
 	if err != nil {
 		return nil, err
 	}
-	s := &goroutineServer{ln: ln, proto: proto, cfg: cfg, log: log, conns: make(map[net.Conn]struct{})}
+	s := &goroutineServer{ln: ln, proto: p, cfg: cfg, log: log, conns: make(map[net.Conn]struct{})}
 	if cfg.maxConns > 0 {
 		s.slots = make(chan struct{}, cfg.maxConns)
 	}
@@ -124,7 +126,7 @@ func (s *goroutineServer) handle(c net.Conn) {
 		return
 	}
 	defer lingerClose(c)
-	sc := &scratch{peer: c}
+	sc := &proto.Scratch{Peer: c}
 	var out []byte
 	buf := make([]byte, goroutineBuf)
 	have := 0
@@ -136,25 +138,25 @@ func (s *goroutineServer) handle(c net.Conn) {
 		n, err := c.Read(buf[have:])
 		have += n
 		for have > 0 {
-			sc.now = time.Now()
-			used, reply, next := s.proto.serve(sc, buf[:have], out[:0])
+			sc.Now = time.Now()
+			used, reply, next := s.proto.Serve(sc, buf[:have], out[:0])
 			out = reply[:0]
 			if !writeReplies(c, reply, next) {
 				return
 			}
 			have = copy(buf, buf[used:have])
-			if next.close || next.err != nil {
+			if next.Close || next.Err != nil {
 				return
 			}
 			if used > 0 {
 				headerArmed = false // a request completed: the next one gets a deadline of its own
 			}
-			if next.partial && !headerArmed && s.cfg.headerTimeout > 0 {
+			if next.Partial && !headerArmed && s.cfg.headerTimeout > 0 {
 				headerArmed = s.extendDeadline(c, s.cfg.headerTimeout)
-			} else if !next.partial {
+			} else if !next.Partial {
 				headerArmed = false
 			}
-			if used == 0 || next.partial {
+			if used == 0 || next.Partial {
 				break
 			}
 		}
@@ -195,18 +197,18 @@ func lingerClose(c net.Conn) {
 
 // writeReplies writes one serve call's replies, sleeping first where they
 // are owed after blocking work. It reports false when writing failed.
-func writeReplies(c net.Conn, reply []byte, next action) bool {
+func writeReplies(c net.Conn, reply []byte, next proto.Action) bool {
 	now, later := reply, []byte(nil)
-	if next.block > 0 {
-		now, later = reply[:next.blockFrom], reply[next.blockFrom:]
+	if next.Block > 0 {
+		now, later = reply[:next.BlockFrom], reply[next.BlockFrom:]
 	}
 	if len(now) > 0 {
 		if _, err := c.Write(now); err != nil {
 			return false
 		}
 	}
-	if next.block > 0 {
-		time.Sleep(next.block) // the blocking work
+	if next.Block > 0 {
+		time.Sleep(next.Block) // the blocking work
 		if _, err := c.Write(later); err != nil {
 			return false
 		}
@@ -217,7 +219,7 @@ func writeReplies(c net.Conn, reply []byte, next action) bool {
 // shutdown closes the listener, then makes every connection's read return
 // so its goroutine flushes and exits; at ctx's end it closes them all.
 func (s *goroutineServer) shutdown(ctx context.Context) error {
-	defer closeProtocol(s.proto)
+	defer proto.Close(s.proto)
 	s.stopping.Store(true)
 	s.mu.Lock()
 	s.closed = true

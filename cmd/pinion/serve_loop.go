@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"time"
 
+	"github.com/pinion-net/pinion/cmd/pinion/internal/proto"
 	"github.com/pinion-net/pinion/codec"
 	"github.com/pinion-net/pinion/engine"
 )
@@ -15,7 +16,7 @@ import (
 // loopServer serves a protocol on pinion's event loops.
 type loopServer struct {
 	e     *engine.Engine
-	proto protocol // closed after shutdown
+	proto proto.Protocol // closed after shutdown
 }
 
 // loopHandler adapts a protocol to engine.Handler: the input is handed over
@@ -28,9 +29,9 @@ type loopServer struct {
 // memory bounded by the watermarks.
 type loopHandler struct {
 	engine.BaseHandler
-	proto         protocol
+	proto         proto.Protocol
 	headerTimeout time.Duration
-	scratch       []*scratch // one per loop, by loop ID: only that loop touches it
+	scratch       []*proto.Scratch // one per loop, by loop ID: only that loop touches it
 }
 
 // connState is what the handler keeps per connection, allocated only for
@@ -52,7 +53,7 @@ func state(c *engine.Conn) *connState {
 
 // OnOpen tells the loop what the peer's FIN means for the protocol.
 func (h *loopHandler) OnOpen(c *engine.Conn) {
-	if a, ok := h.proto.(finAbandoner); ok && a.abandonOnFIN() {
+	if a, ok := h.proto.(finAbandoner); ok && a.AbandonOnFIN() {
 		c.SetAbandonOnFIN(true)
 	}
 }
@@ -60,51 +61,51 @@ func (h *loopHandler) OnOpen(c *engine.Conn) {
 // finAbandoner is a protocol whose clients give up when they send FIN
 // (HTTP): their unserved requests and queued blocking work are dropped.
 type finAbandoner interface {
-	abandonOnFIN() bool
+	AbandonOnFIN() bool
 }
 
 func (h *loopHandler) OnData(c *engine.Conn) {
 	sc := h.scratch[c.Loop().ID()]
-	sc.now = c.Loop().Now()
+	sc.Now = c.Loop().Now()
 	// The protocol parses with the connection's progress when it has one,
 	// else with the scratch's, which moves to a connState of its own only
 	// if a request is left partial.
-	sc.conn, sc.own = nil, codec.RequestProgress{}
+	sc.Conn, sc.Own = nil, codec.RequestProgress{}
 	if st, _ := c.Context().(*connState); st != nil {
-		sc.conn = &st.progress
+		sc.Conn = &st.progress
 	}
 	defer func() {
-		if sc.conn == nil && sc.own != (codec.RequestProgress{}) {
-			state(c).progress = sc.own
+		if sc.Conn == nil && sc.Own != (codec.RequestProgress{}) {
+			state(c).progress = sc.Own
 		}
-		sc.conn = nil
+		sc.Conn = nil
 	}()
 	served := false // a request completed: one partial after it gets a deadline of its own
 	for c.Buffered() > 0 {
-		sc.peer = c
+		sc.Peer = c
 		if c.Saturated() {
 			// The rest waits for the replies to drain; the loop calls
 			// again. No header deadline meanwhile: the client is not late.
 			h.armHeaderDeadline(c, false)
 			return
 		}
-		n, reply, next := h.proto.serve(sc, c.Peek(-1), sc.out[:0])
-		sc.peer = nil // the scratch outlives c
-		sc.out = reply[:0]
+		n, reply, next := h.proto.Serve(sc, c.Peek(-1), sc.Out[:0])
+		sc.Peer = nil // the scratch outlives c
+		sc.Out = reply[:0]
 		c.Discard(n)
 		served = served || n > 0
 		if !h.send(c, sc, reply, next) {
 			return
 		}
-		if next.close || next.err != nil {
-			_ = c.CloseWithError(next.err)
+		if next.Close || next.Err != nil {
+			_ = c.CloseWithError(next.Err)
 			return
 		}
-		if next.partial || n == 0 {
+		if next.Partial || n == 0 {
 			if served {
 				h.armHeaderDeadline(c, false)
 			}
-			h.armHeaderDeadline(c, next.partial)
+			h.armHeaderDeadline(c, next.Partial)
 			return
 		}
 	}
@@ -114,21 +115,21 @@ func (h *loopHandler) OnData(c *engine.Conn) {
 // send writes the replies of one serve call, through the offload pool
 // when they are owed after blocking work or when earlier replies are still
 // there. It reports false when the connection was closed instead.
-func (h *loopHandler) send(c *engine.Conn, sc *scratch, reply []byte, next action) bool {
-	if next.block <= 0 && !c.OffloadBusy() {
+func (h *loopHandler) send(c *engine.Conn, sc *proto.Scratch, reply []byte, next proto.Action) bool {
+	if next.Block <= 0 && !c.OffloadBusy() {
 		_, _ = c.Write(reply)
 		return true
 	}
 	now, later := reply, []byte(nil)
-	if next.block > 0 {
-		now, later = reply[:next.blockFrom], reply[next.blockFrom:]
+	if next.Block > 0 {
+		now, later = reply[:next.BlockFrom], reply[next.BlockFrom:]
 	}
 	if !c.OffloadBusy() { // nothing owed before: what needs no blocking goes now
 		_, _ = c.Write(now)
 		now = nil
 	}
 	// Copies: reply is the loop's scratch, reused by the next serve call.
-	now, later, d := bytes.Clone(now), bytes.Clone(later), next.block
+	now, later, d := bytes.Clone(now), bytes.Clone(later), next.Block
 	err := c.Offload(func(ctx context.Context, w io.Writer) error {
 		if _, err := w.Write(now); err != nil {
 			return err
@@ -143,7 +144,7 @@ func (h *loopHandler) send(c *engine.Conn, sc *scratch, reply []byte, next actio
 		return true
 	}
 	if b, ok := h.proto.(busyReplier); ok && errors.Is(err, engine.ErrOffloadFull) {
-		_, _ = c.Write(b.busy(sc, nil))
+		_, _ = c.Write(b.Busy(sc, nil))
 	}
 	_ = c.CloseWithError(err)
 	return false
@@ -187,10 +188,10 @@ func (h *loopHandler) armHeaderDeadline(c *engine.Conn, partial bool) {
 // busyReplier is a protocol that can answer "busy" when the offload pool
 // refuses work (-offload-policy reject), e.g. HTTP's 503.
 type busyReplier interface {
-	busy(sc *scratch, out []byte) []byte
+	Busy(sc *proto.Scratch, out []byte) []byte
 }
 
-func startLoopServer(cfg serveConfig, proto protocol, log *slog.Logger) (server, error) {
+func startLoopServer(cfg serveConfig, p proto.Protocol, log *slog.Logger) (server, error) {
 	lb, err := engine.ParseBalance(cfg.lb)
 	if err != nil {
 		return nil, err
@@ -207,11 +208,7 @@ func startLoopServer(cfg serveConfig, proto protocol, log *slog.Logger) (server,
 	if err != nil {
 		return nil, err
 	}
-	h := &loopHandler{proto: proto, headerTimeout: cfg.headerTimeout}
-	for range cfg.loops {
-		h.scratch = append(h.scratch, &scratch{})
-	}
-	e, err := engine.Start(h, engine.Config{
+	ecfg := engine.Config{
 		Addrs:          []string{cfg.addr},
 		Loops:          cfg.loops,
 		Balance:        lb,
@@ -227,18 +224,26 @@ func startLoopServer(cfg serveConfig, proto protocol, log *slog.Logger) (server,
 		ProxyProtocol:  cfg.proxyProtocol,
 		SlowCallback:   negativeIfZero(cfg.slowCallback),
 		Logger:         log,
-	})
+	}
+	if p == nil {
+		return startLoopProxy(cfg, ecfg, log)
+	}
+	h := &loopHandler{proto: p, headerTimeout: cfg.headerTimeout}
+	for range cfg.loops {
+		h.scratch = append(h.scratch, &proto.Scratch{})
+	}
+	e, err := engine.Start(h, ecfg)
 	if err != nil {
 		return nil, err
 	}
-	return &loopServer{e: e, proto: proto}, nil
+	return &loopServer{e: e, proto: p}, nil
 }
 
 func (s *loopServer) addr() string { return s.e.Addrs()[0].String() }
 func (s *loopServer) loops() int   { return s.e.Loops() }
 
 func (s *loopServer) shutdown(ctx context.Context) error {
-	defer closeProtocol(s.proto)
+	defer proto.Close(s.proto)
 	return s.e.Shutdown(ctx)
 }
 

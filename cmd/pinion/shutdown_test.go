@@ -24,11 +24,11 @@ func TestShutdownBoundBlockedOffload(t *testing.T) {
 		offloadWorkers: 2, offloadQueue: 64, offloadPolicy: "pause",
 		headerTimeout: 10 * time.Second, maxHeader: 8 << 10, maxBody: 1 << 20,
 	}
-	proto, err := newProtocol(cfg.proto, cfg.protoOptions())
+	p, err := protocolOf(cfg)
 	if err != nil {
 		t.Fatal(err)
 	}
-	srv, err := startLoopServer(cfg, proto, slog.New(slog.NewTextHandler(io.Discard, nil)))
+	srv, err := startLoopServer(cfg, p, slog.New(slog.NewTextHandler(io.Discard, nil)))
 	if err != nil {
 		t.Fatal(err)
 	}

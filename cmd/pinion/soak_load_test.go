@@ -168,8 +168,8 @@ func (sc *soakClient) roundTrip() error {
 		if _, err := io.ReadFull(sc.br, body); err != nil {
 			return err
 		}
-		if string(body) != httpJSON {
-			return fmt.Errorf("body %q, want %q", body, httpJSON)
+		if string(body) != `{"message":"Hello, World!"}` {
+			return fmt.Errorf("body %q, want %q", body, `{"message":"Hello, World!"}`)
 		}
 		return nil
 	}

@@ -19,12 +19,12 @@ func TestTopOnce(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	proto, err := newProtocol(cfg.proto, cfg.protoOptions())
+	p, err := protocolOf(cfg)
 	if err != nil {
 		t.Fatal(err)
 	}
 	log := slog.New(slog.DiscardHandler)
-	srv, err := startLoopServer(cfg, proto, log)
+	srv, err := startLoopServer(cfg, p, log)
 	if err != nil {
 		t.Fatal(err)
 	}

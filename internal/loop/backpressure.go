@@ -50,6 +50,26 @@ func (c *Conn) SetAbandonOnFIN(on bool) {
 	}
 }
 
+// SetOwedPausesRead says whether owing more than Config.WriteHigh stops
+// reading c until the owed bytes fall to Config.WriteLow: true by default,
+// for a connection whose output answers its input. A handler whose output
+// on c comes from elsewhere, a proxy writing what the other side of a pair
+// read, turns it off: the two directions then move independently, as over
+// a direct connection, and the handler paces the producer itself
+// (Saturated, then OnDrained). Loop-only.
+func (c *Conn) SetOwedPausesRead(on bool) {
+	if on {
+		c.flags &^= flagReadOwing // from the next flush on (settle)
+		return
+	}
+	c.flags |= flagReadOwing
+	if c.flags&flagReadPaused != 0 {
+		c.flags &^= flagReadPaused
+		c.loop.st.ReadPaused--
+		c.loop.setInterest(c)
+	}
+}
+
 // stallIfSaturated runs after OnData left rest bytes of input: a saturated
 // connection stops being read until unstall. was holds the connection's
 // stall flags before OnData; the poller interest is touched only when they
@@ -115,9 +135,23 @@ func (l *Loop) redeliver() bool {
 // closes before this. What is left is the peer's FIN, or a full hang-up.
 func (l *Loop) pausedHangUp(c *Conn) {
 	switch {
+	case c.flags&flagShutWR != 0 && c.flags&flagAbandon == 0:
+		// Our FIN went out (CloseWrite) and the peer's came: both
+		// directions are shut, and epoll reports the hang-up on every
+		// poll, whatever the interest, for as long as the descriptor is
+		// registered. The bytes the peer sent before its FIN are still
+		// the handler's (a proxy passes them on once the other side
+		// drains), so the connection leaves the poller until it is read
+		// again (setInterest adds it back); then it reads them, and its
+		// end of file closes it.
+		c.flags |= flagFINSeen | flagDetached
+		c.flags &^= flagWantRead | flagWantWrite | flagWantHangUp
+		if err := l.p.Delete(int(c.fd)); err != nil {
+			l.closeNow(c, &OpError{Op: "poller delete", Err: err})
+		}
 	case c.flags&(flagShutWR|flagFINSeen) != 0:
-		// Both directions are shut (our FIN went out, or PeerClose is
-		// off and this is a full hang-up): nothing owed can be sent.
+		// A full hang-up with PeerClose off, or our FIN out on a
+		// connection abandoning its work: nothing more is wanted.
 		l.closeNow(c, &OpError{Op: "read", Err: errHangUp})
 	case c.flags&flagAbandon != 0:
 		l.discardInput(c)

@@ -44,12 +44,7 @@ func TestAsyncWritesOneSyscall(t *testing.T) {
 	if !bytes.Equal(got, want) {
 		t.Fatal("the bytes arrived changed or out of order")
 	}
-	var s Stats
-	for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(time.Millisecond) {
-		if s = l.Stats(); s.BytesOut >= uint64(len(want)) || time.Now().After(deadline) {
-			break
-		}
-	}
+	s := waitStats(t, l, func(s Stats) bool { return s.BytesOut >= uint64(len(want)) })
 	if calls := s.WriteCalls - before; calls != 1 {
 		t.Fatalf("%d AsyncWrites handled in one tick made %d write system calls; want 1", n, calls)
 	}

@@ -52,6 +52,8 @@ const (
 	flagWantHangUp                        // the poller has PeerClose interest now (paused)
 	flagFINSeen                           // a hang-up was reported while paused; not read yet
 	flagAbandon                           // SetAbandonOnFIN: the peer's FIN abandons unfinished work
+	flagDetached                          // out of the poller while paused with both directions shut: see pausedHangUp
+	flagReadOwing                         // SetOwedPausesRead(false): owed bytes do not stop reading
 
 	// The io_uring backend's requests in flight (io_uring_linux.go).
 	flagRecvArmed  // a multishot receive is armed

@@ -140,7 +140,7 @@ func (l *Loop) flush(c *Conn) {
 func (l *Loop) settle(c *Conn) {
 	owed := c.out.Len()
 	switch {
-	case c.flags&flagReadPaused == 0 && owed > l.cfg.WriteHigh:
+	case c.flags&(flagReadPaused|flagReadOwing) == 0 && owed > l.cfg.WriteHigh:
 		c.flags |= flagReadPaused
 		l.st.ReadPauses++
 		l.st.ReadPaused++
@@ -210,6 +210,10 @@ func (l *Loop) setInterest(c *Conn) {
 	if want == have {
 		return
 	}
+	if c.flags&flagDetached != 0 {
+		l.attach(c, want)
+		return
+	}
 	var in poller.Interest
 	if want&flagWantRead != 0 {
 		in |= poller.Read
@@ -225,6 +229,23 @@ func (l *Loop) setInterest(c *Conn) {
 		return
 	}
 	c.flags = c.flags&^(flagWantRead|flagWantWrite|flagWantHangUp) | want
+}
+
+// attach registers a connection that pausedHangUp took out of the poller
+// again, once its state wants an event.
+func (l *Loop) attach(c *Conn, want connFlags) {
+	var in poller.Interest
+	if want&flagWantRead != 0 {
+		in |= poller.Read
+	}
+	if want&flagWantWrite != 0 {
+		in |= poller.Write
+	}
+	if err := l.p.Add(int(c.fd), c.token(), in); err != nil {
+		l.closeNow(c, &OpError{Op: "poller add", Err: err})
+		return
+	}
+	c.flags = c.flags&^(flagDetached|flagWantRead|flagWantWrite|flagWantHangUp) | want&^flagWantHangUp
 }
 
 // fireDue runs the completions whose bytes reached the kernel.

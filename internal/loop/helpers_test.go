@@ -79,14 +79,25 @@ func waitDone(t testing.TB, l *Loop) {
 
 // adoptPair makes one end of a unix socketpair a connection of l and
 // returns the other end.
-func adoptPair(t testing.TB, l *Loop) net.Conn {
+func adoptPair(t testing.TB, l *Loop) net.Conn { return adoptFilled(t, l, nil) }
+
+// adoptFilled is adoptPair after writing pre into the other end, so that
+// the loop's first read finds all of pre waiting.
+func adoptFilled(t testing.TB, l *Loop, pre []byte) net.Conn {
 	t.Helper()
+	// SOCK_CLOEXEC is not on every system this builds for (darwin): the
+	// flag is set after: this package's tests start no process that
+	// could inherit the descriptors in between.
 	fds, err := unix.Socketpair(unix.AF_UNIX, unix.SOCK_STREAM, 0)
 	if err != nil {
 		t.Fatalf("socketpair: %v", err)
 	}
-	for _, fd := range fds {
-		unix.CloseOnExec(fd)
+	unix.CloseOnExec(fds[0])
+	unix.CloseOnExec(fds[1])
+	if len(pre) > 0 {
+		if n, err := unix.Write(fds[1], pre); err != nil || n != len(pre) {
+			t.Fatalf("prefill: wrote %d of %d bytes: %v", n, len(pre), err)
+		}
 	}
 	if err := unix.SetNonblock(fds[0], true); err != nil {
 		t.Fatalf("set non-blocking: %v", err)
@@ -102,6 +113,23 @@ func adoptPair(t testing.TB, l *Loop) net.Conn {
 		t.Fatalf("adopt: %v", err)
 	}
 	return peer
+}
+
+// waitStats polls the loop's published stats until ok holds, for up to
+// 10s, and returns the snapshot that satisfied it.
+func waitStats(t testing.TB, l *Loop, ok func(Stats) bool) Stats {
+	t.Helper()
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		s := l.Stats()
+		if ok(s) {
+			return s
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("stats never reached the wanted state: %+v", s)
+		}
+		time.Sleep(time.Millisecond) // polling a snapshot the loop publishes each tick
+	}
 }
 
 // recv waits up to 10s for a value on ch.

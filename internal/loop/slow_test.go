@@ -62,18 +62,7 @@ func TestSlowCallbackEveryKind(t *testing.T) {
 			if tc.start != nil {
 				tc.start(t, l)
 			}
-			deadline := time.Now().Add(10 * time.Second)
-			for {
-				s := l.Stats()
-				if s.SlowCallbacks >= 1 && s.HandlerTime >= nap {
-					return
-				}
-				if time.Now().After(deadline) {
-					t.Fatalf("after a %v %s: SlowCallbacks %d, HandlerTime %v; want >= 1 and >= %v",
-						nap, tc.name, s.SlowCallbacks, s.HandlerTime, nap)
-				}
-				time.Sleep(5 * time.Millisecond)
-			}
+			waitStats(t, l, func(s Stats) bool { return s.SlowCallbacks >= 1 && s.HandlerTime >= nap })
 		})
 	}
 }

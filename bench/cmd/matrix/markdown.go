@@ -315,5 +315,7 @@ func (r *report) reproduce(w func(string, ...any)) {
 	w("- [benchmarks-analysis.md](benchmarks-analysis.md): where pinion falls short of a goal, and why, from profiles.\n")
 	w("- [benchmarks-protocols.md](benchmarks-protocols.md): HTTP and RESP with third-party clients (wrk, redis-benchmark) against net/http and redis-server.\n")
 	w("- [benchmarks-offload.md](benchmarks-offload.md): blocking work on the offload pool against the goroutine model.\n")
+	w("- [benchmarks-proxy.md](benchmarks-proxy.md): the L4 proxy (`-proto proxy`) on both models against HAProxy, per proxy CPU-second.\n")
+	w("- [benchmarks-observability.md](benchmarks-observability.md): what scraping `/metrics` every 100 ms costs the server.\n")
 	w("- `bench/ab.sh OLD NEW` compares the server CPU per request of two builds, interleaved.\n")
 }

@@ -5,7 +5,7 @@
 # quotes what it prints.
 #
 # Usage: bench/profile.sh SERVER PROTO CONNS PIPELINE
-#   SERVER    loop, goroutine, gnet or c
+#   SERVER    loop (epoll), uring (pinion's loop on io_uring), goroutine, gnet or c
 #   PROTO     echo or http (and resp for loop and goroutine)
 #
 # The server runs on CPU 0 with one loop, `pinion load` on CPU 1, as in the
@@ -36,7 +36,8 @@ cc -O2 -pthread -o "$out/cserve" "$root/bench/c/cserve.c"
 port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
 addr=127.0.0.1:$port
 case $server in
-loop | goroutine) argv=("$out/pinion" serve -addr "$addr" -proto "$proto" -model "$server" -loops 1 -pin=false -max-conns 20000 -idle-timeout 0) ;;
+loop | goroutine) argv=("$out/pinion" serve -addr "$addr" -proto "$proto" -model "$server" -loops 1 -pin=false -max-conns 20000 -idle-timeout 0 -io epoll) ;;
+uring) argv=("$out/pinion" serve -addr "$addr" -proto "$proto" -model loop -loops 1 -pin=false -max-conns 20000 -idle-timeout 0 -io uring) ;;
 gnet) argv=("$out/gnetserve" -addr "$addr" -proto "$proto" -loops 1 -max-conns 20000) ;;
 c) argv=("$out/cserve" -addr "$addr" -proto "$proto" -threads 1 -max-conns 20000) ;;
 *) echo "profile.sh: unknown server $server" >&2; exit 2 ;;
@@ -67,7 +68,7 @@ for _ in $(seq 1000); do
 done
 
 perf stat -x, -p "$spid" -o "$out/stat.txt" \
-	-e raw_syscalls:sys_enter,syscalls:sys_enter_epoll_wait,syscalls:sys_enter_epoll_pwait,syscalls:sys_enter_read,syscalls:sys_enter_write,syscalls:sys_enter_sendto,syscalls:sys_enter_futex,context-switches,task-clock \
+	-e raw_syscalls:sys_enter,syscalls:sys_enter_epoll_wait,syscalls:sys_enter_epoll_pwait,syscalls:sys_enter_read,syscalls:sys_enter_write,syscalls:sys_enter_sendto,syscalls:sys_enter_io_uring_enter,syscalls:sys_enter_futex,context-switches,task-clock \
 	-- sleep 2
 perf record -q -e cpu-clock -F 4999 -g -p "$spid" -o "$out/perf.data" -- sleep 2 2>/dev/null
 wait "$lpid" || { echo "profile.sh: the load failed:" >&2; cat "$out/load.err" >&2; exit 1; }

@@ -147,6 +147,13 @@ type Config struct {
 	// TCPDelay leaves Nagle's algorithm on (by default TCP_NODELAY is set).
 	TCPDelay bool
 
+	// IO is the I/O backend of every loop: IOAuto (default) uses io_uring
+	// when this kernel and process allow a ring with what the backend
+	// needs, else epoll, and logs which and why; IOEpoll and IOUring
+	// force one (IOUring fails Start where the ring cannot be set up).
+	// See docs/adr/0010-io-uring-backend.md.
+	IO IO
+
 	// OffloadWorkers is the number of offload pool workers; default
 	// 4 × GOMAXPROCS, at least 8 and at most 256 (see docs/tuning.md).
 	// Negative: no pool (Conn.Offload returns ErrNoOffload).

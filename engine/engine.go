@@ -58,6 +58,10 @@ func Start(h Handler, cfg Config) (*Engine, error) {
 	if e.proxy != nil {
 		h = e.proxy
 	}
+	io, err := e.chooseIO() // before anything that would need undoing
+	if err != nil {
+		return nil, err
+	}
 	e.limit = loop.NewLimit(cfg.MaxConns) // also with no bound: SetLimits may set one
 	e.slow.Store(int64(cfg.SlowCallback))
 	e.lim.cur = Limits{MaxConns: cfg.MaxConns, IdleTimeout: cfg.IdleTimeout, SlowCallback: cfg.SlowCallback, OffloadPolicy: cfg.OffloadPolicy}
@@ -73,7 +77,10 @@ func Start(h Handler, cfg Config) (*Engine, error) {
 		}
 	}
 	for i := range cfg.Loops {
-		l, err := loop.New(e.loopConfig(i, h))
+		lc := e.loopConfig(i, h)
+		lc.IO = io
+		lc.Ring.ForceUnavailable = forceRingUnavailable.Load()
+		l, err := loop.New(lc)
 		if err != nil {
 			e.abandon()
 			return nil, err
@@ -106,6 +113,9 @@ func Start(h Handler, cfg Config) (*Engine, error) {
 	for i, l := range e.loops {
 		e.wg.Add(1)
 		go e.runLoop(l, cpus[i%len(cpus)])
+	}
+	if err := e.waitStarted(); err != nil {
+		return nil, err
 	}
 	e.startWatchdog()
 	return e, nil

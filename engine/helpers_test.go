@@ -104,6 +104,9 @@ func startEngine(t testing.TB, h engine.Handler, cfg engine.Config) (*engine.Eng
 	if cfg.Pin == engine.PinDefault {
 		cfg.Pin = engine.PinOff
 	}
+	if cfg.IO == engine.IOAuto {
+		cfg.IO = envIO(t)
+	}
 	e, err := engine.Start(h, cfg)
 	if err != nil {
 		t.Fatalf("engine.Start: %v", err)

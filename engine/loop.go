@@ -18,6 +18,15 @@ type Loop loop.Loop
 // ID returns the loop's number, from 0 to Engine.Loops()-1.
 func (l *Loop) ID() int { return (*loop.Loop)(l).ID() }
 
+// IO returns the loop's I/O backend: IOEpoll or IOUring (never IOAuto,
+// which Start resolves).
+func (l *Loop) IO() IO {
+	if (*loop.Loop)(l).IO() == loop.IOUring {
+		return IOUring
+	}
+	return IOEpoll
+}
+
 // Now returns the time the current tick started, cheaply. Loop-only.
 func (l *Loop) Now() time.Time { return (*loop.Loop)(l).Now() }
 

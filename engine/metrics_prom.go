@@ -83,6 +83,12 @@ func appendLoopMetrics(b []byte, snaps []loop.Stats, les []string) []byte {
 			b = append(b, '\n')
 		}
 	})
+	b = appendHeader(b, "io_backend", "", "The loop's I/O backend: 1 for the one it runs (label io: epoll or uring).", "gauge")
+	for i := range snaps {
+		b = appendName(b, "io_backend", "")
+		b = appendLabels(b, snaps[i].Loop, "io", snaps[i].IO, "")
+		b = append(b, "1\n"...)
+	}
 	b = appendHeader(b, "tick_duration", "_seconds", "Duration of the loop's busy ticks, the poll excluded.", "histogram")
 	for i := range snaps {
 		b = appendHistogram(b, "tick_duration", snaps[i].Loop, &snaps[i].TickTime, les)

@@ -25,7 +25,8 @@ func (g *Gauges) Add(o *Gauges) { (*loop.Gauges)(g).Add((*loop.Gauges)(o)) }
 // LoopStats is a snapshot of one loop's counters, as of the end of its last
 // tick (Stats.Loops).
 type LoopStats struct {
-	Loop int // loop number
+	Loop int    // loop number
+	IO   string // the loop's I/O backend: "epoll" or "uring"
 	Counters
 	Gauges
 	HandlerTime  time.Duration     // time spent in timed callbacks (CallbackTime's sum)

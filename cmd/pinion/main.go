@@ -43,7 +43,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 func usage(w io.Writer) {
 	fmt.Fprint(w, `usage:
   pinion serve -addr HOST:PORT -proto echo|http|resp -model loop|goroutine [-loops N] [-pin=true|false]
-               [-lb reuseport|roundrobin|leastconn] [-max-conns N] [-idle-timeout D]
+               [-lb reuseport|roundrobin|leastconn] [-io auto|epoll|uring] [-max-conns N] [-idle-timeout D]
                [-offload-workers N] [-offload-queue N] [-offload-policy pause|reject] [-echo-delay D]
                [-header-timeout D] [-max-header N] [-max-body N]
                [-admin HOST:PORT] [-slow-callback D] [-log-level debug|info|warn|error]

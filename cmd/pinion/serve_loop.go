@@ -198,6 +198,10 @@ func startLoopServer(cfg serveConfig, p proto.Protocol, log *slog.Logger) (serve
 	if err != nil {
 		return nil, err
 	}
+	io, err := engine.ParseIO(cfg.io)
+	if err != nil {
+		return nil, err
+	}
 	pin := engine.PinOff
 	if cfg.pin {
 		pin = engine.PinOn
@@ -218,6 +222,7 @@ func startLoopServer(cfg serveConfig, p proto.Protocol, log *slog.Logger) (serve
 		Listeners:      ls,
 		Loops:          cfg.loops,
 		Balance:        lb,
+		IO:             io,
 		Pin:            pin,
 		MaxConns:       cfg.maxConns,
 		IdleTimeout:    negativeIfZero(cfg.idleTimeout),

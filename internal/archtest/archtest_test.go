@@ -67,7 +67,8 @@ func ruleFor(rel string) (rule, bool) {
 	case rel == "internal/loop":
 		// The loop is the only package below engine that knows fds,
 		// sockets and threads (ADR 0006).
-		return only("poller", "internal/buffer", "internal/sock", "internal/affinity", "internal/metrics"), true
+		// internal/uring: the io_uring backend (ADR 0010).
+		return only("poller", "internal/buffer", "internal/sock", "internal/affinity", "internal/metrics", "internal/uring"), true
 	case rel == "poller" || rel == "codec" || strings.HasPrefix(rel, "internal/"):
 		return importsNothing, true
 	case rel == "engine":
@@ -262,8 +263,8 @@ func TestViolations(t *testing.T) {
 			name: "loop imports engine and offload",
 			pkgs: []pkg{{ImportPath: m("internal/loop"), Imports: []string{m("engine"), m("internal/offload"), m("poller")}}},
 			want: []string{
-				"internal/loop imports " + m("engine") + ": internal/loop may import only poller, internal/buffer, internal/sock, internal/affinity, internal/metrics",
-				"internal/loop imports " + m("internal/offload") + ": internal/loop may import only poller, internal/buffer, internal/sock, internal/affinity, internal/metrics",
+				"internal/loop imports " + m("engine") + ": internal/loop may import only poller, internal/buffer, internal/sock, internal/affinity, internal/metrics, internal/uring",
+				"internal/loop imports " + m("internal/offload") + ": internal/loop may import only poller, internal/buffer, internal/sock, internal/affinity, internal/metrics, internal/uring",
 			},
 		},
 		{

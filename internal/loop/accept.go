@@ -14,6 +14,7 @@ type listener struct {
 	fd      int
 	addr    net.Addr
 	paused  bool
+	armed   bool // io_uring: a multishot accept is armed
 	backoff time.Duration
 }
 
@@ -21,8 +22,10 @@ type listener struct {
 // it. With pick set (acceptor mode), accepted connections are handed to
 // the loop pick returns; otherwise they stay here. Call it before Run.
 func (l *Loop) AddListener(fd int, addr net.Addr, pick func() *Loop) error {
-	if err := l.p.Add(fd, poller.NewToken(fd, 0), poller.Read); err != nil {
-		return err
+	if l.cfg.IO != IOUring { // the ring arms its accept when Run starts
+		if err := l.p.Add(fd, poller.NewToken(fd, 0), poller.Read); err != nil {
+			return err
+		}
 	}
 	l.listeners = append(l.listeners, &listener{fd: fd, addr: addr})
 	if pick != nil {
@@ -63,23 +66,29 @@ func (l *Loop) onListener(fd int) {
 			}
 			return
 		}
-		ln.backoff = 0
-		l.st.Accepted++
-		if !l.cfg.Limit.acquire() {
-			l.st.Rejected++
-			_ = sysClose(nfd)
-			continue
-		}
-		target := l
-		if l.pick != nil {
-			target = l.pick()
-		}
-		if target == l {
-			l.adopt(nfd)
-		} else if target.post(task{kind: taskAdopt, fd: nfd}) != nil {
-			_ = sysClose(nfd)
-			l.cfg.Limit.release()
-		}
+		l.accepted(ln, nfd)
+	}
+}
+
+// accepted takes one accepted fd: counted against the limit, then adopted
+// here or handed to the loop pick chooses.
+func (l *Loop) accepted(ln *listener, nfd int) {
+	ln.backoff = 0
+	l.st.Accepted++
+	if !l.cfg.Limit.acquire() {
+		l.st.Rejected++
+		_ = sysClose(nfd)
+		return
+	}
+	target := l
+	if l.pick != nil {
+		target = l.pick()
+	}
+	if target == l {
+		l.adopt(nfd)
+	} else if target.post(task{kind: taskAdopt, fd: nfd}) != nil {
+		_ = sysClose(nfd)
+		l.cfg.Limit.release()
 	}
 }
 
@@ -88,6 +97,10 @@ func (l *Loop) onListener(fd int) {
 // AcceptBackoffMax: never a spin, never an exit.
 func (l *Loop) pauseListener(ln *listener, cause error) {
 	ln.backoff = min(max(2*ln.backoff, l.cfg.AcceptBackoffMin), l.cfg.AcceptBackoffMax)
+	if l.ring != nil {
+		l.ringPauseListener(ln, cause)
+		return
+	}
 	if err := l.p.Modify(ln.fd, poller.NewToken(ln.fd, 0), 0); err != nil {
 		l.log.Error("cannot pause listener", "addr", ln.addr, "err", err)
 		return
@@ -107,6 +120,10 @@ func (l *Loop) pauseListener(ln *listener, cause error) {
 }
 
 func (l *Loop) closeListeners() {
+	if l.ring != nil {
+		l.ringCloseListeners()
+		return
+	}
 	for _, ln := range l.listeners {
 		_ = l.p.Delete(ln.fd)
 		_ = sysClose(ln.fd)
@@ -143,13 +160,16 @@ func (l *Loop) adopt(fd int) {
 // register creates the Conn for fd and adds it to the poller.
 func (l *Loop) register(fd int, state connState, in poller.Interest) (*Conn, error) {
 	c := &Conn{loop: l, fd: int32(fd), gen: l.newGen(), state: state, tidx: -1, lastActive: l.now}
-	if err := l.p.Add(fd, c.token(), in); err != nil {
+	if l.ring != nil {
+		// The receive (or the connect's poll) is armed below, once c is
+		// in the table: its completions come at the next tick's enter.
+	} else if err := l.p.Add(fd, c.token(), in); err != nil {
 		return nil, err
 	}
-	if in&poller.Read != 0 {
+	if l.ring == nil && in&poller.Read != 0 {
 		c.flags |= flagWantRead
 	}
-	if in&poller.Write != 0 {
+	if l.ring == nil && in&poller.Write != 0 {
 		c.flags |= flagWantWrite
 	}
 	for fd >= len(l.conns) {
@@ -158,5 +178,13 @@ func (l *Loop) register(fd int, state connState, in poller.Interest) (*Conn, err
 	l.conns[fd] = c
 	l.nconns++
 	l.st.Opened++
+	if l.ring != nil {
+		if err := l.ringArm(c); err != nil {
+			l.conns[fd] = nil
+			l.nconns--
+			l.st.Opened--
+			return nil, err
+		}
+	}
 	return c, nil
 }

@@ -116,7 +116,9 @@ func (l *Loop) redeliver() bool {
 		if c.flags&flagRedeliver == 0 || c.state != stateOpen {
 			continue // delivered meanwhile (Wake), or closed
 		}
-		if c.flags&(pausedMask&^flagRedeliver) == 0 && c.Buffered() > 0 {
+		if c.flags&flagStashed != 0 && c.flags&(pausedMask&^flagRedeliver) == 0 {
+			l.unstash(c) // io_uring: input received while paused
+		} else if c.flags&(pausedMask&^flagRedeliver) == 0 && c.Buffered() > 0 {
 			l.deliver(c, nil) // clears flagRedeliver and restores the interest
 		} else {
 			c.flags &^= flagRedeliver

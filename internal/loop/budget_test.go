@@ -63,6 +63,12 @@ func TestReadBudget(t *testing.T) {
 		{"budget 1MiB", 1 << 20, size, 1},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
+			if tc.ticks > 1 && envIO(t) == IOUring {
+				// On the ring the kernel's multishot receive fills
+				// buffers as bytes arrive; the loop has no read call to
+				// stop (docs/adr/0010-io-uring-backend.md).
+				t.Skip("io_uring: the read budget is the kernel's")
+			}
 			var log tickLog
 			var got bytes.Buffer
 			done := make(chan struct{})

@@ -37,6 +37,16 @@ type Config struct {
 	AcceptBackoffMax time.Duration // longest pause after EMFILE; default 500ms
 	NoDelay          bool          // set TCP_NODELAY on TCP connections
 
+	// IO is the I/O backend: IOEpoll (the zero value: readiness through
+	// the poller) or IOUring (completions through one io_uring per loop;
+	// Run fails through Started when the ring cannot be set up). The
+	// engine resolves its "auto" before creating loops. See io.go.
+	IO IOMode
+	// Ring sizes the io_uring of an IOUring loop (entries, provided
+	// receive buffers and their size); zero fields take the defaults of
+	// internal/uring (256 entries, 512 buffers of 4 KiB).
+	Ring RingConfig
+
 	// Limit, when set, bounds the accepted connections of every loop
 	// sharing it.
 	Limit *Limit
@@ -127,6 +137,10 @@ func (c Config) withDefaults() (Config, error) {
 	if c.WriteLow > c.WriteHigh || c.WriteHigh > c.WriteMax {
 		return c, fmt.Errorf("loop: watermarks must satisfy WriteLow (%d) <= WriteHigh (%d) <= WriteMax (%d)",
 			c.WriteLow, c.WriteHigh, c.WriteMax)
+	}
+	if c.MaxInbound > 1<<30 {
+		// Conn keeps its consumed prefix in 32 bits.
+		return c, fmt.Errorf("loop: MaxInbound (%d) is more than 1 GiB", c.MaxInbound)
 	}
 	if c.AcceptBackoffMin > c.AcceptBackoffMax {
 		return c, fmt.Errorf("loop: AcceptBackoffMin (%v) > AcceptBackoffMax (%v)", c.AcceptBackoffMin, c.AcceptBackoffMax)

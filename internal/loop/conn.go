@@ -56,6 +56,14 @@ const (
 	flagReadOwing                         // SetOwedPausesRead(false): owed bytes do not stop reading
 	flagToldDrain                         // OnDrain was called (quiesce.go)
 
+	// The io_uring backend's requests in flight (io_uring_linux.go).
+	flagRecvArmed  // a multishot receive is armed
+	flagRecvCancel // and its cancel is queued
+	flagPollArmed  // a one-shot poll is armed (connect, or hang-up while paused)
+	flagPollCancel // and its cancel is queued
+	flagSendBusy   // a send is in flight: its bytes stay in out until it completes
+	flagStashed    // input received while paused, not shown to OnData yet
+
 	// pausedMask holds the reasons not to read an open connection.
 	pausedMask = flagPeerEOF | flagReadPaused | flagOffPaused | flagUserPaused | flagStalled | flagRedeliver
 )
@@ -73,9 +81,9 @@ type Conn struct {
 	state      connState
 	flags      connFlags
 	tidx       int32 // index in the loop's timer heap; -1 when not armed
+	inOff      int32 // consumed prefix of in.B (at most MaxInbound plus one read)
 	lastActive int64 // loop clock at the last byte moved (or linger start)
 	in         *bytebufferpool.ByteBuffer
-	inOff      int // consumed prefix of in.B
 	out        buffer.Chain
 	ctx        any
 	ext        *connExt
@@ -86,11 +94,13 @@ type connExt struct {
 	readDeadline  int64 // loop clock; 0: none
 	writeDeadline int64
 	dialDeadline  int64
-	reason        error           // close reason, kept while closing and lingering
-	dialDone      func(err error) // Engine.Dial's waiter
-	off           *offState       // offload tasks; nil until the first Offload
-	session       *Session        // set by OffloadSession: input goes there, not to OnData
-	peer          *Peer           // set by SetPeer: addresses learned beyond the socket's
+	reason        error                      // close reason, kept while closing and lingering
+	dialDone      func(err error)            // Engine.Dial's waiter
+	off           *offState                  // offload tasks; nil until the first Offload
+	session       *Session                   // set by OffloadSession: input goes there, not to OnData
+	peer          *Peer                      // set by SetPeer: addresses learned beyond the socket's
+	stash         *bytebufferpool.ByteBuffer // io_uring: input received while paused (flagStashed)
+	stashOff      int                        // its prefix already delivered
 }
 
 // Peer is what a connection learned of its endpoints beyond what the socket
@@ -207,8 +217,8 @@ func (c *Conn) Discard(n int) int {
 		return n
 	}
 	if c.in != nil {
-		c.inOff += n
-		if c.inOff == len(c.in.B) {
+		c.inOff += int32(n)
+		if int(c.inOff) == len(c.in.B) {
 			c.loop.releaseIn(c)
 		}
 	}

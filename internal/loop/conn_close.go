@@ -167,8 +167,12 @@ func (l *Loop) finish(c *Conn, reason error) {
 	}
 	c.state = stateClosed
 	fd := int(c.fd)
-	_ = l.p.Delete(fd)
-	_ = sysClose(fd)
+	if l.ring != nil {
+		l.ringClose(c)
+	} else {
+		_ = l.p.Delete(fd)
+		_ = sysClose(fd)
+	}
 	if int(c.fd) < len(l.conns) && l.conns[c.fd] == c {
 		l.conns[c.fd] = nil
 	}
@@ -191,6 +195,9 @@ func (l *Loop) finish(c *Conn, reason error) {
 	}
 	if c.out.Len() > 0 || c.out.Pending() {
 		l.st.owed(-c.out.Len())
+		if c.flags&flagSendBusy != 0 {
+			l.ring.park(c) // the kernel may still read these bytes
+		}
 		due := c.out.Reset(l.pool, l.takeDueBuf())
 		err := reason
 		if err == nil {

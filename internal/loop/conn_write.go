@@ -87,6 +87,10 @@ func (l *Loop) flushDirty() {
 // completions, and then settles the connection's interest, watermarks and
 // close progress.
 func (l *Loop) flush(c *Conn) {
+	if l.ring != nil {
+		l.ringFlush(c)
+		return
+	}
 	for c.out.Len() > 0 {
 		iov := c.out.Segments(l.iov[:0], maxIov, 0)
 		want := 0
@@ -176,6 +180,10 @@ func (l *Loop) settle(c *Conn) {
 
 // setInterest asks the poller for exactly what the connection's state needs.
 func (l *Loop) setInterest(c *Conn) {
+	if l.ring != nil {
+		l.ringSync(c)
+		return
+	}
 	var want connFlags
 	switch c.state {
 	case stateConnecting:

@@ -53,6 +53,20 @@
 // has drained (processing backpressure, backpressure.go). A connection not
 // being read still watches for its peer's hang-up.
 //
+// # I/O backends
+//
+// Config.IO chooses how the tick's steps 2 and 3 talk to the kernel. With
+// IOEpoll (the description above) the loop polls for readiness and makes
+// the reads and writes itself. With IOUring (io_uring_linux.go,
+// docs/adr/0010-io-uring-backend.md) step 2 is one io_uring_enter that
+// submits what the last tick queued and collects completions, and step 3
+// handles completions: bytes received into the ring's shared provided
+// buffers (delivered in place, the buffer returned as deliver returns),
+// sends completed (their bytes leave the outbound chain only then; at most
+// one send per connection is in flight), accepts, polls and closes. Flushes
+// queue a send instead of writing; pauses cancel the receive. Callbacks,
+// their order and every bound above are the same on both.
+//
 // # Closing
 //
 // Close flushes what is owed, sends FIN and then reads and discards input

@@ -97,7 +97,7 @@ func (l *Loop) post(t task) error {
 	if !l.mb.push(t) {
 		return ErrLoopClosed
 	}
-	if err := l.p.Wake(); err != nil {
+	if err := l.wake(); err != nil {
 		l.log.Error("poller wake failed", "err", err)
 	}
 	return nil

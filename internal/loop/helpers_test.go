@@ -49,11 +49,17 @@ func (h *fnHandler) OnTick(l *Loop) {
 // when the test ends.
 func runLoop(t testing.TB, cfg Config) *Loop {
 	t.Helper()
+	if cfg.IO == IOEpoll {
+		cfg.IO = envIO(t)
+	}
 	l, err := New(cfg)
 	if err != nil {
 		t.Fatalf("New: %v", err)
 	}
 	go l.Run()
+	if err := recv(t, l.Started(), "the loop's start"); err != nil {
+		t.Fatalf("loop %v: %v", cfg.IO, err)
+	}
 	t.Cleanup(func() {
 		_ = l.Abort()
 		waitDone(t, l)

@@ -12,6 +12,7 @@ import (
 	"github.com/valyala/bytebufferpool"
 
 	"github.com/pinion-net/pinion/internal/buffer"
+	"github.com/pinion-net/pinion/internal/uring"
 	"github.com/pinion-net/pinion/poller"
 )
 
@@ -29,6 +30,10 @@ type Loop struct {
 	log *slog.Logger
 	p   *poller.Poller
 	sys sysState
+
+	ring    *ringIO                    // the IOUring backend; nil with IOEpoll (io.go)
+	waker   atomic.Pointer[uring.Ring] // the ring, for wake from other goroutines
+	started chan error                 // Started
 
 	events []poller.Event
 	rbuf   []byte
@@ -110,6 +115,8 @@ func New(cfg Config) (*Loop, error) {
 		pool:   buffer.NewPool(cfg.ChunkSize, cfg.MaxFreeChunks),
 		epoch:  time.Now(),
 		done:   make(chan struct{}),
+
+		started: make(chan error, 1),
 	}
 	l.offCtx, l.offCancel = context.WithCancel(context.Background())
 	l.stats.init(cfg.ID)
@@ -133,6 +140,15 @@ func (l *Loop) Conns() int { return l.nconns }
 func (l *Loop) Run() {
 	l.goid.Store(currentGoroutineID())
 	defer l.exit()
+	if err := l.startIO(); err != nil {
+		l.log.Error("cannot set up the loop's I/O; not serving", "io", l.cfg.IO, "err", err)
+		l.started <- err
+		return
+	}
+	l.started <- nil
+	// Tasks posted before the ring could be woken wait in the mailbox:
+	// the first tick looks without blocking.
+	l.busy = true
 	if l.cfg.TickInterval > 0 {
 		l.scheduleTick()
 	}
@@ -157,6 +173,7 @@ func (l *Loop) exit() {
 	l.quiescing = true // what Quiesce waits for has happened: no connection is left
 	l.checkEmpty()
 	l.publish()
+	l.stopIO()
 	_ = l.p.Close()
 	close(l.done)
 }

@@ -234,7 +234,8 @@ func (l *Loop) publish() {
 
 // Stats is a snapshot of one loop's counters.
 type Stats struct {
-	Loop int // loop number
+	Loop int    // loop number
+	IO   string // the loop's I/O backend: "epoll" or "uring"
 	Counters
 	Gauges
 	HandlerTime  time.Duration     // time spent in timed callbacks (CallbackTime.Sum)
@@ -246,7 +247,7 @@ type Stats struct {
 // Safe from any goroutine; it reads only what the loop published.
 func (l *Loop) Stats() Stats {
 	p := &l.stats
-	s := Stats{Loop: p.id}
+	s := Stats{Loop: p.id, IO: l.cfg.IO.String()}
 	cs, gs := s.Counters.slots(), s.Gauges.slots()
 	for i := range cs {
 		cs[i] = p.counters[i].Load()

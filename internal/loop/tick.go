@@ -22,7 +22,7 @@ func (l *Loop) tick() {
 	if timeout != 0 {
 		l.st.Polls++
 	}
-	n, err := l.p.Wait(l.events, timeout)
+	n, err := l.wait(timeout)
 	start := l.clock()
 	l.now = start
 	if err != nil {
@@ -34,12 +34,7 @@ func (l *Loop) tick() {
 	l.st.Events += uint64(n)
 
 	// 3. Events, then the stalled input of connections that drained.
-	for i := range n {
-		l.dispatch(l.events[i])
-	}
-	if n == len(l.events) && len(l.events) < maxEvents {
-		l.events = make([]poller.Event, 2*len(l.events))
-	}
+	l.dispatchAll(n)
 	if l.redeliver() {
 		l.busy = true
 	}
@@ -194,7 +189,7 @@ func (l *Loop) deliver(c *Conn, data []byte) {
 		l.view = data
 	} else {
 		in := c.in
-		if c.inOff > 0 && c.inOff >= len(in.B)/2 {
+		if c.inOff > 0 && int(c.inOff) >= len(in.B)/2 {
 			in.B = in.B[:copy(in.B, in.B[c.inOff:])]
 			c.inOff = 0
 		}
@@ -219,7 +214,7 @@ func (l *Loop) deliver(c *Conn, data []byte) {
 		c.in.B = append(c.in.B[:0], rest...)
 		c.inOff = 0
 	default:
-		c.inOff = len(c.in.B) - len(rest)
+		c.inOff = int32(len(c.in.B) - len(rest))
 	}
 	if len(rest) > l.cfg.MaxInbound {
 		l.close(c, ErrInboundOverflow)

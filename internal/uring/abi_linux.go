@@ -31,6 +31,7 @@ const (
 // Opcodes (enum io_uring_op). Only those the backend prepares or requires.
 const (
 	opcodeNop         = 0
+	opcodePollAdd     = 6
 	opcodeSendmsg     = 9
 	opcodeAccept      = 13
 	opcodeAsyncCancel = 14

@@ -83,7 +83,7 @@ const requiredFeatures = FeatNoDrop | FeatSubmitStable | FeatFastPoll | FeatExtA
 
 // requiredOpcodes are the operations the backend prepares.
 var requiredOpcodes = [...]uint8{
-	opcodeNop, opcodeAccept, opcodeRecv, opcodeSend, opcodeSendmsg,
+	opcodeNop, opcodePollAdd, opcodeAccept, opcodeRecv, opcodeSend, opcodeSendmsg,
 	opcodeClose, opcodeAsyncCancel, opcodeRead, opcodeShutdown,
 }
 
@@ -312,6 +312,22 @@ func (r *Ring) Submit() error {
 		return ErrClosed
 	}
 	return r.enter(0, false, 0)
+}
+
+// SubmitBatch is Submit for a busy owner: it also asks the kernel to run up
+// to batch items of deferred completion work in this one call without
+// waiting (a wait of 0 for batch completions). With ModeDeferTaskrun a
+// plain Submit runs only a small fixed number of them per call (20 in
+// Linux 6.x), which under load lets the backlog of completion work grow
+// and delays every completion behind it, an accept's included. Owner only.
+func (r *Ring) SubmitBatch(batch uint32) error {
+	if r.closed {
+		return ErrClosed
+	}
+	if batch == 0 {
+		return r.enter(0, false, 0)
+	}
+	return r.enter(batch, true, 0)
 }
 
 // SubmitAndWait hands every prepared entry to the kernel and waits until at

@@ -13,6 +13,7 @@ const (
 	OpClose    Op = 5
 	OpCancel   Op = 6
 	OpShutdown Op = 7
+	OpPoll     Op = 8
 
 	// opSelfTest and opWake mark the ring's own requests; Reap never returns
 	// them.
@@ -37,6 +38,8 @@ func (o Op) String() string {
 		return "cancel"
 	case OpShutdown:
 		return "shutdown"
+	case OpPoll:
+		return "poll"
 	case opSelfTest:
 		return "self-test"
 	case opWake:
@@ -67,6 +70,10 @@ func NewToken(fd int, gen uint32) Token {
 func (t Token) with(op Op) Token {
 	return t&^(0xFF<<opShift) | Token(op)<<opShift
 }
+
+// With returns t with its operation replaced by op: the token a request
+// prepared with t carries, for CancelToken.
+func (t Token) With(op Op) Token { return t.with(op) }
 
 // FD returns the file descriptor in t.
 func (t Token) FD() int { return int(int32(uint32(t))) }

@@ -37,6 +37,10 @@ type wakeState struct {
 	gate    atomic.Uint32
 }
 
+// wakeOneOff is where in scratch the 8-byte 1 that Wake writes lives (the
+// counter the read fills is at 0).
+const wakeOneOff = 8
+
 const (
 	wakeIdle    = 0
 	wakePending = 1
@@ -52,6 +56,7 @@ func (r *Ring) setupWake() error {
 		return &UnavailableError{Reason: ReasonResources, Detail: "eventfd", Err: err}
 	}
 	r.efd = efd
+	binary.NativeEndian.PutUint64(r.scratch[wakeOneOff:], 1)
 	return r.armWake()
 }
 
@@ -111,9 +116,10 @@ func (r *Ring) Wake() error {
 		r.wake.gate.Add(^uint32(0))
 		return ErrClosed
 	}
-	var one [8]byte
-	binary.NativeEndian.PutUint64(one[:], 1)
-	_, err := unix.Write(r.efd, one[:])
+	// The 1 lives in scratch (setupWake), not on this stack: a local array
+	// passed to the system call escapes to the heap under the race
+	// detector, and Wake must not allocate (Handle.Post's promise).
+	_, err := unix.Write(r.efd, r.scratch[wakeOneOff:wakeOneOff+8])
 	r.wake.gate.Add(^uint32(0))
 	if err != nil {
 		r.wake.pending.Store(wakeIdle)

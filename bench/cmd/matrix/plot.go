@@ -28,10 +28,11 @@ type chart struct {
 
 // serverColor gives every server the same colour in every plot.
 var serverColor = map[string]color.Color{
-	"loop":      color.RGBA{R: 0x1f, G: 0x77, B: 0xb4, A: 0xff},
-	"goroutine": color.RGBA{R: 0xd6, G: 0x27, B: 0x28, A: 0xff},
-	"gnet":      color.RGBA{R: 0x2c, G: 0xa0, B: 0x2c, A: 0xff},
-	"c":         color.RGBA{R: 0x7f, G: 0x7f, B: 0x7f, A: 0xff},
+	"loop":         color.RGBA{R: 0x1f, G: 0x77, B: 0xb4, A: 0xff},
+	"pinion-uring": color.RGBA{R: 0x94, G: 0x67, B: 0xbd, A: 0xff},
+	"goroutine":    color.RGBA{R: 0xd6, G: 0x27, B: 0x28, A: 0xff},
+	"gnet":         color.RGBA{R: 0x2c, G: 0xa0, B: 0x2c, A: 0xff},
+	"c":            color.RGBA{R: 0x7f, G: 0x7f, B: 0x7f, A: 0xff},
 }
 
 // plotOf builds the gonum plot of c. Series with no point are left out; a

@@ -13,7 +13,7 @@ import (
 // cores for it.
 var (
 	scaleCounts    = []int{1, 2, 4, 8, 16} // loops tried by -scale-loops auto
-	scaleServers   = []string{"loop", "gnet"}
+	scaleServers   = []string{"loop", "pinion-uring", "gnet"}
 	scaleConns     = 1000
 	scaleWorkloads = []string{"echo64-p16", "http-p1"}
 )

@@ -23,7 +23,9 @@ type server struct {
 // servers are the programs measured, in the order of the report's tables.
 var servers = []server{
 	{"loop", "pinion -model loop", []string{"echo", "http", "resp"},
-		"pinion's event loops (`pinion serve -model loop`)"},
+		"pinion's event loops on epoll (`pinion serve -model loop -io epoll`)"},
+	{"pinion-uring", "pinion -model loop -io uring", []string{"echo", "http", "resp"},
+		"the same loops on the io_uring backend (`pinion serve -model loop -io uring`, docs/adr/0010-io-uring-backend.md)"},
 	{"goroutine", "pinion -model goroutine (net)", []string{"echo", "http", "resp"},
 		"the same protocol code on the `net` package, a goroutine per connection (`pinion serve -model goroutine`): the baseline"},
 	{"gnet", "gnet v2.10.0", []string{"echo", "http"},
@@ -163,7 +165,10 @@ func (b binaries) serverArgv(s, proto, addr string, v variant) []string {
 	switch s {
 	case "loop", "goroutine":
 		return []string{b.pinion, "serve", "-addr", addr, "-proto", proto, "-model", s, "-loops", loops,
-			"-pin=false", "-max-conns", "20000", "-idle-timeout", "0"}
+			"-pin=false", "-max-conns", "20000", "-idle-timeout", "0", "-io", "epoll"}
+	case "pinion-uring":
+		return []string{b.pinion, "serve", "-addr", addr, "-proto", proto, "-model", "loop", "-loops", loops,
+			"-pin=false", "-max-conns", "20000", "-idle-timeout", "0", "-io", "uring"}
 	case "gnet":
 		return []string{b.gnet, "-addr", addr, "-proto", proto, "-loops", loops, "-max-conns", "20000"}
 	case "c":

@@ -392,18 +392,25 @@ func httpValidHost(v []byte, needPort bool) bool {
 		}
 		i = end + 1
 	} else {
-		for i < len(v) && v[i] != ':' {
-			switch c := v[i]; {
-			case c == '%':
-				if i+2 >= len(v) || httpClass[v[i+1]]&httpClass[v[i+2]]&httpCHex == 0 {
-					return false
+		for i < len(v) {
+			// The reg-name bytes four at a time while all are, then one
+			// by one up to the first that is not.
+			for r := v[i:]; len(r) >= 4; r = r[4:] {
+				if httpClass[r[0]]&httpClass[r[1]]&httpClass[r[2]]&httpClass[r[3]]&httpCRegName == 0 {
+					break
 				}
-				i += 3
-			case httpClass[c]&httpCRegName != 0:
+				i += 4
+			}
+			for i < len(v) && httpClass[v[i]]&httpCRegName != 0 {
 				i++
-			default:
+			}
+			if i == len(v) || v[i] != '%' {
+				break
+			}
+			if i+2 >= len(v) || httpClass[v[i+1]]&httpClass[v[i+2]]&httpCHex == 0 {
 				return false
 			}
+			i += 3
 		}
 	}
 	if i == len(v) {

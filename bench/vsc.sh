@@ -47,6 +47,9 @@ waitfor() { # file pattern tries
 # one SERVER-INDEX prints the server's µs/request for one run.
 one() {
 	local i=$1 s0 s1 reqs
+	# Gone before the processes start, so that no wait below reads a
+	# marker of the run before.
+	rm -f "$tmp/srv" "$tmp/load.json" "$tmp/load.err"
 	if [[ $i -eq 0 ]]; then
 		taskset -c 0 "$cserve" -addr 127.0.0.1:0 -proto "$proto" -threads 1 -max-conns 20000 >"$tmp/srv" 2>&1 &
 	else
@@ -70,6 +73,10 @@ one() {
 	wait "$spid" || true
 	spid=
 	reqs=$(sed -n 's/.*"requests": *\([0-9]*\).*/\1/p' "$tmp/load.json")
+	if [[ -z $reqs || $reqs -eq 0 || $s1 -eq $s0 ]]; then
+		echo "vsc.sh: server $i: no requests or no CPU measured" >&2
+		exit 1
+	fi
 	awk -v d=$((s1 - s0)) -v t="$tck" -v r="$reqs" 'BEGIN { printf "%.4f", d * 1e6 / t / r }'
 }
 

@@ -35,10 +35,11 @@ cleanup() {
 trap cleanup EXIT
 
 cpu() { awk '{print $14+$15}' "/proc/$1/stat"; }
+utime() { awk '{print $14}' "/proc/$1/stat"; }
 
 waitfor() { # file pattern tries
 	for _ in $(seq "$3"); do
-		grep -q "$2" "$1" && return 0
+		grep -q "$2" "$1" 2>/dev/null && return 0
 		sleep 0.01
 	done
 	return 1
@@ -46,7 +47,7 @@ waitfor() { # file pattern tries
 
 # one SERVER-INDEX prints the server's µs/request for one run.
 one() {
-	local i=$1 s0 s1 reqs
+	local i=$1 s0 s1 u0 u1 reqs
 	# Gone before the processes start, so that no wait below reads a
 	# marker of the run before.
 	rm -f "$tmp/srv" "$tmp/load.json" "$tmp/load.err"
@@ -64,9 +65,9 @@ one() {
 		-warmup "$warm" -duration "$dur" -timeout 10s -json >"$tmp/load.json" 2>"$tmp/load.err" &
 	lpid=$!
 	waitfor "$tmp/load.err" 'pinion load: measuring' 3000 || { echo "vsc.sh: load did not start" >&2; cat "$tmp/load.err" >&2; exit 1; }
-	s0=$(cpu "$spid")
+	s0=$(cpu "$spid") u0=$(utime "$spid")
 	waitfor "$tmp/load.err" 'pinion load: measured' 6000 || true
-	s1=$(cpu "$spid")
+	s1=$(cpu "$spid") u1=$(utime "$spid")
 	wait "$lpid" || { echo "vsc.sh: load failed on server $i" >&2; cat "$tmp/load.err" "$tmp/load.json" >&2; exit 1; }
 	lpid=
 	kill -INT "$spid"
@@ -77,6 +78,7 @@ one() {
 		echo "vsc.sh: server $i: no requests or no CPU measured" >&2
 		exit 1
 	fi
+	awk -v d=$((u1 - u0)) -v t="$tck" -v r="$reqs" -v i="$i" 'BEGIN { printf "%d %.4f\n", i, d * 1e6 / t / r }' >>"$tmp/user"
 	awk -v d=$((s1 - s0)) -v t="$tck" -v r="$reqs" 'BEGIN { printf "%.4f", d * 1e6 / t / r }'
 }
 
@@ -115,3 +117,15 @@ awk -v n="$n" '
 		}
 		printf "\n"
 	}' "$tmp/runs"
+# The user-space share: each server's median user µs/request.
+sort -k1,1n -k2,2g "$tmp/user" | awk '
+	{ v[$1, ++k[$1]] = $2 }
+	END {
+		printf "median user µs/request:"
+		for (i = 0; i in k; i++) {
+			n = k[i]
+			m = n % 2 ? v[i, (n + 1) / 2] : (v[i, n / 2] + v[i, n / 2 + 1]) / 2
+			printf " %s %.4f", i == 0 ? "C" : "pinion" i, m
+		}
+		printf "\n"
+	}'

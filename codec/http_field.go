@@ -1,6 +1,9 @@
 package codec
 
-import "bytes"
+import (
+	"bytes"
+	"encoding/binary"
+)
 
 // This file holds the field lines of RFC 9112 §5, shared by the header and
 // trailer sections, and the fields that frame a request: Host,
@@ -225,7 +228,10 @@ func httpFieldLine(b []byte, pos, end int) (colon, v, w, next int, e *HTTPError)
 func (f *httpFraming) field(h Header) *HTTPError {
 	switch len(h.Name) {
 	case len("host"):
-		if !httpEqualFold(h.Name, "host") {
+		// The name is tchar (httpFieldLine checked it), and among tchar
+		// only a letter turns into a letter with bit 0x20 set: one word
+		// compare is httpEqualFold(h.Name, "host").
+		if binary.LittleEndian.Uint32(h.Name)|0x20202020 != 'h'|'o'<<8|'s'<<16|'t'<<24 {
 			return nil
 		}
 		// RFC 9112 §3.2: 400 for more than one Host or an invalid one.

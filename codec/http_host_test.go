@@ -88,3 +88,24 @@ func TestHTTPValidHost(t *testing.T) {
 		check(v)
 	}
 }
+
+// TestHTTPFieldHostName checks the word compare by which field recognizes
+// a Host field: a four-byte tchar name is Host exactly when
+// httpEqualFold says so, whichever byte of "host" is changed to whichever
+// tchar.
+func TestHTTPFieldHostName(t *testing.T) {
+	for k := range 4 {
+		for c := range 256 {
+			if !httpIsTchar(byte(c)) {
+				continue
+			}
+			name := []byte("hOsT")
+			name[k] = byte(c)
+			var f httpFraming
+			_ = f.field(Header{Name: name, Value: []byte("a")})
+			if want := httpEqualFold(name, "host"); f.host != want {
+				t.Errorf("field name %q: taken as Host %v, want %v", name, f.host, want)
+			}
+		}
+	}
+}

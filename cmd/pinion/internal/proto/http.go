@@ -133,7 +133,10 @@ func (h *HTTP) Serve(sc *Scratch, in, out []byte) (int, []byte, Action) {
 // it is owed after.
 func (h *HTTP) route(sc *Scratch, out []byte) ([]byte, time.Duration) {
 	r := &sc.req
-	path, query := httpSplitTarget(r.Target)
+	path, query := r.Target, []byte(nil)
+	if string(path) != "/plaintext" && string(path) != "/json" { // the common targets: no query to split off
+		path, query = httpSplitTarget(r.Target)
+	}
 	getLike := string(r.Method) == "GET" || string(r.Method) == "HEAD"
 	switch string(path) {
 	case "/plaintext":

@@ -1,6 +1,9 @@
 package codec
 
-import "bytes"
+import (
+	"bytes"
+	"encoding/binary"
+)
 
 // This file holds the field lines of RFC 9112 §5, shared by the header and
 // trailer sections, and the fields that frame a request: Host,
@@ -225,7 +228,10 @@ func httpFieldLine(b []byte, pos, end int) (colon, v, w, next int, e *HTTPError)
 func (f *httpFraming) field(h Header) *HTTPError {
 	switch len(h.Name) {
 	case len("host"):
-		if !httpEqualFold(h.Name, "host") {
+		// The name is tchar (httpFieldLine checked it), and among tchar
+		// only a letter turns into a letter with bit 0x20 set: one word
+		// compare is httpEqualFold(h.Name, "host").
+		if binary.LittleEndian.Uint32(h.Name)|0x20202020 != 'h'|'o'<<8|'s'<<16|'t'<<24 {
 			return nil
 		}
 		// RFC 9112 §3.2: 400 for more than one Host or an invalid one.
@@ -392,18 +398,25 @@ func httpValidHost(v []byte, needPort bool) bool {
 		}
 		i = end + 1
 	} else {
-		for i < len(v) && v[i] != ':' {
-			switch c := v[i]; {
-			case c == '%':
-				if i+2 >= len(v) || httpClass[v[i+1]]&httpClass[v[i+2]]&httpCHex == 0 {
-					return false
+		for i < len(v) {
+			// The reg-name bytes four at a time while all are, then one
+			// by one up to the first that is not.
+			for r := v[i:]; len(r) >= 4; r = r[4:] {
+				if httpClass[r[0]]&httpClass[r[1]]&httpClass[r[2]]&httpClass[r[3]]&httpCRegName == 0 {
+					break
 				}
-				i += 3
-			case httpClass[c]&httpCRegName != 0:
+				i += 4
+			}
+			for i < len(v) && httpClass[v[i]]&httpCRegName != 0 {
 				i++
-			default:
+			}
+			if i == len(v) || v[i] != '%' {
+				break
+			}
+			if i+2 >= len(v) || httpClass[v[i+1]]&httpClass[v[i+2]]&httpCHex == 0 {
 				return false
 			}
+			i += 3
 		}
 	}
 	if i == len(v) {

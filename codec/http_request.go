@@ -426,8 +426,12 @@ func (p *httpParser) requestLine(pos, end int) (int, *HTTPError) {
 		return httpRequestLineStop(b, j, end, c == ' ', errHTTPTargetByte)
 	}
 	target := b[t:j:j]
-	if e := httpCheckTargetForm(method, target); e != nil {
-		return 0, e
+	// Origin-form ("/...") needs no second look but for CONNECT, whose
+	// target must be host:port.
+	if target[0] != '/' || string(method) == "CONNECT" {
+		if e := httpCheckTargetForm(method, target); e != nil {
+			return 0, e
+		}
 	}
 	v := j + 1
 	const form = "HTTP/d.d\r\n"

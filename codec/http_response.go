@@ -1,9 +1,6 @@
 package codec
 
-import (
-	"strconv"
-	"time"
-)
+import "time"
 
 // StatusText returns the reason phrase of the status codes the server
 // uses: 200, 400, 404, 408, 413, 431, 500, 501, 503 and 505; and "" for any
@@ -49,7 +46,7 @@ func StatusText(code int) string {
 // buffer with a warm DateCache allocates nothing.
 func AppendResponse(dst []byte, status int, contentType string, body []byte, keepAlive bool, server string, d *DateCache, now time.Time) []byte {
 	dst = append(dst, "HTTP/1.1 "...)
-	dst = strconv.AppendInt(dst, int64(status), 10)
+	dst = httpAppendUint(dst, uint64(status))
 	dst = append(dst, ' ')
 	dst = append(dst, StatusText(status)...)
 	if server != "" {
@@ -68,11 +65,27 @@ func AppendResponse(dst []byte, status int, contentType string, body []byte, kee
 	}
 	if status >= 200 && status != 204 {
 		dst = append(dst, "\r\nContent-Length: "...)
-		dst = strconv.AppendInt(dst, int64(len(body)), 10)
+		dst = httpAppendUint(dst, uint64(len(body)))
 	}
 	if !keepAlive {
 		dst = append(dst, "\r\nConnection: close"...)
 	}
 	dst = append(dst, "\r\n\r\n"...)
 	return append(dst, body...)
+}
+
+// httpAppendUint appends n in decimal. It is strconv.AppendUint for the
+// small numbers of a status line and a Content-Length, at a fraction of
+// its cost on them (no 64-bit division for the usual two or three digits).
+func httpAppendUint(dst []byte, n uint64) []byte {
+	var buf [20]byte // the digits of the largest uint64
+	i := len(buf)
+	for n >= 10 {
+		i--
+		buf[i] = byte('0' + n%10)
+		n /= 10
+	}
+	i--
+	buf[i] = byte('0' + n)
+	return append(dst, buf[i:]...)
 }

@@ -124,7 +124,8 @@ func httpScanTarget(b []byte, i, end int) int {
 // httpScanTchar returns the offset of the first byte of b[i:end] that is
 // not tchar, or end.
 func httpScanTchar(b []byte, i, end int) int {
-	for i < end && httpClass[b[i]]&httpCTchar != 0 {
+	b = b[:end] // so that the loop needs no bounds check
+	for i < len(b) && httpClass[b[i]]&httpCTchar != 0 {
 		i++
 	}
 	return i

@@ -23,9 +23,10 @@ type httpServer struct {
 	lim codec.HTTPLimits
 
 	// The response bodies, those of pinion serve -proto http.
-	hello    []byte // Hello, World!
-	json     []byte // {"message":"Hello, World!"}
-	notFound []byte // Not Found\n
+	// The responses, rendered once as pinion serve renders them.
+	hello    *codec.StaticResponse // Hello, World!
+	json     *codec.StaticResponse // {"message":"Hello, World!"}
+	notFound *codec.StaticResponse // Not Found\n
 
 	// scratch holds *httpConn: one is taken for each OnTraffic call and
 	// given back at its end, so in practice each loop reuses one, as
@@ -51,9 +52,9 @@ type httpConn struct {
 func newHTTPServer(s *server) *httpServer {
 	h := &httpServer{
 		server:   s,
-		hello:    []byte("Hello, World!"),
-		json:     []byte(`{"message":"Hello, World!"}`),
-		notFound: []byte("Not Found\n"),
+		hello:    codec.NewStaticResponse(200, "text/plain", []byte("Hello, World!"), httpServerName),
+		json:     codec.NewStaticResponse(200, "application/json", []byte(`{"message":"Hello, World!"}`), httpServerName),
+		notFound: codec.NewStaticResponse(404, "text/plain", []byte("Not Found\n"), httpServerName),
 	}
 	h.scratch.New = func() any { return new(httpConn) }
 	return h
@@ -124,27 +125,27 @@ func (h *httpServer) route(hc *httpConn, out []byte) []byte {
 	if string(r.Method) == "GET" || string(r.Method) == "HEAD" {
 		switch string(httpPath(r.Target)) {
 		case "/plaintext":
-			return h.respond(hc, out, 200, "text/plain", h.hello)
+			return h.respond(hc, out, h.hello)
 		case "/json":
-			return h.respond(hc, out, 200, "application/json", h.json)
+			return h.respond(hc, out, h.json)
 		}
 	}
-	return h.respond(hc, out, 404, "text/plain", h.notFound)
+	return h.respond(hc, out, h.notFound)
 }
 
-// respond appends a response with body to hc.req, shaped as pinion serve
+// respond appends the response resp to hc.req, shaped as pinion serve
 // shapes it: a HEAD response keeps GET's Content-Length but not the body
 // (RFC 9110 §9.3.2), and an HTTP/1.0 request that asked for keep-alive is
 // told "Connection: keep-alive", without which a 1.0 client closes.
-func (h *httpServer) respond(hc *httpConn, out []byte, status int, contentType string, body []byte) []byte {
+func (h *httpServer) respond(hc *httpConn, out []byte, resp *codec.StaticResponse) []byte {
 	r := &hc.req
 	head := string(r.Method) == "HEAD"
-	out = codec.AppendResponse(out, status, contentType, body, r.KeepAlive, httpServerName, &hc.date, hc.now)
+	out = resp.Append(out, r.KeepAlive, &hc.date, hc.now)
 	if head {
-		out = out[:len(out)-len(body)]
+		out = out[:len(out)-resp.BodyLen()]
 	}
 	if r.Minor == 0 && r.KeepAlive {
-		bodyLen := len(body)
+		bodyLen := resp.BodyLen()
 		if head {
 			bodyLen = 0
 		}

@@ -31,11 +31,15 @@ import (
 // without it.
 //
 // Serving allocates nothing once the Scratch's Request and the reply
-// buffer have grown: the bodies are constants and the Date header comes
-// from the Scratch's DateCache.
+// buffer have grown: the responses of constant body are rendered once
+// (codec.StaticResponse) and the Date header comes from the Scratch's
+// DateCache.
 type HTTP struct {
 	lim     codec.HTTPLimits
 	maxBody int64 // -max-body; 0 refuses every body, which lim cannot say
+
+	// The responses of constant body, rendered once.
+	hello, json, notFound, blockOK, badBlock *codec.StaticResponse
 }
 
 // httpServerName is the Server header of every response.
@@ -61,9 +65,17 @@ var errHTTPBodyRefused = &codec.HTTPError{Status: 413, Reason: "request body ove
 // of request line and header section (the codec's default, 8 KiB, when not
 // positive) and maxBody bytes of body.
 func newHTTP(o Options) (Protocol, error) {
+	static := func(status int, contentType, body string) *codec.StaticResponse {
+		return codec.NewStaticResponse(status, contentType, []byte(body), httpServerName)
+	}
 	return &HTTP{
-		lim:     codec.HTTPLimits{MaxHeaderBytes: o.MaxHeader, MaxBody: max(o.MaxBody, 1)},
-		maxBody: max(o.MaxBody, 0),
+		lim:      codec.HTTPLimits{MaxHeaderBytes: o.MaxHeader, MaxBody: max(o.MaxBody, 1)},
+		maxBody:  max(o.MaxBody, 0),
+		hello:    static(200, "text/plain", httpHello),
+		json:     static(200, "application/json", httpJSON),
+		notFound: static(404, "text/plain", httpNotFound),
+		blockOK:  static(200, "text/plain", httpBlockOK),
+		badBlock: static(400, "text/plain", httpBadBlock),
 	}, nil
 }
 
@@ -124,17 +136,20 @@ func (h *HTTP) Serve(sc *Scratch, in, out []byte) (int, []byte, Action) {
 // it is owed after.
 func (h *HTTP) route(sc *Scratch, out []byte) ([]byte, time.Duration) {
 	r := &sc.req
-	path, query := httpSplitTarget(r.Target)
+	path, query := r.Target, []byte(nil)
+	if string(path) != "/plaintext" && string(path) != "/json" { // the common targets: no query to split off
+		path, query = httpSplitTarget(r.Target)
+	}
 	getLike := string(r.Method) == "GET" || string(r.Method) == "HEAD"
 	switch string(path) {
 	case "/plaintext":
 		if getLike {
-			return h.respond(sc, out, 200, "text/plain", []byte(httpHello)), 0
+			return h.respondStatic(sc, out, h.hello), 0
 		}
 		return h.notAllowed(sc, out, "GET, HEAD"), 0
 	case "/json":
 		if getLike {
-			return h.respond(sc, out, 200, "application/json", []byte(httpJSON)), 0
+			return h.respondStatic(sc, out, h.json), 0
 		}
 		return h.notAllowed(sc, out, "GET, HEAD"), 0
 	case "/block":
@@ -143,9 +158,9 @@ func (h *HTTP) route(sc *Scratch, out []byte) ([]byte, time.Duration) {
 		}
 		ms, ok := httpBlockMillis(query)
 		if !ok {
-			return h.respond(sc, out, 400, "text/plain", []byte(httpBadBlock)), 0
+			return h.respondStatic(sc, out, h.badBlock), 0
 		}
-		return h.respond(sc, out, 200, "text/plain", []byte(httpBlockOK)), time.Duration(ms) * time.Millisecond
+		return h.respondStatic(sc, out, h.blockOK), time.Duration(ms) * time.Millisecond
 	case "/whoami":
 		if getLike {
 			return h.respond(sc, out, 200, "text/plain", httpWhoami(sc)), 0
@@ -157,7 +172,7 @@ func (h *HTTP) route(sc *Scratch, out []byte) ([]byte, time.Duration) {
 		}
 		return h.notAllowed(sc, out, "POST"), 0
 	}
-	return h.respond(sc, out, 404, "text/plain", []byte(httpNotFound)), 0
+	return h.respondStatic(sc, out, h.notFound), 0
 }
 
 // httpWhoami returns the client's address as IP:PORT, or "unknown" when the
@@ -175,6 +190,12 @@ func httpWhoami(sc *Scratch) []byte {
 func (h *HTTP) respond(sc *Scratch, out []byte, status int, contentType string, body []byte) []byte {
 	out = codec.AppendResponse(out, status, contentType, body, sc.req.KeepAlive, httpServerName, &sc.date, sc.Now)
 	return h.finish(sc, out, len(body))
+}
+
+// respondStatic appends the response r to sc.req.
+func (h *HTTP) respondStatic(sc *Scratch, out []byte, r *codec.StaticResponse) []byte {
+	out = r.Append(out, sc.req.KeepAlive, &sc.date, sc.Now)
+	return h.finish(sc, out, r.BodyLen())
 }
 
 // notAllowed appends a 405 response listing the methods allow. It is

@@ -103,7 +103,7 @@ func parseServe(args []string, stderr io.Writer) (serveConfig, error) {
 	fs.IntVar(&c.loops, "loops", runtime.GOMAXPROCS(0), "event loops (loop model)")
 	fs.BoolVar(&c.pin, "pin", true, "pin each loop's thread to a CPU (Linux, loop model)")
 	fs.StringVar(&c.lb, "lb", "reuseport", "load balancing: reuseport, roundrobin or leastconn (loop model)")
-	fs.StringVar(&c.io, "io", "auto", "I/O backend: auto (io_uring where the kernel allows it, else epoll), epoll or uring (loop model)")
+	fs.StringVar(&c.io, "io", "epoll", "I/O backend: epoll (default), uring, or auto (io_uring where the kernel allows it, else epoll) (loop model)")
 	fs.IntVar(&c.maxConns, "max-conns", 10000, "most connections served at once; beyond it new ones are closed (negative: no bound)")
 	fs.DurationVar(&c.idleTimeout, "idle-timeout", 2*time.Minute, "close connections idle this long (0 or negative: never)")
 	fs.DurationVar(&c.linger, "linger", defaultLinger, "when the server closes a connection, it sends FIN after the last reply and waits this long for the peer's, discarding its input, so that the peer gets every reply (0 or negative: close at once, which resets a peer whose input is unread)")

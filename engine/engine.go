@@ -21,8 +21,9 @@ type Engine struct {
 	loops []*loop.Loop
 	addrs []net.Addr
 	limit *loop.Limit
-	pool  *offload.Pool // nil with OffloadWorkers < 0
-	proxy *proxyHandler // nil unless a listener requires the PROXY protocol
+	conns *loop.ConnTable // the loops' one fd table
+	pool  *offload.Pool   // nil with OffloadWorkers < 0
+	proxy *proxyHandler   // nil unless a listener requires the PROXY protocol
 
 	watchdog *watchdog    // nil without loops
 	slow     atomic.Int64 // the SlowCallback in effect, for the watchdog
@@ -63,6 +64,7 @@ func Start(h Handler, cfg Config) (*Engine, error) {
 		return nil, err
 	}
 	e.limit = loop.NewLimit(cfg.MaxConns) // also with no bound: SetLimits may set one
+	e.conns = loop.NewConnTable()
 	e.slow.Store(int64(cfg.SlowCallback))
 	e.lim.cur = Limits{MaxConns: cfg.MaxConns, IdleTimeout: cfg.IdleTimeout, SlowCallback: cfg.SlowCallback, OffloadPolicy: cfg.OffloadPolicy}
 	if cfg.OffloadWorkers > 0 {
@@ -157,6 +159,7 @@ func (e *Engine) loopConfig(i int, h Handler) loop.Config {
 		AcceptBackoffMax: c.AcceptBackoffMax,
 		NoDelay:          !c.TCPDelay,
 		Limit:            e.limit,
+		Conns:            e.conns,
 		Offload:          e.executor(),
 		OffloadPolicy:    c.OffloadPolicy.loop(),
 		OffloadPending:   c.OffloadPending,

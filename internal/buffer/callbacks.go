@@ -61,4 +61,4 @@ func (c *Chain) TakeDue(dst []func(error)) []func(error) {
 }
 
 // Pending reports whether any callbacks are recorded, due or not.
-func (c *Chain) Pending() bool { return c.cbs != nil }
+func (c *Chain) Pending() bool { return c != nil && c.cbs != nil }

@@ -11,7 +11,9 @@ import "fmt"
 // one chain must always be used with the same pool.
 //
 // A Chain must not be copied once it holds bytes or callbacks: the copy
-// would share its chunks.
+// would share its chunks. Len and Pending may be called on a nil *Chain,
+// which is empty, so that an owner can keep a chain only while it holds
+// something.
 type Chain struct {
 	// head and tail are the first and last chunk of a singly linked list.
 	// Invariants: head == nil iff tail == nil iff Len() == 0, and every
@@ -31,7 +33,12 @@ type Chain struct {
 }
 
 // Len returns the number of bytes queued and not yet discarded.
-func (c *Chain) Len() int { return int(c.written - c.discarded) }
+func (c *Chain) Len() int {
+	if c == nil {
+		return 0
+	}
+	return int(c.written - c.discarded)
+}
 
 // Write appends a copy of b, filling the tail chunk first and then taking
 // chunks from p one after another; it never keeps a reference to b. A large

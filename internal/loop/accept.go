@@ -172,15 +172,12 @@ func (l *Loop) register(fd int, state connState, in poller.Interest) (*Conn, err
 	if l.ring == nil && in&poller.Write != 0 {
 		c.flags |= flagWantWrite
 	}
-	for fd >= len(l.conns) {
-		l.conns = append(l.conns, make([]*Conn, max(64, len(l.conns)))...)
-	}
-	l.conns[fd] = c
+	l.conns.set(c)
 	l.nconns++
 	l.st.Opened++
 	if l.ring != nil {
 		if err := l.ringArm(c); err != nil {
-			l.conns[fd] = nil
+			l.conns.clear(c)
 			l.nconns--
 			l.st.Opened--
 			return nil, err

@@ -47,6 +47,10 @@ type Config struct {
 	// internal/uring (256 entries, 512 buffers of 4 KiB).
 	Ring RingConfig
 
+	// Conns, when set, is the fd table shared with the other loops of
+	// an engine (conntable.go); nil: the loop makes its own.
+	Conns *ConnTable
+
 	// Limit, when set, bounds the accepted connections of every loop
 	// sharing it.
 	Limit *Limit

@@ -72,19 +72,22 @@ const (
 // the loop's goroutine, inside Handler callbacks, Schedule'd functions or
 // functions run by Post; other goroutines use Handle.
 //
-// Memory per connection matters: an idle Conn holds no buffer, and fields
-// needed only by few connections live in ext.
+// Memory per connection matters (docs/benchmarks-analysis.md, memory per
+// idle connection): an idle Conn is 80 bytes, an allocator size class, and
+// holds no buffer; its input buffer and outbound chain come from the loop's
+// pools only while they hold bytes, and fields needed only by few
+// connections live in ext. size_test.go pins the size.
 type Conn struct {
 	loop       *Loop
 	fd         int32
 	gen        uint32
-	state      connState
 	flags      connFlags
-	tidx       int32 // index in the loop's timer heap; -1 when not armed
+	tidx       int32 // index in the loop's deadline heap; -1 when not armed
 	inOff      int32 // consumed prefix of in.B (at most MaxInbound plus one read)
+	state      connState
 	lastActive int64 // loop clock at the last byte moved (or linger start)
 	in         *bytebufferpool.ByteBuffer
-	out        buffer.Chain
+	out        *buffer.Chain // owed bytes and write completions; nil when none (outOf, dropOut)
 	ctx        any
 	ext        *connExt
 }

@@ -166,15 +166,14 @@ func (l *Loop) finish(c *Conn, reason error) {
 		return
 	}
 	c.state = stateClosed
+	// Out of the table before the fd number can be reused.
+	l.conns.clear(c)
 	fd := int(c.fd)
 	if l.ring != nil {
 		l.ringClose(c)
 	} else {
 		_ = l.p.Delete(fd)
 		_ = sysClose(fd)
-	}
-	if int(c.fd) < len(l.conns) && l.conns[c.fd] == c {
-		l.conns[c.fd] = nil
 	}
 	l.nconns--
 	l.st.Closed++
@@ -183,7 +182,7 @@ func (l *Loop) finish(c *Conn, reason error) {
 	if c.flags&flagCounted != 0 {
 		l.cfg.Limit.release()
 	}
-	l.timers.remove(c)
+	l.removeConn(c)
 	l.releaseIn(c)
 	l.releaseOffload(c)
 	if c.ext != nil && c.ext.session != nil {
@@ -206,6 +205,7 @@ func (l *Loop) finish(c *Conn, reason error) {
 		l.runCompletions(c, due, err)
 		l.due = due[:0]
 	}
+	l.dropOut(c)
 	if c.ext != nil && c.ext.dialDone != nil {
 		done := c.ext.dialDone
 		c.ext.dialDone = nil

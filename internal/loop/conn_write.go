@@ -1,6 +1,9 @@
 package loop
 
-import "github.com/pinion-net/pinion/poller"
+import (
+	"github.com/pinion-net/pinion/internal/buffer"
+	"github.com/pinion-net/pinion/poller"
+)
 
 // Write queues a copy of p to be sent and returns len(p). The bytes are
 // written to the socket when the current callback returns (one system call
@@ -26,7 +29,7 @@ func (l *Loop) queueOut(c *Conn, p []byte) error {
 		return ErrOutboundOverflow
 	}
 	if len(p) > 0 {
-		c.out.Write(l.pool, p)
+		l.outOf(c).Write(l.pool, p)
 		l.st.owed(len(p))
 		l.markDirty(c)
 		if c.out.Len() > l.cfg.WriteHigh {
@@ -132,7 +135,39 @@ func (l *Loop) flush(c *Conn) {
 			return
 		}
 	}
+	l.dropOut(c)
 	l.settle(c)
+}
+
+// outOf returns c's outbound chain, taking one from the loop's free ones
+// when c has none.
+func (l *Loop) outOf(c *Conn) *buffer.Chain {
+	if c.out == nil {
+		if n := len(l.outs); n > 0 {
+			c.out = l.outs[n-1]
+			l.outs[n-1] = nil
+			l.outs = l.outs[:n-1]
+		} else {
+			c.out = new(buffer.Chain)
+		}
+	}
+	return c.out
+}
+
+// maxFreeOuts bounds the free outbound chains a loop keeps (48 bytes
+// each): as many connections may owe bytes at once without a chain
+// allocated per write.
+const maxFreeOuts = 1024
+
+// dropOut gives c's outbound chain back to the loop once it holds neither
+// bytes nor completions, so that an idle connection holds none.
+func (l *Loop) dropOut(c *Conn) {
+	if o := c.out; o != nil && o.Len() == 0 && !o.Pending() {
+		c.out = nil
+		if len(l.outs) < maxFreeOuts {
+			l.outs = append(l.outs, o)
+		}
+	}
 }
 
 // settle brings the connection's poller interest, read pause and close

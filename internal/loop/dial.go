@@ -74,7 +74,7 @@ func (l *Loop) onConnected(c *Conn) {
 		// Written while connecting: flushDirty left it for now.
 		l.markDirty(c)
 	}
-	l.timers.remove(c)
+	l.removeConn(c)
 	if l.cfg.IdleTimeout > 0 {
 		l.armConn(c, l.now+int64(l.cfg.IdleTimeout))
 	}

@@ -176,7 +176,7 @@ func (l *Loop) runConnTask(t *task) {
 			return
 		}
 		if t.done != nil {
-			c.out.OnFlushed(t.done)
+			l.outOf(c).OnFlushed(t.done)
 			// An empty write queued nothing, so nothing else would
 			// flush c and hand out its completion.
 			l.markDirty(c)
@@ -189,7 +189,7 @@ func (l *Loop) runConnTask(t *task) {
 			l.callDone(c, t.done, err)
 			return
 		}
-		c.out.OnFlushed(t.done)
+		l.outOf(c).OnFlushed(t.done)
 		l.flushIfHigh(c)
 	case taskClose:
 		l.close(c, nil)
@@ -277,8 +277,8 @@ func (l *Loop) StopAccepting(done func()) {
 func (l *Loop) drain() {
 	l.closeListeners()
 	l.draining = true
-	for _, c := range l.conns {
-		if c != nil && c.state != stateClosed {
+	for c := range l.conns.owned(l) {
+		if c.state != stateClosed {
 			l.close(c, ErrShutdown)
 		}
 	}
@@ -293,13 +293,13 @@ func (l *Loop) abortAll() {
 	l.closeListeners()
 	// Cancel every task first: a worker freed by one connection's
 	// cancelled task must not start the queued task of the next.
-	for _, c := range l.conns {
-		if c != nil && c.off() != nil {
+	for c := range l.conns.owned(l) {
+		if c.off() != nil {
 			c.off().cancel()
 		}
 	}
-	for _, c := range l.conns {
-		if c != nil && c.state != stateClosed {
+	for c := range l.conns.owned(l) {
+		if c.state != stateClosed {
 			l.closeNow(c, ErrShutdown)
 		}
 	}

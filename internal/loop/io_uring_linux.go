@@ -481,6 +481,7 @@ func (l *Loop) ringFlush(c *Conn) {
 			return
 		}
 	}
+	l.dropOut(c)
 	l.settle(c)
 }
 

@@ -32,8 +32,8 @@ func (l *Loop) applyLimits(lim Limits) {
 	if !idleChanged {
 		return
 	}
-	for _, c := range l.conns {
-		if c != nil && c.state == stateOpen {
+	for c := range l.conns.owned(l) {
+		if c.state == stateOpen {
 			if d := l.deadline(c); d != 0 {
 				l.armConn(c, d)
 			}

@@ -40,8 +40,9 @@ type Loop struct {
 	iov    [][]byte
 	due    []func(error)
 	dirty  []*Conn
+	outs   []*buffer.Chain // free outbound chains (conn_write.go)
 
-	conns  []*Conn // by fd
+	conns  *ConnTable // by fd, shared with the engine's other loops
 	nconns int
 	gen    uint32
 
@@ -62,10 +63,11 @@ type Loop struct {
 	offCtx    context.Context
 	offCancel context.CancelFunc
 
-	timers timerHeap
-	epoch  time.Time
-	now    int64 // loop clock: nanoseconds since epoch, read once per tick
-	busy   bool  // the last tick had work: poll without blocking
+	deadlines heap[connEntry]  // the connections' (timer.go)
+	timers    heap[timerEntry] // Schedule's
+	epoch     time.Time
+	now       int64 // loop clock: nanoseconds since epoch, read once per tick
+	busy      bool  // the last tick had work: poll without blocking
 
 	lastYield int64 // loop clock when the loop last blocked or yielded
 
@@ -113,10 +115,14 @@ func New(cfg Config) (*Loop, error) {
 		rbuf:   make([]byte, cfg.ReadBufferSize),
 		iov:    make([][]byte, 0, maxIov),
 		pool:   buffer.NewPool(cfg.ChunkSize, cfg.MaxFreeChunks),
+		conns:  cfg.Conns,
 		epoch:  time.Now(),
 		done:   make(chan struct{}),
 
 		started: make(chan error, 1),
+	}
+	if l.conns == nil {
+		l.conns = NewConnTable()
 	}
 	l.offCtx, l.offCancel = context.WithCancel(context.Background())
 	l.stats.init(cfg.ID)
@@ -161,10 +167,8 @@ func (l *Loop) Run() {
 // releases the poller.
 func (l *Loop) exit() {
 	l.offCancel()
-	for _, c := range l.conns {
-		if c != nil {
-			l.finish(c, ErrShutdown)
-		}
+	for c := range l.conns.owned(l) {
+		l.finish(c, ErrShutdown)
 	}
 	l.closeListeners()
 	for _, t := range l.mb.close() {
@@ -200,11 +204,12 @@ func (l *Loop) newGen() uint32 {
 	return l.gen
 }
 
+// conn returns the connection of this loop with fd, or nil.
 func (l *Loop) conn(fd int) *Conn {
-	if fd < 0 || fd >= len(l.conns) {
-		return nil
+	if c := l.conns.get(fd); c != nil && c.loop == l {
+		return c
 	}
-	return l.conns[fd]
+	return nil
 }
 
 func (l *Loop) lookup(tok poller.Token) *Conn {

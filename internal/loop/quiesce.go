@@ -52,10 +52,8 @@ func (l *Loop) quiesce(empty func()) {
 	if !l.quiescing {
 		l.quiescing = true
 		l.closeListeners()
-		for _, c := range l.conns {
-			if c != nil {
-				l.tellDrain(c)
-			}
+		for c := range l.conns.owned(l) {
+			l.tellDrain(c)
 		}
 		l.flushDirty()
 	}

@@ -14,7 +14,7 @@ func (l *Loop) tick() {
 	timeout := time.Duration(-1)
 	if l.busy {
 		timeout = 0
-	} else if when, ok := l.timers.next(); ok {
+	} else if when, ok := l.nextTimer(); ok {
 		timeout = max(time.Duration(when-l.clock()), 0)
 	}
 

@@ -6,19 +6,13 @@ import (
 	"time"
 )
 
-// A connection has at most one entry in the heap, at the earliest of its
-// deadlines (idle, read, write, linger, dial). Activity does not touch the
-// heap: when an entry fires early, checkConn finds nothing expired and
-// re-arms it at the real deadline. So a busy connection costs no heap work
-// per request, and an idle one costs O(log n) per idle period.
-
-// timerEntry is a heap element: either a connection's deadline or a
-// scheduled function.
-type timerEntry struct {
-	when int64
-	c    *Conn
-	t    *Timer
-}
+// A connection has at most one entry in the loop's deadline heap, at the
+// earliest of its deadlines (idle, read, write, linger, dial). Activity
+// does not touch the heap: when an entry fires early, checkConn finds
+// nothing expired and re-arms it at the real deadline. So a busy connection
+// costs no heap work per request, and an idle one costs O(log n) per idle
+// period. Functions scheduled with Schedule have a heap of their own, so
+// that a connection's entry is 16 bytes (heap.go).
 
 // Timer is a function scheduled on a loop with Schedule.
 type Timer struct {
@@ -43,101 +37,10 @@ func (t *Timer) Stop() bool {
 	return true
 }
 
-type timerHeap []timerEntry
-
-func (h timerHeap) next() (int64, bool) {
-	if len(h) == 0 {
-		return 0, false
-	}
-	return h[0].when, true
-}
-
-func (h timerHeap) setIndex(i int) {
-	e := &h[i]
-	if e.c != nil {
-		e.c.tidx = int32(i)
-	} else {
-		e.t.idx = i
-	}
-}
-
-func (h timerHeap) less(i, j int) bool { return h[i].when < h[j].when }
-
-func (h timerHeap) swap(i, j int) {
-	h[i], h[j] = h[j], h[i]
-	h.setIndex(i)
-	h.setIndex(j)
-}
-
-func (h timerHeap) up(i int) {
-	for i > 0 {
-		p := (i - 1) / 2
-		if !h.less(i, p) {
-			return
-		}
-		h.swap(i, p)
-		i = p
-	}
-}
-
-func (h timerHeap) down(i int) {
-	n := len(h)
-	for {
-		m := i
-		if l := 2*i + 1; l < n && h.less(l, m) {
-			m = l
-		}
-		if r := 2*i + 2; r < n && h.less(r, m) {
-			m = r
-		}
-		if m == i {
-			return
-		}
-		h.swap(i, m)
-		i = m
-	}
-}
-
-func (h *timerHeap) push(e timerEntry) {
-	*h = append(*h, e)
-	i := len(*h) - 1
-	h.setIndex(i)
-	h.up(i)
-}
-
-// removeAt removes entry i and marks it unarmed.
-func (h *timerHeap) removeAt(i int) timerEntry {
-	old := *h
-	last := len(old) - 1
-	e := old[i]
-	if i != last {
-		old.swap(i, last)
-	}
-	old[last] = timerEntry{}
-	*h = old[:last]
-	if i != last {
-		h.down(i)
-		h.up(i)
-	}
-	if e.c != nil {
-		e.c.tidx = -1
-	} else {
-		e.t.idx = -1
-	}
-	return e
-}
-
-// fix moves entry i to a new time.
-func (h timerHeap) fix(i int, when int64) {
-	h[i].when = when
-	h.down(i)
-	h.up(i)
-}
-
-// remove drops c's entry, if armed.
-func (h *timerHeap) remove(c *Conn) {
+// removeConn drops c's deadline, if armed.
+func (l *Loop) removeConn(c *Conn) {
 	if c.tidx >= 0 {
-		h.removeAt(int(c.tidx))
+		l.deadlines.removeAt(int(c.tidx))
 	}
 }
 
@@ -146,20 +49,34 @@ func (l *Loop) armConn(c *Conn, when int64) {
 	switch {
 	case when == 0 || c.state == stateClosed:
 	case c.tidx < 0:
-		l.timers.push(timerEntry{when: when, c: c})
-	case when < l.timers[c.tidx].when:
-		l.timers.fix(int(c.tidx), when)
+		l.deadlines.push(connEntry{when: when, c: c})
+	case when < l.deadlines.item(int(c.tidx)).when:
+		l.deadlines.fix(int(c.tidx), connEntry{when: when, c: c})
 	}
 }
 
-// fireTimers runs every entry due by now.
+// nextTimer returns the earliest time in the two heaps.
+func (l *Loop) nextTimer() (int64, bool) {
+	cw, cok := l.deadlines.next()
+	tw, tok := l.timers.next()
+	if !tok || (cok && cw <= tw) {
+		return cw, cok
+	}
+	return tw, true
+}
+
+// fireTimers runs every entry of the two heaps due by now, earliest first.
 func (l *Loop) fireTimers() {
-	for len(l.timers) > 0 && l.timers[0].when <= l.now {
-		e := l.timers.removeAt(0)
-		if e.c != nil {
-			l.checkConn(e.c)
-		} else {
-			l.runTimer(e.t)
+	for {
+		cw, cok := l.deadlines.next()
+		tw, tok := l.timers.next()
+		switch {
+		case cok && cw <= l.now && (!tok || cw <= tw):
+			l.checkConn(l.deadlines.removeAt(0).c)
+		case tok && tw <= l.now:
+			l.runTimer(l.timers.removeAt(0).t)
+		default:
+			return
 		}
 		l.flushDirty()
 	}

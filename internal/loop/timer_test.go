@@ -17,126 +17,106 @@ func timerLoop() *Loop {
 	return &Loop{log: slog.New(slog.DiscardHandler), epoch: time.Now()}
 }
 
-// entryIndex returns the heap index an entry believes it has.
-func entryIndex(e timerEntry) int {
-	if e.c != nil {
-		return int(e.c.tidx)
-	}
-	return e.t.idx
-}
-
-// checkHeap fails t unless h is a min-heap on when, every entry's index
-// names its own slot, and the armed entries are exactly those of want
-// (with their times).
-func checkHeap(t *testing.T, h timerHeap, want map[any]int64, step int) {
+// checkHeap fails t unless h is a min-heap on time, every entry's index
+// names its own slot (index reads it), its blocks hold exactly its
+// entries, and the armed entries are exactly those of want, by key, with
+// their times.
+func checkHeap[E heapEntry](t *testing.T, h *heap[E], key func(E) any, index func(E) int, want map[any]int64, step int) {
 	t.Helper()
-	for i := 1; i < len(h); i++ {
-		if p := (i - 1) / 2; h[p].when > h[i].when {
-			t.Fatalf("step %d: heap order broken: h[%d].when = %d > h[%d].when = %d", step, p, h[p].when, i, h[i].when)
+	for b, blk := range h.blocks {
+		if want := min(max(h.n-b*heapBlockLen, 0), heapBlockLen); len(blk) != want {
+			t.Fatalf("step %d: block %d of %d holds %d entries; want %d of len() = %d", step, b, len(h.blocks), len(blk), want, h.n)
 		}
 	}
-	for i, e := range h {
-		if (e.c == nil) == (e.t == nil) {
-			t.Fatalf("step %d: h[%d] has conn %v and timer %v; want exactly one", step, i, e.c, e.t)
+	if spare := len(h.blocks) - (h.n+heapBlockLen-1)/heapBlockLen; spare > 1 {
+		t.Fatalf("step %d: %d blocks for %d entries; at most one spare", step, len(h.blocks), h.n)
+	}
+	for i := range h.len() {
+		e := *h.item(i)
+		if p := (i - 1) / 2; i > 0 && (*h.item(p)).at() > e.at() {
+			t.Fatalf("step %d: heap order broken: h[%d] at %d > h[%d] at %d", step, p, (*h.item(p)).at(), i, e.at())
 		}
-		if got := entryIndex(e); got != i {
+		if got := index(e); got != i {
 			t.Fatalf("step %d: entry at %d records index %d", step, i, got)
 		}
-		var key any = e.t
-		if e.c != nil {
-			key = e.c
-		}
-		when, ok := want[key]
+		when, ok := want[key(e)]
 		if !ok {
 			t.Fatalf("step %d: h[%d] is not expected to be armed", step, i)
 		}
-		if when != e.when {
-			t.Fatalf("step %d: h[%d].when = %d; want %d", step, i, e.when, when)
+		if when != e.at() {
+			t.Fatalf("step %d: h[%d] at %d; want %d", step, i, e.at(), when)
 		}
 	}
-	if len(h) != len(want) {
-		t.Fatalf("step %d: heap has %d entries; want %d", step, len(h), len(want))
+	if h.len() != len(want) {
+		t.Fatalf("step %d: heap has %d entries; want %d", step, h.len(), len(want))
 	}
-	if when, ok := h.next(); ok != (len(h) > 0) || ok && when != h[0].when {
-		t.Fatalf("step %d: next() = %d, %v with %d entries", step, when, ok, len(h))
+	if when, ok := h.next(); ok != (h.len() > 0) || ok && when != (*h.item(0)).at() {
+		t.Fatalf("step %d: next() = %d, %v with %d entries", step, when, ok, h.len())
 	}
 }
 
-// TestTimerHeapRandom drives the heap with random pushes, removals and
-// moves of connection and timer entries, and checks every invariant after
-// each step against a map of what should be armed.
-func TestTimerHeapRandom(t *testing.T) {
-	for seed := range uint64(20) {
+func connKey(e connEntry) any   { return e.c }
+func connIndex(e connEntry) int { return int(e.c.tidx) }
+
+// TestDeadlineHeapRandom drives a connection deadline heap with random
+// pushes, removals and moves, over enough connections to fill several
+// blocks and give them back, and checks every invariant after each step
+// against a map of what should be armed.
+func TestDeadlineHeapRandom(t *testing.T) {
+	for seed := range uint64(8) {
 		r := rand.New(rand.NewPCG(seed, 99))
-		conns := make([]*Conn, 40)
+		conns := make([]*Conn, 3*heapBlockLen)
 		for i := range conns {
 			conns[i] = &Conn{tidx: -1}
 		}
-		timers := make([]*Timer, 40)
-		for i := range timers {
-			timers[i] = &Timer{idx: -1}
-		}
-		var h timerHeap
+		var h heap[connEntry]
 		want := map[any]int64{}
 		// Few distinct times, so equal keys are common.
 		when := func() int64 { return r.Int64N(50) }
-
-		for step := range 2000 {
-			switch op := r.IntN(5); {
-			case op == 0: // push a connection if it is not armed
+		// Phases that favour pushes, then removals, so that the count
+		// crosses block boundaries both ways.
+		for step := range 9000 {
+			grow := step/1500%2 == 0
+			pushes := 2 // of 8: in a growing phase 6
+			if grow {
+				pushes = 6
+			}
+			switch op := r.IntN(8); {
+			case op < pushes: // push a connection if it is not armed
 				c := conns[r.IntN(len(conns))]
 				if c.tidx < 0 {
 					w := when()
-					h.push(timerEntry{when: w, c: c})
+					h.push(connEntry{when: w, c: c})
 					want[c] = w
 				}
-			case op == 1: // push a timer if it is not armed
-				tm := timers[r.IntN(len(timers))]
-				if tm.idx < 0 {
-					w := when()
-					h.push(timerEntry{when: w, t: tm})
-					want[tm] = w
+			case op < 7 && h.len() > 0: // remove any entry
+				e := h.removeAt(r.IntN(h.len()))
+				if e.c.tidx != -1 {
+					t.Fatalf("step %d: removed entry still records index %d", step, e.c.tidx)
 				}
-			case op == 2 && len(h) > 0: // remove any entry
-				i := r.IntN(len(h))
-				e := h.removeAt(i)
-				if entryIndex(e) != -1 {
-					t.Fatalf("step %d: removed entry still records index %d", step, entryIndex(e))
-				}
-				if e.c != nil {
-					delete(want, e.c)
-				} else {
-					delete(want, e.t)
-				}
-			case op == 3 && len(h) > 0: // move any entry
-				i := r.IntN(len(h))
-				w := when()
-				e := h[i]
-				h.fix(i, w)
-				if e.c != nil {
-					want[e.c] = w
-				} else {
-					want[e.t] = w
-				}
-			case op == 4: // remove a connection's entry by connection
-				c := conns[r.IntN(len(conns))]
-				h.remove(c)
-				delete(want, c)
-				if c.tidx != -1 {
-					t.Fatalf("step %d: remove left tidx = %d", step, c.tidx)
-				}
+				delete(want, e.c)
+			case op == 7 && h.len() > 0: // move any entry
+				i := r.IntN(h.len())
+				e := *h.item(i)
+				e.when = when()
+				h.fix(i, e)
+				want[e.c] = e.when
 			}
-			checkHeap(t, h, want, step)
+			checkHeap(t, &h, connKey, connIndex, want, step)
 		}
 
-		// Popping everything yields non-decreasing times.
+		// Popping everything yields non-decreasing times, and leaves at
+		// most the one spare block.
 		last := int64(-1)
-		for len(h) > 0 {
+		for h.len() > 0 {
 			e := h.removeAt(0)
 			if e.when < last {
 				t.Fatalf("seed %d: popped %d after %d", seed, e.when, last)
 			}
 			last = e.when
+		}
+		if len(h.blocks) > 1 {
+			t.Fatalf("seed %d: %d blocks left in an empty heap; want at most 1", seed, len(h.blocks))
 		}
 	}
 }
@@ -145,16 +125,53 @@ func TestTimerHeapRandom(t *testing.T) {
 // removeAt swaps nothing.
 func TestTimerHeapRemoveLast(t *testing.T) {
 	a, b := &Timer{idx: -1}, &Timer{idx: -1}
-	var h timerHeap
+	var h heap[timerEntry]
 	h.push(timerEntry{when: 1, t: a})
 	h.push(timerEntry{when: 2, t: b})
 	if e := h.removeAt(1); e.t != b {
 		t.Fatalf("removeAt(1) removed %p; want %p", e.t, b)
 	}
-	checkHeap(t, h, map[any]int64{a: 1}, 0)
+	checkHeap(t, &h, func(e timerEntry) any { return e.t }, func(e timerEntry) int { return e.t.idx }, map[any]int64{a: 1}, 0)
 	if b.idx != -1 {
 		t.Fatalf("removed timer idx = %d; want -1", b.idx)
 	}
+}
+
+// TestDeadlinesAndTimersInOrder checks that fireTimers runs what is due
+// in both heaps in time order: a connection's deadline between two
+// scheduled functions fires between them. (The connection has nothing
+// expired when it fires, so checkConn only drops its entry.)
+func TestDeadlinesAndTimersInOrder(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		l := timerLoop()
+		c := &Conn{loop: l, state: stateOpen, tidx: -1}
+		var fired []string
+		l.Schedule(10*time.Millisecond, func() {
+			fired = append(fired, "10ms")
+			if c.tidx < 0 {
+				t.Error("the connection's 20ms entry fired before the 10ms timer")
+			}
+		})
+		l.armConn(c, l.clock()+int64(20*time.Millisecond))
+		l.Schedule(30*time.Millisecond, func() {
+			fired = append(fired, "30ms")
+			if c.tidx >= 0 {
+				t.Error("the connection's 20ms entry has not fired before the 30ms timer")
+			}
+		})
+		if when, ok := l.nextTimer(); !ok || when != int64(10*time.Millisecond) {
+			t.Fatalf("nextTimer() = %d, %v; want the 10ms timer's", when, ok)
+		}
+		time.Sleep(40 * time.Millisecond)
+		l.now = l.clock()
+		l.fireTimers()
+		if want := []string{"10ms", "30ms"}; !slices.Equal(fired, want) {
+			t.Fatalf("fired %q; want %q", fired, want)
+		}
+		if c.tidx != -1 || l.deadlines.len() != 0 {
+			t.Fatalf("connection entry left: tidx %d, %d entries", c.tidx, l.deadlines.len())
+		}
+	})
 }
 
 // TestScheduleOrderAndStop schedules functions, stops some (one from inside
@@ -193,8 +210,8 @@ func TestScheduleOrderAndStop(t *testing.T) {
 		if len(fired) != 3 || fired[0] != "10ms" || !slices.Contains(fired, "20ms") || !slices.Contains(fired, "20ms again") {
 			t.Fatalf("fired %q; want %q (the two 20ms ones in either order)", fired, want)
 		}
-		if len(l.timers) != 0 {
-			t.Fatalf("%d entries left in the heap; want 0", len(l.timers))
+		if n := l.timers.len(); n != 0 {
+			t.Fatalf("%d entries left in the heap; want 0", n)
 		}
 
 		time.Sleep(time.Second)
@@ -272,20 +289,20 @@ func TestArmConnLazy(t *testing.T) {
 		l.armConn(c, s.arm)
 		got := int64(-1)
 		if c.tidx >= 0 {
-			got = l.timers[c.tidx].when
+			got = l.deadlines.item(int(c.tidx)).when
 		}
 		if got != s.want {
 			t.Fatalf("step %d: armConn(%d): entry at %d; want %d", i, s.arm, got, s.want)
 		}
-		if len(l.timers) > 1 {
-			t.Fatalf("step %d: %d entries for one connection", i, len(l.timers))
+		if n := l.deadlines.len(); n > 1 {
+			t.Fatalf("step %d: %d entries for one connection", i, n)
 		}
 	}
 	c.state = stateClosed
-	l.timers.remove(c)
+	l.removeConn(c)
 	l.armConn(c, 10)
-	if c.tidx != -1 || len(l.timers) != 0 {
-		t.Fatalf("a closed connection was armed: tidx %d, %d entries", c.tidx, len(l.timers))
+	if c.tidx != -1 || l.deadlines.len() != 0 {
+		t.Fatalf("a closed connection was armed: tidx %d, %d entries", c.tidx, l.deadlines.len())
 	}
 }
 
@@ -300,7 +317,7 @@ func TestIdleTimerRearms(t *testing.T) {
 	l.armConn(c, idle)
 
 	c.lastActive = 60 * int64(time.Millisecond) // activity: the heap is not touched
-	if got := l.timers[c.tidx].when; got != idle {
+	if got := l.deadlines.item(int(c.tidx)).when; got != idle {
 		t.Fatalf("entry at %d after activity; want it left at %d", got, idle)
 	}
 
@@ -312,7 +329,7 @@ func TestIdleTimerRearms(t *testing.T) {
 	if c.tidx < 0 {
 		t.Fatal("not re-armed after an early wake-up")
 	}
-	if got, want := l.timers[c.tidx].when, c.lastActive+idle; got != want {
+	if got, want := l.deadlines.item(int(c.tidx)).when, c.lastActive+idle; got != want {
 		t.Fatalf("re-armed at %d; want lastActive+IdleTimeout = %d", got, want)
 	}
 }

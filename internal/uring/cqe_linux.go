@@ -36,6 +36,7 @@ func (r *Ring) Reap(dst []CQE) int {
 		}
 		if tok.Op() == OpRecv && c.res == -int32(unix.ENOBUFS) {
 			r.stats.NoBuffers++
+			r.bufs.grow()
 		}
 		dst[n] = CQE{Token: tok, Res: c.res, Flags: c.flags}
 		n++

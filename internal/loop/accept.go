@@ -159,7 +159,7 @@ func (l *Loop) adopt(fd int) {
 
 // register creates the Conn for fd and adds it to the poller.
 func (l *Loop) register(fd int, state connState, in poller.Interest) (*Conn, error) {
-	c := &Conn{loop: l, fd: int32(fd), gen: l.newGen(), state: state, tidx: -1, lastActive: l.now}
+	c := &Conn{loop: l, fd: int32(fd), gen: l.newGen(), state: state, lastActive: l.now}
 	if l.ring != nil {
 		// The receive (or the connect's poll) is armed below, once c is
 		// in the table: its completions come at the next tick's enter.

@@ -30,7 +30,7 @@ package loop
 // OnData again, with the input left and no new bytes, once the owed bytes
 // fall to Config.WriteLow and the tasks have room. Loop-only.
 func (c *Conn) Saturated() bool {
-	return c.out.Len() > c.loop.cfg.WriteHigh || c.flags&flagOffPaused != 0
+	return c.outq().Len() > c.loop.cfg.WriteHigh || c.flags&flagOffPaused != 0
 }
 
 // SetAbandonOnFIN says what the peer's FIN means for c. By default (false)
@@ -94,7 +94,7 @@ func (l *Loop) stallIfSaturated(c *Conn, rest int, was connFlags) {
 // the peer's FIN, must not overtake the input it left.
 func (l *Loop) unstall(c *Conn) {
 	if c.flags&flagStalled == 0 || c.state != stateOpen ||
-		c.out.Len() > l.cfg.WriteLow || c.flags&flagOffPaused != 0 {
+		c.outq().Len() > l.cfg.WriteLow || c.flags&flagOffPaused != 0 {
 		return
 	}
 	c.flags = c.flags&^flagStalled | flagRedeliver

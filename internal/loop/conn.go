@@ -73,23 +73,39 @@ const (
 // functions run by Post; other goroutines use Handle.
 //
 // Memory per connection matters (docs/benchmarks-analysis.md, memory per
-// idle connection): an idle Conn is 80 bytes, an allocator size class, and
-// holds no buffer; its input buffer and outbound chain come from the loop's
-// pools only while they hold bytes, and fields needed only by few
-// connections live in ext. size_test.go pins the size.
+// idle connection): an idle Conn is 64 bytes, an allocator size class, and
+// holds no buffer. Its inbound buffer and outbound chain are in a connIO
+// that the loop lends only while they hold something, and fields needed
+// only by few connections live in ext. size_test.go pins the size.
 type Conn struct {
 	loop       *Loop
 	fd         int32
 	gen        uint32
 	flags      connFlags
-	tidx       int32 // index in the loop's deadline heap; -1 when not armed
-	inOff      int32 // consumed prefix of in.B (at most MaxInbound plus one read)
 	state      connState
-	lastActive int64 // loop clock at the last byte moved (or linger start)
-	in         *bytebufferpool.ByteBuffer
-	out        *buffer.Chain // owed bytes and write completions; nil when none (outOf, dropOut)
+	tidx       heapIndex // where its deadline is in the loop's heap, if armed
+	lastActive int64     // loop clock at the last byte moved (or linger start)
+	io         *connIO   // nil while it holds no input and owes nothing (ioOf, dropIO)
 	ctx        any
 	ext        *connExt
+}
+
+// connIO is what a connection holds while bytes pass: input left unconsumed
+// and owed output with its completions. Loops keep free ones
+// (conn_write.go).
+type connIO struct {
+	out   buffer.Chain
+	in    *bytebufferpool.ByteBuffer
+	inOff int32 // consumed prefix of in.B (at most MaxInbound plus one read)
+}
+
+// outq returns c's outbound chain, nil (which is empty: Len and Pending
+// work on it) while c has no connIO.
+func (c *Conn) outq() *buffer.Chain {
+	if c.io == nil {
+		return nil
+	}
+	return &c.io.out
 }
 
 // connExt holds what few connections need.
@@ -185,8 +201,8 @@ func (c *Conn) data() []byte {
 	if l := c.loop; l.active == c {
 		return l.view
 	}
-	if c.in != nil {
-		return c.in.B[c.inOff:]
+	if io := c.io; io != nil && io.in != nil {
+		return io.in.B[io.inOff:]
 	}
 	return nil
 }
@@ -219,9 +235,9 @@ func (c *Conn) Discard(n int) int {
 		l.view = b[n:]
 		return n
 	}
-	if c.in != nil {
-		c.inOff += int32(n)
-		if int(c.inOff) == len(c.in.B) {
+	if io := c.io; io != nil && io.in != nil {
+		io.inOff += int32(n)
+		if int(io.inOff) == len(io.in.B) {
 			c.loop.releaseIn(c)
 		}
 	}

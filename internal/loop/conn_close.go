@@ -49,7 +49,7 @@ func (l *Loop) close(c *Conn, reason error) {
 		c.ext.session.peerEOF()
 	}
 	l.releaseIn(c)
-	if c.out.Len() == 0 && !c.OffloadBusy() {
+	if c.outq().Len() == 0 && !c.OffloadBusy() {
 		l.startLinger(c)
 		return
 	}
@@ -152,7 +152,7 @@ func (l *Loop) onPeerEOF(c *Conn) {
 		}
 		c.state = stateClosing
 		c.extra().reason = io.EOF
-		if c.out.Len() == 0 && !c.OffloadBusy() {
+		if c.outq().Len() == 0 && !c.OffloadBusy() {
 			l.finish(c, io.EOF)
 			return
 		}
@@ -192,12 +192,12 @@ func (l *Loop) finish(c *Conn, reason error) {
 		}
 		c.ext.session.shut(err)
 	}
-	if c.out.Len() > 0 || c.out.Pending() {
-		l.st.owed(-c.out.Len())
+	if c.outq().Len() > 0 || c.outq().Pending() {
+		l.st.owed(-c.outq().Len())
 		if c.flags&flagSendBusy != 0 {
 			l.ring.park(c) // the kernel may still read these bytes
 		}
-		due := c.out.Reset(l.pool, l.takeDueBuf())
+		due := c.outq().Reset(l.pool, l.takeDueBuf())
 		err := reason
 		if err == nil {
 			err = ErrClosed
@@ -205,7 +205,7 @@ func (l *Loop) finish(c *Conn, reason error) {
 		l.runCompletions(c, due, err)
 		l.due = due[:0]
 	}
-	l.dropOut(c)
+	l.dropIO(c)
 	if c.ext != nil && c.ext.dialDone != nil {
 		done := c.ext.dialDone
 		c.ext.dialDone = nil

@@ -24,7 +24,7 @@ func (c *Conn) Write(p []byte) (int, error) {
 // queueOut queues a copy of p on c whatever its state short of closed
 // (owed replies still go out while it closes), enforcing the hard cap.
 func (l *Loop) queueOut(c *Conn, p []byte) error {
-	if c.out.Len()+len(p) > l.cfg.WriteMax {
+	if c.outq().Len()+len(p) > l.cfg.WriteMax {
 		l.abort(c, ErrOutboundOverflow)
 		return ErrOutboundOverflow
 	}
@@ -32,7 +32,7 @@ func (l *Loop) queueOut(c *Conn, p []byte) error {
 		l.outOf(c).Write(l.pool, p)
 		l.st.owed(len(p))
 		l.markDirty(c)
-		if c.out.Len() > l.cfg.WriteHigh {
+		if c.outq().Len() > l.cfg.WriteHigh {
 			c.flags |= flagWentHigh
 		}
 	}
@@ -41,7 +41,7 @@ func (l *Loop) queueOut(c *Conn, p []byte) error {
 
 // OutboundBuffered returns how many owed bytes are queued and not yet handed
 // to the kernel.
-func (c *Conn) OutboundBuffered() int { return c.out.Len() }
+func (c *Conn) OutboundBuffered() int { return c.outq().Len() }
 
 func (c *Conn) writable() error {
 	switch {
@@ -94,8 +94,8 @@ func (l *Loop) flush(c *Conn) {
 		l.ringFlush(c)
 		return
 	}
-	for c.out.Len() > 0 {
-		iov := c.out.Segments(l.iov[:0], maxIov, 0)
+	for c.outq().Len() > 0 {
+		iov := c.outq().Segments(l.iov[:0], maxIov, 0)
 		want := 0
 		for _, b := range iov {
 			want += len(b)
@@ -110,7 +110,7 @@ func (l *Loop) flush(c *Conn) {
 		clear(iov)
 		l.st.WriteCalls++
 		if n > 0 {
-			c.out.Discard(l.pool, n)
+			c.outq().Discard(l.pool, n)
 			l.st.owed(-n)
 			l.st.BytesOut += uint64(n)
 			c.lastActive = l.now
@@ -129,43 +129,46 @@ func (l *Loop) flush(c *Conn) {
 			break
 		}
 	}
-	if c.out.Pending() {
+	if c.outq().Pending() {
 		l.fireDue(c)
 		if c.state == stateClosed {
 			return
 		}
 	}
-	l.dropOut(c)
+	l.dropIO(c)
 	l.settle(c)
 }
 
-// outOf returns c's outbound chain, taking one from the loop's free ones
-// when c has none.
-func (l *Loop) outOf(c *Conn) *buffer.Chain {
-	if c.out == nil {
-		if n := len(l.outs); n > 0 {
-			c.out = l.outs[n-1]
-			l.outs[n-1] = nil
-			l.outs = l.outs[:n-1]
+// ioOf returns c's connIO, taking one from the loop's free ones when c
+// has none.
+func (l *Loop) ioOf(c *Conn) *connIO {
+	if c.io == nil {
+		if n := len(l.ios); n > 0 {
+			c.io = l.ios[n-1]
+			l.ios[n-1] = nil
+			l.ios = l.ios[:n-1]
 		} else {
-			c.out = new(buffer.Chain)
+			c.io = new(connIO)
 		}
 	}
-	return c.out
+	return c.io
 }
 
-// maxFreeOuts bounds the free outbound chains a loop keeps (48 bytes
-// each): as many connections may owe bytes at once without a chain
-// allocated per write.
-const maxFreeOuts = 1024
+// outOf returns c's outbound chain, lending c a connIO if needed.
+func (l *Loop) outOf(c *Conn) *buffer.Chain { return &l.ioOf(c).out }
 
-// dropOut gives c's outbound chain back to the loop once it holds neither
-// bytes nor completions, so that an idle connection holds none.
-func (l *Loop) dropOut(c *Conn) {
-	if o := c.out; o != nil && o.Len() == 0 && !o.Pending() {
-		c.out = nil
-		if len(l.outs) < maxFreeOuts {
-			l.outs = append(l.outs, o)
+// maxFreeIOs bounds the free connIOs a loop keeps (64 bytes each): as
+// many connections may hold bytes at once without one allocated per
+// write.
+const maxFreeIOs = 1024
+
+// dropIO gives c's connIO back to the loop once it holds no input, no
+// owed bytes and no completions, so that an idle connection holds none.
+func (l *Loop) dropIO(c *Conn) {
+	if io := c.io; io != nil && io.in == nil && io.out.Len() == 0 && !io.out.Pending() {
+		c.io = nil
+		if len(l.ios) < maxFreeIOs {
+			l.ios = append(l.ios, io)
 		}
 	}
 }
@@ -173,7 +176,7 @@ func (l *Loop) dropOut(c *Conn) {
 // settle brings the connection's poller interest, read pause and close
 // progress in line with its owed bytes.
 func (l *Loop) settle(c *Conn) {
-	owed := c.out.Len()
+	owed := c.outq().Len()
 	switch {
 	case c.flags&(flagReadPaused|flagReadOwing) == 0 && owed > l.cfg.WriteHigh:
 		c.flags |= flagReadPaused
@@ -229,11 +232,11 @@ func (l *Loop) setInterest(c *Conn) {
 		} else if c.flags&(flagPeerEOF|flagFINSeen) == 0 {
 			want |= flagWantHangUp // paused, still watching the peer
 		}
-		if c.out.Len() > 0 {
+		if c.outq().Len() > 0 {
 			want |= flagWantWrite
 		}
 	case stateClosing:
-		if c.out.Len() > 0 {
+		if c.outq().Len() > 0 {
 			want = flagWantWrite
 		}
 	case stateLingering:
@@ -285,7 +288,7 @@ func (l *Loop) attach(c *Conn, want connFlags) {
 
 // fireDue runs the completions whose bytes reached the kernel.
 func (l *Loop) fireDue(c *Conn) {
-	due := c.out.TakeDue(l.takeDueBuf())
+	due := c.outq().TakeDue(l.takeDueBuf())
 	l.runCompletions(c, due, nil)
 	l.due = due[:0]
 }

@@ -70,7 +70,7 @@ func (l *Loop) onConnected(c *Conn) {
 			return
 		}
 	}
-	if c.out.Len() > 0 || c.flags&flagWriteClosed != 0 {
+	if c.outq().Len() > 0 || c.flags&flagWriteClosed != 0 {
 		// Written while connecting: flushDirty left it for now.
 		l.markDirty(c)
 	}

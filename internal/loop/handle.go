@@ -206,7 +206,7 @@ func (l *Loop) runConnTask(t *task) {
 // pass the high watermark: a batch of large writes would otherwise pile up
 // to the hard cap before the batch's single flush.
 func (l *Loop) flushIfHigh(c *Conn) {
-	if c.state != stateClosed && c.state != stateConnecting && c.out.Len() > l.cfg.WriteHigh {
+	if c.state != stateClosed && c.state != stateConnecting && c.outq().Len() > l.cfg.WriteHigh {
 		l.flush(c)
 	}
 }

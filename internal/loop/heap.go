@@ -10,6 +10,20 @@ type heapEntry interface {
 	place(i int)
 }
 
+// heapIndex is a position in a deadline heap in 3 bytes, so that Conn
+// keeps to 64: the position plus one, 0 for none. So a heap holds at most
+// maxHeapLen entries.
+type heapIndex [3]byte
+
+const maxHeapLen = 1<<24 - 2
+
+func (x heapIndex) get() int { return int(x[0]) | int(x[1])<<8 | int(x[2])<<16 - 1 }
+
+func (x *heapIndex) set(i int) {
+	v := i + 1
+	x[0], x[1], x[2] = byte(v), byte(v>>8), byte(v>>16)
+}
+
 // connEntry is a connection's deadline; c.tidx is its index.
 type connEntry struct {
 	when int64
@@ -17,7 +31,7 @@ type connEntry struct {
 }
 
 func (e connEntry) at() int64    { return e.when }
-func (e connEntry) place(i int)  { e.c.tidx = int32(i) }
+func (e connEntry) place(i int)  { e.c.tidx.set(i) }
 func (e timerEntry) at() int64   { return e.when }
 func (e timerEntry) place(i int) { e.t.idx = i }
 
@@ -93,6 +107,9 @@ func (h *heap[E]) down(i int) {
 }
 
 func (h *heap[E]) push(e E) {
+	if h.n >= maxHeapLen {
+		panic("loop: more than 16,777,214 deadlines in one loop's heap")
+	}
 	b := h.n >> heapBlockShift
 	if b == len(h.blocks) {
 		// The first block grows as a slice does; the others are made whole.

@@ -54,6 +54,13 @@ type parkedOut struct {
 // ringExitWait bounds how long exit waits for the ring's queued closes.
 const ringExitWait = 2 * time.Second
 
+// ringReleaseAfter is how long a loop waits idle, after receives, before
+// it gives the receive buffers' pages back (Ring.ReleaseBuffers): a burst
+// of receives (thousands of connections each sending at once) touches up
+// to every buffer, memory the loop need not keep while its connections
+// idle.
+const ringReleaseAfter = 100 * time.Millisecond
+
 // Poll events (poll(2)).
 const (
 	pollOut   = unix.POLLOUT
@@ -141,6 +148,17 @@ func (l *Loop) ringDrained(e uring.CQE) {
 func (rio *ringIO) wait(timeout time.Duration) (int, error) {
 	var err error
 	switch {
+	case timeout != 0 && rio.r.BuffersUsed() && (timeout < 0 || timeout > ringReleaseAfter):
+		// Blocking after receives: first for ringReleaseAfter, then, if
+		// nothing came, release the buffers' pages. The tick that follows
+		// waits again, for the rest of the timeout.
+		if err = rio.r.SubmitAndWait(ringReleaseAfter); err != nil {
+			return 0, err
+		}
+		if rio.last = rio.r.Reap(rio.cqes); rio.last == 0 {
+			_ = rio.r.ReleaseBuffers() // advice: on failure the pages stay, nothing else
+		}
+		return rio.last, nil
 	case timeout != 0:
 		err = rio.r.SubmitAndWait(timeout)
 	case rio.last >= ringBacklog:
@@ -457,9 +475,9 @@ func (l *Loop) ringPolled(c *Conn, e uring.CQE) {
 // ringFlush hands owed bytes to the kernel in one gathered send when none
 // is in flight, fires the completions whose bytes it took, and settles.
 func (l *Loop) ringFlush(c *Conn) {
-	if c.flags&flagSendBusy == 0 && c.out.Len() > 0 {
+	if c.flags&flagSendBusy == 0 && c.outq().Len() > 0 {
 		rio := l.ring
-		iov := c.out.Segments(rio.iov[:0], ringMaxIov, 0)
+		iov := c.outq().Segments(rio.iov[:0], ringMaxIov, 0)
 		tok := ringToken(c)
 		var err error
 		if len(iov) == 1 {
@@ -475,13 +493,13 @@ func (l *Loop) ringFlush(c *Conn) {
 		}
 		c.flags |= flagSendBusy
 	}
-	if c.out.Pending() {
+	if c.outq().Pending() {
 		l.fireDue(c)
 		if c.state == stateClosed {
 			return
 		}
 	}
-	l.dropOut(c)
+	l.dropIO(c)
 	l.settle(c)
 }
 
@@ -497,7 +515,7 @@ func (l *Loop) ringSent(c *Conn, e uring.CQE) {
 			return
 		}
 	} else if n := int(e.Res); n > 0 {
-		c.out.Discard(l.pool, n)
+		c.outq().Discard(l.pool, n)
 		l.st.owed(-n)
 		l.st.BytesOut += uint64(n)
 		c.lastActive = l.now
@@ -535,7 +553,7 @@ func (rio *ringIO) closed(fd int) {
 
 // park keeps the bytes of c's send in flight until its completion.
 func (rio *ringIO) park(c *Conn) {
-	rio.parked = append(rio.parked, parkedOut{key: ringToken(c), out: c.out.Detach()})
+	rio.parked = append(rio.parked, parkedOut{key: ringToken(c), out: c.outq().Detach()})
 }
 
 // unpark releases the parked bytes of the send that completed with tok.

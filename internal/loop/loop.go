@@ -40,7 +40,7 @@ type Loop struct {
 	iov    [][]byte
 	due    []func(error)
 	dirty  []*Conn
-	outs   []*buffer.Chain // free outbound chains (conn_write.go)
+	ios    []*connIO // free ones (conn_write.go)
 
 	conns  *ConnTable // by fd, shared with the engine's other loops
 	nconns int
@@ -221,10 +221,11 @@ func (l *Loop) lookup(tok poller.Token) *Conn {
 }
 
 func (l *Loop) releaseIn(c *Conn) {
-	if c.in != nil {
-		l.inPool.Put(c.in)
-		c.in = nil
-		c.inOff = 0
+	if io := c.io; io != nil && io.in != nil {
+		l.inPool.Put(io.in)
+		io.in = nil
+		io.inOff = 0
+		l.dropIO(c)
 	}
 }
 

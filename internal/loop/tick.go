@@ -184,17 +184,18 @@ func (l *Loop) deliver(c *Conn, data []byte) {
 		}
 		return
 	}
-	fromReadBuf := c.in == nil
+	fromReadBuf := c.io == nil || c.io.in == nil
 	if fromReadBuf {
 		l.view = data
 	} else {
-		in := c.in
-		if c.inOff > 0 && int(c.inOff) >= len(in.B)/2 {
-			in.B = in.B[:copy(in.B, in.B[c.inOff:])]
-			c.inOff = 0
+		io := c.io
+		in := io.in
+		if io.inOff > 0 && int(io.inOff) >= len(in.B)/2 {
+			in.B = in.B[:copy(in.B, in.B[io.inOff:])]
+			io.inOff = 0
 		}
 		in.B = append(in.B, data...)
-		l.view = in.B[c.inOff:]
+		l.view = in.B[io.inOff:]
 	}
 	l.active = c
 	was := c.flags & (flagStalled | flagRedeliver)
@@ -210,11 +211,12 @@ func (l *Loop) deliver(c *Conn, data []byte) {
 	case len(rest) == 0:
 		l.releaseIn(c)
 	case fromReadBuf:
-		c.in = l.inPool.Get()
-		c.in.B = append(c.in.B[:0], rest...)
-		c.inOff = 0
+		io := l.ioOf(c)
+		io.in = l.inPool.Get()
+		io.in.B = append(io.in.B[:0], rest...)
+		io.inOff = 0
 	default:
-		c.inOff = int32(len(c.in.B) - len(rest))
+		c.io.inOff = int32(len(c.io.in.B) - len(rest))
 	}
 	if len(rest) > l.cfg.MaxInbound {
 		l.close(c, ErrInboundOverflow)

@@ -39,8 +39,8 @@ func (t *Timer) Stop() bool {
 
 // removeConn drops c's deadline, if armed.
 func (l *Loop) removeConn(c *Conn) {
-	if c.tidx >= 0 {
-		l.deadlines.removeAt(int(c.tidx))
+	if c.tidx.get() >= 0 {
+		l.deadlines.removeAt(c.tidx.get())
 	}
 }
 
@@ -48,10 +48,10 @@ func (l *Loop) removeConn(c *Conn) {
 func (l *Loop) armConn(c *Conn, when int64) {
 	switch {
 	case when == 0 || c.state == stateClosed:
-	case c.tidx < 0:
+	case c.tidx.get() < 0:
 		l.deadlines.push(connEntry{when: when, c: c})
-	case when < l.deadlines.item(int(c.tidx)).when:
-		l.deadlines.fix(int(c.tidx), connEntry{when: when, c: c})
+	case when < l.deadlines.item(c.tidx.get()).when:
+		l.deadlines.fix(c.tidx.get(), connEntry{when: when, c: c})
 	}
 }
 
@@ -104,7 +104,7 @@ func (l *Loop) checkConn(c *Conn) {
 			return
 		}
 	case stateOpen, stateClosing:
-		owed := c.out.Len() > 0
+		owed := c.outq().Len() > 0
 		switch {
 		case owed && l.cfg.WriteTimeout > 0 && now >= c.lastActive+int64(l.cfg.WriteTimeout),
 			owed && x != nil && x.writeDeadline != 0 && now >= x.writeDeadline:
@@ -142,7 +142,7 @@ func (l *Loop) deadline(c *Conn) int64 {
 		if l.cfg.IdleTimeout > 0 && c.state == stateOpen {
 			at(c.lastActive + int64(l.cfg.IdleTimeout))
 		}
-		if c.out.Len() > 0 {
+		if c.outq().Len() > 0 {
 			if l.cfg.WriteTimeout > 0 {
 				at(c.lastActive + int64(l.cfg.WriteTimeout))
 			}

@@ -56,7 +56,7 @@ func checkHeap[E heapEntry](t *testing.T, h *heap[E], key func(E) any, index fun
 }
 
 func connKey(e connEntry) any   { return e.c }
-func connIndex(e connEntry) int { return int(e.c.tidx) }
+func connIndex(e connEntry) int { return e.c.tidx.get() }
 
 // TestDeadlineHeapRandom drives a connection deadline heap with random
 // pushes, removals and moves, over enough connections to fill several
@@ -67,7 +67,7 @@ func TestDeadlineHeapRandom(t *testing.T) {
 		r := rand.New(rand.NewPCG(seed, 99))
 		conns := make([]*Conn, 3*heapBlockLen)
 		for i := range conns {
-			conns[i] = &Conn{tidx: -1}
+			conns[i] = &Conn{}
 		}
 		var h heap[connEntry]
 		want := map[any]int64{}
@@ -84,15 +84,15 @@ func TestDeadlineHeapRandom(t *testing.T) {
 			switch op := r.IntN(8); {
 			case op < pushes: // push a connection if it is not armed
 				c := conns[r.IntN(len(conns))]
-				if c.tidx < 0 {
+				if c.tidx.get() < 0 {
 					w := when()
 					h.push(connEntry{when: w, c: c})
 					want[c] = w
 				}
 			case op < 7 && h.len() > 0: // remove any entry
 				e := h.removeAt(r.IntN(h.len()))
-				if e.c.tidx != -1 {
-					t.Fatalf("step %d: removed entry still records index %d", step, e.c.tidx)
+				if e.c.tidx.get() != -1 {
+					t.Fatalf("step %d: removed entry still records index %d", step, e.c.tidx.get())
 				}
 				delete(want, e.c)
 			case op == 7 && h.len() > 0: // move any entry
@@ -144,18 +144,18 @@ func TestTimerHeapRemoveLast(t *testing.T) {
 func TestDeadlinesAndTimersInOrder(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		l := timerLoop()
-		c := &Conn{loop: l, state: stateOpen, tidx: -1}
+		c := &Conn{loop: l, state: stateOpen}
 		var fired []string
 		l.Schedule(10*time.Millisecond, func() {
 			fired = append(fired, "10ms")
-			if c.tidx < 0 {
+			if c.tidx.get() < 0 {
 				t.Error("the connection's 20ms entry fired before the 10ms timer")
 			}
 		})
 		l.armConn(c, l.clock()+int64(20*time.Millisecond))
 		l.Schedule(30*time.Millisecond, func() {
 			fired = append(fired, "30ms")
-			if c.tidx >= 0 {
+			if c.tidx.get() >= 0 {
 				t.Error("the connection's 20ms entry has not fired before the 30ms timer")
 			}
 		})
@@ -168,8 +168,8 @@ func TestDeadlinesAndTimersInOrder(t *testing.T) {
 		if want := []string{"10ms", "30ms"}; !slices.Equal(fired, want) {
 			t.Fatalf("fired %q; want %q", fired, want)
 		}
-		if c.tidx != -1 || l.deadlines.len() != 0 {
-			t.Fatalf("connection entry left: tidx %d, %d entries", c.tidx, l.deadlines.len())
+		if c.tidx.get() != -1 || l.deadlines.len() != 0 {
+			t.Fatalf("connection entry left: tidx %d, %d entries", c.tidx.get(), l.deadlines.len())
 		}
 	})
 }
@@ -275,7 +275,7 @@ func TestSchedulePanic(t *testing.T) {
 // entry earlier: a later deadline leaves it where it is.
 func TestArmConnLazy(t *testing.T) {
 	l := timerLoop()
-	c := &Conn{loop: l, state: stateOpen, tidx: -1}
+	c := &Conn{loop: l, state: stateOpen}
 	steps := []struct {
 		arm, want int64
 	}{
@@ -288,8 +288,8 @@ func TestArmConnLazy(t *testing.T) {
 	for i, s := range steps {
 		l.armConn(c, s.arm)
 		got := int64(-1)
-		if c.tidx >= 0 {
-			got = l.deadlines.item(int(c.tidx)).when
+		if c.tidx.get() >= 0 {
+			got = l.deadlines.item(c.tidx.get()).when
 		}
 		if got != s.want {
 			t.Fatalf("step %d: armConn(%d): entry at %d; want %d", i, s.arm, got, s.want)
@@ -301,8 +301,8 @@ func TestArmConnLazy(t *testing.T) {
 	c.state = stateClosed
 	l.removeConn(c)
 	l.armConn(c, 10)
-	if c.tidx != -1 || l.deadlines.len() != 0 {
-		t.Fatalf("a closed connection was armed: tidx %d, %d entries", c.tidx, l.deadlines.len())
+	if c.tidx.get() != -1 || l.deadlines.len() != 0 {
+		t.Fatalf("a closed connection was armed: tidx %d, %d entries", c.tidx.get(), l.deadlines.len())
 	}
 }
 
@@ -313,11 +313,11 @@ func TestIdleTimerRearms(t *testing.T) {
 	const idle = int64(100 * time.Millisecond)
 	l := timerLoop()
 	l.cfg.IdleTimeout = time.Duration(idle)
-	c := &Conn{loop: l, state: stateOpen, tidx: -1}
+	c := &Conn{loop: l, state: stateOpen}
 	l.armConn(c, idle)
 
 	c.lastActive = 60 * int64(time.Millisecond) // activity: the heap is not touched
-	if got := l.deadlines.item(int(c.tidx)).when; got != idle {
+	if got := l.deadlines.item(c.tidx.get()).when; got != idle {
 		t.Fatalf("entry at %d after activity; want it left at %d", got, idle)
 	}
 
@@ -326,10 +326,25 @@ func TestIdleTimerRearms(t *testing.T) {
 	if c.state != stateOpen {
 		t.Fatalf("state %d after an early wake-up; want open", c.state)
 	}
-	if c.tidx < 0 {
+	if c.tidx.get() < 0 {
 		t.Fatal("not re-armed after an early wake-up")
 	}
-	if got, want := l.deadlines.item(int(c.tidx)).when, c.lastActive+idle; got != want {
+	if got, want := l.deadlines.item(c.tidx.get()).when, c.lastActive+idle; got != want {
 		t.Fatalf("re-armed at %d; want lastActive+IdleTimeout = %d", got, want)
+	}
+}
+
+// TestHeapIndex checks the 3-byte heap position Conn keeps: unarmed by
+// default, and every position up to the heap's bound read back as set.
+func TestHeapIndex(t *testing.T) {
+	var x heapIndex
+	if got := x.get(); got != -1 {
+		t.Fatalf("zero heapIndex get() = %d, want -1 (unarmed)", got)
+	}
+	for _, i := range []int{0, 1, 255, 256, 65535, 65536, maxHeapLen - 1, -1} {
+		x.set(i)
+		if got := x.get(); got != i {
+			t.Errorf("set(%d) then get() = %d", i, got)
+		}
 	}
 }

@@ -37,6 +37,7 @@ type bufRing struct {
 	free    []uint16 // buffers not offered, the most recently used last
 	window  int      // most buffers offered and not yet recycled
 	offered int      // buffers offered and not yet recycled (in the ring or being read)
+	used    bool     // a buffer was recycled since the last ReleaseBuffers
 }
 
 // bufWindow is how many buffers a ring offers before its first ENOBUFS.
@@ -122,6 +123,7 @@ func (b *bufRing) publish() {
 // again at once while the window has room (it always has, for a buffer
 // that was offered).
 func (b *bufRing) recycle(bid uint16) {
+	b.used = true
 	b.offered--
 	b.free = append(b.free, bid)
 	b.fill()
@@ -167,6 +169,25 @@ func (r *Ring) Buffer(bid uint16, n int) []byte { return r.bufs.bytes(bid, n) }
 // Recycle gives provided buffer bid back to the kernel for later receives.
 // Every buffer a completion names must be recycled exactly once. Owner only.
 func (r *Ring) Recycle(bid uint16) { r.bufs.recycle(bid) }
+
+// BuffersUsed reports whether a buffer was recycled since the last
+// ReleaseBuffers. Owner only.
+func (r *Ring) BuffersUsed() bool { return r.bufs.used }
+
+// ReleaseBuffers gives the pages of the receive buffers back to the
+// kernel (madvise MADV_DONTNEED): after a burst, an idle loop does not keep
+// them resident. Their contents are not needed: a buffer holds bytes only
+// between a completion and its Recycle, and the kernel fills buffers only
+// while the owner is in the ring's system calls (task work), so calling it
+// between them, with every buffer recycled, races with nothing; a page
+// comes back, zeroed, when a receive next writes it. Owner only.
+func (r *Ring) ReleaseBuffers() error {
+	if !r.bufs.used || r.bufs.data == nil {
+		return nil
+	}
+	r.bufs.used = false
+	return unix.Madvise(r.bufs.data, unix.MADV_DONTNEED)
+}
 
 // BufferSize returns the size of each provided buffer.
 func (r *Ring) BufferSize() int { return int(r.bufs.size) }

@@ -4,8 +4,12 @@ package uring
 
 import (
 	"bytes"
+	"fmt"
 	"sync"
 	"testing"
+	"unsafe"
+
+	"golang.org/x/sys/unix"
 )
 
 // TestBufferWindow checks that the ring offers few buffers until it runs
@@ -76,5 +80,63 @@ func TestBufferWindow(t *testing.T) {
 	// rest waits in free.
 	if b := &r.bufs; b.offered != b.window || len(b.free) != count-b.window {
 		t.Errorf("after recycling everything: %d offered, %d free, window %d of %d", b.offered, len(b.free), b.window, count)
+	}
+}
+
+// TestReleaseBuffers checks that ReleaseBuffers makes the receive
+// buffers' pages non-resident (mincore) once receives touched them, and
+// that receiving afterwards still delivers the bytes intact.
+func TestReleaseBuffers(t *testing.T) {
+	r := newRing(t, Config{BufferCount: 16, BufferSize: 4096})
+	fd, c := connPair(t, r)
+	tok := NewToken(fd, 2)
+	if err := r.RecvMultishot(fd, tok); err != nil {
+		t.Fatal(err)
+	}
+	exchange := func(msg string) {
+		t.Helper()
+		if _, err := c.Write([]byte(msg)); err != nil {
+			t.Fatalf("client write: %v", err)
+		}
+		var got []byte
+		reapUntil(t, r, func(e CQE) bool {
+			bid, ok := e.Buffer()
+			if e.Res <= 0 || !ok {
+				t.Fatalf("completion %+v (%v), want bytes in a buffer", e, e.Err())
+			}
+			got = append(got, r.Buffer(bid, int(e.Res))...)
+			r.Recycle(bid)
+			return len(got) >= len(msg)
+		})
+		if string(got) != msg {
+			t.Fatalf("received %q, want %q", got, msg)
+		}
+	}
+	resident := func() int {
+		vec := make([]byte, (len(r.bufs.data)+4095)/4096)
+		_, _, errno := unix.Syscall(unix.SYS_MINCORE, uintptr(unsafe.Pointer(&r.bufs.data[0])), uintptr(len(r.bufs.data)), uintptr(unsafe.Pointer(&vec[0])))
+		if errno != 0 {
+			t.Fatalf("mincore: %v", errno)
+		}
+		n := 0
+		for _, v := range vec {
+			n += int(v & 1)
+		}
+		return n
+	}
+	for i := range 8 {
+		exchange(fmt.Sprintf("message %d", i))
+	}
+	if !r.BuffersUsed() || resident() == 0 {
+		t.Fatalf("after 8 receives: used %v, %d pages resident; want used and some resident", r.BuffersUsed(), resident())
+	}
+	if err := r.ReleaseBuffers(); err != nil {
+		t.Fatalf("ReleaseBuffers: %v", err)
+	}
+	if n := resident(); r.BuffersUsed() || n != 0 {
+		t.Fatalf("after ReleaseBuffers: used %v, %d pages resident; want neither", r.BuffersUsed(), n)
+	}
+	for i := range 8 {
+		exchange(fmt.Sprintf("after the release %d", i))
 	}
 }

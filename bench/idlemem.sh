@@ -10,6 +10,8 @@
 #   ROUNDS  rounds of every configuration (default 2)
 #   BINS    (environment) "NAME=PATH ..." pinion binaries to compare;
 #           default: "this=" plus a build of this checkout
+#   IOS, LOOPS  (environment) the backends and loop counts, default
+#           "epoll uring" and "1 2"
 #
 # Each run starts a fresh `pinion serve -proto echo -io IO -loops L` with
 # every other flag at its default (-max-conns 10000, -idle-timeout 2m)
@@ -99,8 +101,8 @@ stop() {
 : >"$out/raw.txt"
 printf '%-8s %-5s %5s %6s %9s %9s %9s %6s %4s\n' binary io loops conns soon settled heap/conn rss0 gcs
 for round in $(seq "$rounds"); do
-	for io in epoll uring; do
-		for loops in 1 2; do
+	for io in ${IOS:-epoll uring}; do
+		for loops in ${LOOPS:-1 2}; do
 			for b in "${bins[@]}"; do
 				name=${b%%=*} bin=${b#*=}
 				# The live heap of a fresh server, from a server of its own:

@@ -48,7 +48,11 @@ func (c *Chain) Write(p *Pool, b []byte) {
 	for len(b) > 0 {
 		t := c.tail
 		if t == nil || t.w == len(t.buf) {
-			t = p.get()
+			if c.tail == nil && p.first > 0 {
+				t = p.getFirst(len(b))
+			} else {
+				t = p.get()
+			}
 			if c.tail == nil {
 				c.head = t
 			} else {

@@ -121,3 +121,53 @@ func TestPutForeignChunkPanics(t *testing.T) {
 	}()
 	c.Discard(big, 4)
 }
+
+// TestFirstChunk checks SetFirstChunk: a chain whose first write fits
+// starts with a small chunk and goes on in full-size ones, bytes in
+// order; a first write that does not fit starts with a full-size chunk;
+// both kinds go back to their own free lists and are reused.
+func TestFirstChunk(t *testing.T) {
+	p := NewPool(64, 4)
+	p.SetFirstChunk(16)
+	var c Chain
+	want := []byte("0123456789abcdefghijklmnopqrstuvwxyz") // 36 bytes: 16 + 20
+	c.Write(p, want[:10])
+	c.Write(p, want[10:])
+	var got []byte
+	var sizes []int
+	for ch := c.head; ch != nil; ch = ch.next {
+		sizes = append(sizes, len(ch.buf))
+	}
+	for _, s := range c.Segments(nil, 10, 0) {
+		got = append(got, s...)
+	}
+	if string(got) != string(want) || len(sizes) != 2 || sizes[0] != 16 || sizes[1] != 64 {
+		t.Fatalf("chain holds %q in chunks of %v; want %q in chunks of [16 64]", got, sizes, want)
+	}
+	c.Discard(p, c.Len())
+	if p.nfirstFree != 1 || p.Free() != 1 {
+		t.Fatalf("after Discard: %d small and %d full-size free chunks; want 1 and 1", p.nfirstFree, p.Free())
+	}
+
+	c.Write(p, make([]byte, 17)) // does not fit a first chunk
+	if n := len(c.head.buf); n != 64 {
+		t.Fatalf("a 17-byte first write started a %d-byte chunk; want 64", n)
+	}
+	c.Reset(p, nil)
+	c.Write(p, []byte("x"))
+	if n := len(c.head.buf); n != 16 || p.nfirstFree != 0 {
+		t.Fatalf("a 1-byte first write started a %d-byte chunk with %d small free; want the free 16-byte one", n, p.nfirstFree)
+	}
+	c.Reset(p, nil)
+
+	for _, bad := range []int{-1, 64, 65} {
+		func() {
+			defer func() {
+				if recover() == nil {
+					t.Errorf("SetFirstChunk(%d) did not panic", bad)
+				}
+			}()
+			NewPool(64, 4).SetFirstChunk(bad)
+		}()
+	}
+}

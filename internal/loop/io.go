@@ -38,6 +38,13 @@ func (m IOMode) String() string {
 // ringMaxIov is how many segments one gathered send takes.
 const ringMaxIov = 64
 
+// ringFirstChunk is the size of the chunk that starts an outbound chain
+// on the io_uring backend when the first write fits (buffer.Pool's
+// SetFirstChunk). A send keeps its chunks until its completion, a tick
+// later, so a burst of short replies (thousands of connections answered
+// at once) would otherwise hold, and touch, a 16 KiB chunk each.
+const ringFirstChunk = 2 << 10
+
 // ringReap is how many completions one tick handles at most (the
 // poller's maxEvents counts events, each worth several completions), and
 // ringBatch how many items of deferred completion work a busy tick's enter

@@ -124,6 +124,9 @@ func New(cfg Config) (*Loop, error) {
 	if l.conns == nil {
 		l.conns = NewConnTable()
 	}
+	if cfg.IO == IOUring && cfg.ChunkSize > ringFirstChunk {
+		l.pool.SetFirstChunk(ringFirstChunk)
+	}
 	l.offCtx, l.offCancel = context.WithCancel(context.Background())
 	l.stats.init(cfg.ID)
 	l.hooks = hooksOf(cfg.Handler)

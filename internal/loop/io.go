@@ -43,7 +43,7 @@ const ringMaxIov = 64
 // SetFirstChunk). A send keeps its chunks until its completion, a tick
 // later, so a burst of short replies (thousands of connections answered
 // at once) would otherwise hold, and touch, a 16 KiB chunk each.
-const ringFirstChunk = 2 << 10
+const ringFirstChunk = 512
 
 // ringReap is how many completions one tick handles at most (the
 // poller's maxEvents counts events, each worth several completions), and

@@ -94,6 +94,23 @@ func (l *Loop) flush(c *Conn) {
 		l.ringFlush(c)
 		return
 	}
+	if !l.writeOut(c) {
+		return
+	}
+	if c.outq().Pending() {
+		l.fireDue(c)
+		if c.state == stateClosed {
+			return
+		}
+	}
+	l.dropIO(c)
+	l.settle(c)
+}
+
+// writeOut writes owed bytes with system calls until the kernel takes no
+// more (a short write says so without an extra EAGAIN call). It returns
+// false when a write error closed c.
+func (l *Loop) writeOut(c *Conn) bool {
 	for c.outq().Len() > 0 {
 		iov := c.outq().Segments(l.iov[:0], maxIov, 0)
 		want := 0
@@ -123,20 +140,13 @@ func (l *Loop) flush(c *Conn) {
 				continue
 			}
 			l.closeNow(c, &OpError{Op: "write", Err: err})
-			return
+			return false
 		}
 		if n < want {
 			break
 		}
 	}
-	if c.outq().Pending() {
-		l.fireDue(c)
-		if c.state == stateClosed {
-			return
-		}
-	}
-	l.dropIO(c)
-	l.settle(c)
+	return true
 }
 
 // ioOf returns c's connIO, taking one from the loop's free ones when c

@@ -32,6 +32,7 @@ type bufRing struct {
 	size    uint32
 	mask    uint16
 	tail    uint16
+	shown   uint16 // the tail the kernel was last shown (publish)
 	reg     bool
 
 	free    []uint16 // buffers not offered, the most recently used last
@@ -69,11 +70,12 @@ func (b *bufRing) setup(ringFD int, count, size uint32) error {
 		b.free = append(b.free, uint16(bid))
 	}
 	b.fill()
+	b.publish()
 	return nil
 }
 
-// fill offers buffers from the top of free until window are offered, and
-// publishes them.
+// fill offers buffers from the top of free until window are offered. The
+// next enter publishes them.
 func (b *bufRing) fill() {
 	for b.offered < b.window && len(b.free) > 0 {
 		last := len(b.free) - 1
@@ -81,7 +83,6 @@ func (b *bufRing) fill() {
 		b.free = b.free[:last]
 		b.offered++
 	}
-	b.publish()
 }
 
 // grow doubles the window after a receive found no buffer.
@@ -117,11 +118,12 @@ func (b *bufRing) publish() {
 	var w [2]uint16
 	w[0], w[1] = b.entries[0].bid, b.tail
 	atomic.StoreUint32((*uint32)(unsafe.Pointer(&b.entries[0].bid)), *(*uint32)(unsafe.Pointer(&w)))
+	b.shown = b.tail
 }
 
 // recycle gives buffer bid back: on top of free, from where fill offers it
 // again at once while the window has room (it always has, for a buffer
-// that was offered).
+// that was offered); the next enter publishes it (see Ring.Recycle).
 func (b *bufRing) recycle(bid uint16) {
 	b.used = true
 	b.offered--
@@ -167,7 +169,14 @@ func (b *bufRing) release() {
 func (r *Ring) Buffer(bid uint16, n int) []byte { return r.bufs.bytes(bid, n) }
 
 // Recycle gives provided buffer bid back to the kernel for later receives.
-// Every buffer a completion names must be recycled exactly once. Owner only.
+// Every buffer a completion names must be recycled exactly once. The
+// buffers recycled between two enters are published to the kernel by the
+// next one, with one atomic store instead of one per buffer. The kernel
+// selects buffers only
+// while it runs the ring's work, which with ModeDeferTaskrun is inside an
+// enter; in the other modes a buffer recycled meanwhile is only seen a
+// little later (at worst a receive ends with ENOBUFS and is armed again).
+// Owner only.
 func (r *Ring) Recycle(bid uint16) { r.bufs.recycle(bid) }
 
 // BuffersUsed reports whether a buffer was recycled since the last

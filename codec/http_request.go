@@ -2,6 +2,7 @@ package codec
 
 import (
 	"bytes"
+	"encoding/binary"
 	"strconv"
 )
 
@@ -386,9 +387,12 @@ func (p *httpParser) requestLine(pos, end int) (int, *HTTPError) {
 	if pos >= end {
 		return -1, nil // the empty lines before it used the window
 	}
-	i := httpScanTchar(b, pos, end)
-	if i == end {
-		return -1, nil
+	i := pos + len("GET")
+	if pos+len("GET ") > end || binary.LittleEndian.Uint32(b[pos:]) != 'G'|'E'<<8|'T'<<16|' '<<24 {
+		// Not the common method: scanned as a token.
+		if i = httpScanTchar(b, pos, end); i == end {
+			return -1, nil
+		}
 	}
 	if b[i] != ' ' || i == pos {
 		return httpRequestLineStop(b, i, end, i == pos, errHTTPMethod)

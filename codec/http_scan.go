@@ -122,9 +122,16 @@ func httpScanTarget(b []byte, i, end int) int {
 }
 
 // httpScanTchar returns the offset of the first byte of b[i:end] that is
-// not tchar, or end.
+// not tchar, or end: four bytes at a time while all are, then one by one.
 func httpScanTchar(b []byte, i, end int) int {
-	b = b[:end] // so that the loop needs no bounds check
+	b = b[:end] // so that the loops need no bounds check
+	for i+4 <= len(b) {
+		r := b[i : i+4 : i+4]
+		if httpClass[r[0]]&httpClass[r[1]]&httpClass[r[2]]&httpClass[r[3]]&httpCTchar == 0 {
+			break
+		}
+		i += 4
+	}
 	for i < len(b) && httpClass[b[i]]&httpCTchar != 0 {
 		i++
 	}

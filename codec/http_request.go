@@ -439,6 +439,7 @@ func (p *httpParser) requestLine(pos, end int) (int, *HTTPError) {
 	}
 	v := j + 1
 	const form = "HTTP/d.d\r\n"
+	major, minor := 1, 1
 	if v+len(form) > end || string(b[v:v+len(form)]) != "HTTP/1.1\r\n" {
 		// Not the common case at once: each byte decides as it comes.
 		for k := range len(form) {
@@ -454,10 +455,10 @@ func (p *httpParser) requestLine(pos, end int) (int, *HTTPError) {
 			}
 			return 0, errHTTPVersion
 		}
-	}
-	major, minor := int(b[v+5]-'0'), int(b[v+7]-'0')
-	if major != 1 || minor > 1 {
-		return 0, errHTTPVersionSupport
+		major, minor = int(b[v+5]-'0'), int(b[v+7]-'0')
+		if major != 1 || minor > 1 {
+			return 0, errHTTPVersionSupport
+		}
 	}
 	p.r.Target, p.r.Major, p.r.Minor = target, major, minor
 	return v + len(form), nil

@@ -109,6 +109,12 @@ func (p *httpParser) fields(base int, dst *[]Header, f *httpFraming, checked, co
 				continue
 			}
 		}
+		if pos+1 < limit && b[pos] == '\r' && b[pos+1] == '\n' {
+			// The empty line that ends the section, as httpFieldLine
+			// reads it.
+			*dst, *checked, *count = hs, pos+2, n
+			return pos + 2, nil
+		}
 		colon, v, w, next, err := httpFieldLine(b, pos, limit)
 		switch {
 		case err != nil:

@@ -149,12 +149,15 @@ func (r *Request) Header(name string) ([]byte, bool) {
 // Reset clears r for reuse, keeping the memory of Headers, Trailers and the
 // chunk buffer. ParseRequest calls it first.
 func (r *Request) Reset() {
-	*r = Request{
-		Headers:       r.Headers[:0],
-		Trailers:      r.Trailers[:0],
-		ContentLength: -1,
-		body:          r.body[:0],
-	}
+	// Field by field: the slices that keep their memory only shorten, and
+	// no store is made twice.
+	r.Method, r.Target, r.Body = nil, nil, nil
+	r.Major, r.Minor = 0, 0
+	r.Headers = r.Headers[:0]
+	r.ContentLength = -1
+	r.Chunked, r.KeepAlive = false, false
+	r.Trailers = r.Trailers[:0]
+	r.body = r.body[:0]
 }
 
 // HTTPError is a request the server must refuse: it answers with Status

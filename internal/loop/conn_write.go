@@ -91,6 +91,22 @@ func (l *Loop) flush(c *Conn) {
 		l.ringFlush(c)
 		return
 	}
+	if !l.writeOut(c) {
+		return
+	}
+	if c.out.Pending() {
+		l.fireDue(c)
+		if c.state == stateClosed {
+			return
+		}
+	}
+	l.settle(c)
+}
+
+// writeOut writes owed bytes with system calls until the kernel takes no
+// more (a short write says so without an extra EAGAIN call). It returns
+// false when a write error closed c.
+func (l *Loop) writeOut(c *Conn) bool {
 	for c.out.Len() > 0 {
 		iov := c.out.Segments(l.iov[:0], maxIov, 0)
 		want := 0
@@ -120,19 +136,13 @@ func (l *Loop) flush(c *Conn) {
 				continue
 			}
 			l.closeNow(c, &OpError{Op: "write", Err: err})
-			return
+			return false
 		}
 		if n < want {
 			break
 		}
 	}
-	if c.out.Pending() {
-		l.fireDue(c)
-		if c.state == stateClosed {
-			return
-		}
-	}
-	l.settle(c)
+	return true
 }
 
 // settle brings the connection's poller interest, read pause and close

@@ -62,10 +62,12 @@
 // submits what the last tick queued and collects completions, and step 3
 // handles completions: bytes received into the ring's shared provided
 // buffers (delivered in place, the buffer returned as deliver returns),
-// sends completed (their bytes leave the outbound chain only then; at most
-// one send per connection is in flight), accepts, polls and closes. Flushes
-// queue a send instead of writing; pauses cancel the receive. Callbacks,
-// their order and every bound above are the same on both.
+// sends completed, accepts, polls and closes. Flushes write at once as
+// with the poller; what a full socket does not take goes in one send
+// through the ring, which waits for room (its bytes leave the outbound
+// chain only when it completes; nothing else is written meanwhile).
+// Pauses cancel the receive. Callbacks, their order and every bound above
+// are the same on both.
 //
 // # Closing
 //

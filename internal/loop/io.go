@@ -13,8 +13,9 @@ import (
 // itself (read until a short read, write at once). With IOUring it owns one
 // io_uring, created on its own locked thread when Run starts: multishot
 // accept on its listeners, multishot receive into a provided-buffer ring
-// shared by its connections, at most one gathered send in flight per
-// connection, closes through the ring, the wakeup as an eventfd read, timers
+// shared by its connections, writes at once with what a full socket does
+// not take in one gathered send through the ring (at most one in flight per
+// connection), closes through the ring, the wakeup as an eventfd read, timers
 // as the wait's timeout; one io_uring_enter per tick submits what the last
 // tick queued and collects what completed. Handlers see no difference.
 type IOMode uint8

@@ -24,8 +24,11 @@ import (
 //     the peer's hang-up armed instead, as the poller's PeerClose interest
 //     does; bytes that arrive before the cancel lands are kept in its
 //     inbound buffer (stashed) and shown to OnData once it is read again;
-//   - owed bytes go in at most one gathered send per connection, and leave
-//     the outbound chain when its completion says the kernel took them;
+//   - owed bytes are written at once with system calls, as the poller's
+//     flush does; what a full socket does not take goes in one gathered
+//     send through the ring, which waits for room, and leaves the outbound
+//     chain when its completion says the kernel took it (one such send per
+//     connection at most, and nothing written while it is in flight);
 //   - closes are a cancel linked to a close, submitted by the next enter.
 //
 // Every request carries a uring.Token (fd, the low 24 bits of the
@@ -324,6 +327,7 @@ func (l *Loop) ringReceived(c *Conn, e uring.CQE) {
 	switch err := e.Err(); err {
 	case unix.ENOBUFS:
 		// The kernel keeps the bytes; buffers come back during this tick.
+		l.st.NoBuffers++
 		l.ring.rearm = append(l.ring.rearm, c)
 	case unix.ECANCELED, unix.EINTR, unix.EAGAIN:
 		l.ringSync(c) // armed again if it is still wanted
@@ -454,26 +458,24 @@ func (l *Loop) ringPolled(c *Conn, e uring.CQE) {
 	}
 }
 
-// ringFlush hands owed bytes to the kernel in one gathered send when none
-// is in flight, fires the completions whose bytes it took, and settles.
+// ringFlush hands owed bytes to the kernel when no send is in flight:
+// first with system calls from the tick, as the poller's flush does, and
+// what the socket does not take at once (it is full) in one gathered send
+// through the ring, which waits for room. It then fires the completions
+// whose bytes the kernel took, and settles.
+//
+// Writing at once costs one system call where a ring send costs a
+// submission entry, a completion and its dispatch; with a full socket the
+// ring's send waits for room, so bytes never go out of order: there is at
+// most one send in flight and nothing is written while it is.
 func (l *Loop) ringFlush(c *Conn) {
 	if c.flags&flagSendBusy == 0 && c.out.Len() > 0 {
-		rio := l.ring
-		iov := c.out.Segments(rio.iov[:0], ringMaxIov, 0)
-		tok := ringToken(c)
-		var err error
-		if len(iov) == 1 {
-			err = rio.r.Send(int(c.fd), iov[0], tok)
-		} else {
-			err = rio.r.Sendmsg(int(c.fd), iov, tok)
-		}
-		clear(iov)
-		l.st.WriteCalls++
-		if err != nil {
-			l.closeNow(c, &OpError{Op: "ring submit", Err: err})
+		if !l.writeOut(c) {
 			return
 		}
-		c.flags |= flagSendBusy
+		if c.out.Len() > 0 && !l.ringSend(c) {
+			return
+		}
 	}
 	if c.out.Pending() {
 		l.fireDue(c)
@@ -482,6 +484,28 @@ func (l *Loop) ringFlush(c *Conn) {
 		}
 	}
 	l.settle(c)
+}
+
+// ringSend queues one gathered send of c's owed bytes. It returns false
+// when the ring refused it, which closes c.
+func (l *Loop) ringSend(c *Conn) bool {
+	rio := l.ring
+	iov := c.out.Segments(rio.iov[:0], ringMaxIov, 0)
+	tok := ringToken(c)
+	var err error
+	if len(iov) == 1 {
+		err = rio.r.Send(int(c.fd), iov[0], tok)
+	} else {
+		err = rio.r.Sendmsg(int(c.fd), iov, tok)
+	}
+	clear(iov)
+	l.st.WriteCalls++
+	if err != nil {
+		l.closeNow(c, &OpError{Op: "ring submit", Err: err})
+		return false
+	}
+	c.flags |= flagSendBusy
+	return true
 }
 
 // ringSent handles a send completion: the bytes it took leave the chain,

@@ -35,6 +35,7 @@ type Counters struct {
 	Stalls        uint64 // times OnData left input because its connection was Saturated
 	SlowCallbacks uint64 // callbacks slower than Config.SlowCallback
 	Panics        uint64 // recovered callback panics (offloaded tasks' included)
+	NoBuffers     uint64 // io_uring: receives ended because the provided buffers ran out (armed again)
 
 	OffloadRejected uint64 // Offload calls answered ErrOffloadFull (OffloadReject)
 	OffloadLate     uint64 // replies dropped: their connection was gone
@@ -113,6 +114,7 @@ var counterTable = [...]Metric{
 	{Name: "stalls", Help: "Times OnData left input unread because its connection was saturated.", off: unsafe.Offsetof(Counters{}.Stalls)},
 	{Name: "slow_callbacks", Help: "Handler callbacks slower than the slow-callback threshold.", off: unsafe.Offsetof(Counters{}.SlowCallbacks)},
 	{Name: "panics", Help: "Recovered panics of handler callbacks and offloaded tasks.", off: unsafe.Offsetof(Counters{}.Panics)},
+	{Name: "receive_no_buffers", Help: "io_uring receives ended because the loop's provided buffers ran out (armed again).", off: unsafe.Offsetof(Counters{}.NoBuffers)},
 	{Name: "offload_rejected", Help: "Offload calls refused because the pool was full (reject policy).", off: unsafe.Offsetof(Counters{}.OffloadRejected)},
 	{Name: "offload_late", Help: "Offloaded replies dropped because their connection was gone.", off: unsafe.Offsetof(Counters{}.OffloadLate)},
 	{Name: "offload_paused", Help: "Times a connection stopped being read to wait for the offload pool.", off: unsafe.Offsetof(Counters{}.OffloadPauses)},

@@ -369,6 +369,9 @@ func (r *Ring) enter(minComplete uint32, timed bool, timeout time.Duration) erro
 
 // sysEnter is the system call behind enter.
 func (r *Ring) sysEnter(minComplete uint32, timed bool, timeout time.Duration) error {
+	if r.bufs.shown != r.bufs.tail {
+		r.bufs.publish()
+	}
 	atomic.StoreUint32(r.sqTailPtr, r.sqTail)
 	toSubmit := r.pending()
 	// The timespec sits in the same object as the argument that points to

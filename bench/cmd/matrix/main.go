@@ -56,6 +56,7 @@ type options struct {
 	serverCPU  int
 	clientCPUs string
 	quick      bool
+	bin        string   // prebuilt pinion, gnetserve and cserve; "": build them
 	replot     string   // a runsFile to rewrite the report from, instead of measuring
 	args       []string // the command line, for the report
 }
@@ -120,6 +121,7 @@ func parseFlags(args []string, stderr io.Writer) (options, error) {
 	fs.StringVar(&scale, "scale-loops", "auto", "loop counts of the scaling table, pinion and gnet (\"auto\": those of 1,2,4,8,16 that leave the load generator as many CPUs; none below 4 CPUs; \"none\": skip it)")
 	fs.IntVar(&opt.serverCPU, "server-cpu", 0, "CPU the server is pinned to")
 	fs.StringVar(&opt.clientCPUs, "client-cpus", "1", "CPUs the load generator is pinned to (a taskset list: 1, 1-3, 4,6)")
+	fs.StringVar(&opt.bin, "bin", "", "directory holding prebuilt pinion, gnetserve and cserve (static builds for a machine without Go or a C compiler: bench/device-scaling.sh); default: build them")
 	fs.StringVar(&opt.replot, "replot", "", "rewrite the report and its plots from this "+runsFile+" instead of measuring")
 	fs.BoolVar(&opt.quick, "quick", false, "the harness end to end in about a minute: one short run per cell, 100 connections, 1,000 idle ones")
 	if err := fs.Parse(args); err != nil {

@@ -43,9 +43,16 @@ func (r *runner) measure(ctx context.Context) (*report, error) {
 	if r.tmp, err = os.MkdirTemp("", "matrix-"); err != nil {
 		return nil, err
 	}
-	r.logf("building pinion, gnetserve and cserve from %s", o.root)
-	if r.bin, err = build(o.root, r.tmp); err != nil {
-		return nil, err
+	if o.bin != "" {
+		r.logf("using the prebuilt pinion, gnetserve and cserve in %s", o.bin)
+		if r.bin, err = prebuilt(o.bin); err != nil {
+			return nil, err
+		}
+	} else {
+		r.logf("building pinion, gnetserve and cserve from %s", o.root)
+		if r.bin, err = build(o.root, r.tmp); err != nil {
+			return nil, err
+		}
 	}
 	rep := &report{opt: o, machine: describeMachine(o.root, o.out, o.plots), loadBefore: loadAverage(), cpus: runtime.NumCPU()}
 	r.tick = rep.machine.clkTick

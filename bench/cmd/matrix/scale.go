@@ -84,7 +84,8 @@ func (r *report) scaleTable(w func(string, ...any)) {
 	if len(r.opt.scaleLoops) == 0 {
 		w("Not measured: the runner could use %d CPUs, and a scaling table needs at least 4, so that the\n", r.cpus)
 		w("load generator gets as many as the server (`-scale-loops`; by default 1, 2, 4, 8 and 16 loops as\n")
-		w("the machine allows).\n\n")
+		w("the machine allows). `bench/device-scaling.sh` runs it on a larger machine that has no Go\n")
+		w("toolchain, from static binaries built here.\n\n")
 		return
 	}
 	w("%d connections; the server with N loops pinned to CPUs 0 to N−1, the load generator on the\n", scaleConns)

@@ -145,6 +145,26 @@ func build(root, dir string) (binaries, error) {
 	return b, nil
 }
 
+// prebuilt returns the binaries in dir, built elsewhere (-bin), after
+// checking that each one is there and executable.
+func prebuilt(dir string) (binaries, error) {
+	b := binaries{
+		pinion: filepath.Join(dir, "pinion"),
+		gnet:   filepath.Join(dir, "gnetserve"),
+		c:      filepath.Join(dir, "cserve"),
+	}
+	for _, p := range []string{b.pinion, b.gnet, b.c} {
+		fi, err := os.Stat(p)
+		if err != nil {
+			return b, fmt.Errorf("-bin: %w", err)
+		}
+		if !fi.Mode().IsRegular() || fi.Mode().Perm()&0o111 == 0 {
+			return b, fmt.Errorf("-bin: %s is not an executable file", p)
+		}
+	}
+	return b, nil
+}
+
 // goBuild builds the main package pkg of the module in dir into out,
 // statically (CGO_ENABLED=0).
 func goBuild(dir, out, pkg string) (string, error) {

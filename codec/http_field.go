@@ -95,6 +95,26 @@ func (p *httpParser) fields(base int, dst *[]Header, f *httpFraming, checked, co
 	hs, pos, n := p.growFields(*dst), *checked, *count
 	limit := min(len(b), base+p.lim.maxHeaderBytes)
 	for {
+		// The Host line, which every HTTP/1.1 request has, in one pass
+		// that checks its value while finding the line's end; anything
+		// it does not take (a second Host, an IP literal, a
+		// percent-encoding, a bad byte, the window's end) is left to the
+		// general path below, which decides as always.
+		if f != nil && !f.host && n < most && pos+len("host:") <= limit && httpIsHostName(b[pos:]) {
+			if v, w, next := httpHostLine(b, pos+len("host:"), limit); next > 0 {
+				n++
+				hs = append(hs, Header{Name: b[pos : pos+4 : pos+4], Value: b[v:w:w]})
+				f.host = true
+				pos = next
+				continue
+			}
+		}
+		if pos+1 < limit && b[pos] == '\r' && b[pos+1] == '\n' {
+			// The empty line that ends the section, as httpFieldLine
+			// reads it.
+			*dst, *checked, *count = hs, pos+2, n
+			return pos + 2, nil
+		}
 		colon, v, w, next, err := httpFieldLine(b, pos, limit)
 		switch {
 		case err != nil:
@@ -376,6 +396,54 @@ func httpTrimOWS(b []byte) []byte {
 		j--
 	}
 	return b[i:j:j]
+}
+
+// httpIsHostName reports whether b starts with "Host:", the name in any
+// case. Among all byte values only the two cases of a letter turn into its
+// lower case with bit 0x20 set, so one word compare is httpEqualFold.
+func httpIsHostName(b []byte) bool {
+	return binary.LittleEndian.Uint32(b)|0x20202020 == 'h'|'o'<<8|'s'<<16|'t'<<24 && b[4] == ':'
+}
+
+// httpHostLine reads the rest of a Host field line, from b[i] after the
+// colon in a window that ends at end, when its value is a reg-name (an
+// IPv4 address or a DNS name) with an optional port and the line ends
+// within the window: OWS, the value, OWS, CRLF. It returns the value as
+// b[v:w] and the offset after the line, or next -1 for any other line,
+// which httpFieldLine and httpValidHost then decide. A line it takes is
+// one they take, with the same value (TestHTTPHostLine).
+func httpHostLine(b []byte, i, end int) (v, w, next int) {
+	b = b[:end] // so that the loops need no bounds check
+	for i < len(b) && (b[i] == ' ' || b[i] == '\t') {
+		i++
+	}
+	v = i
+	// The reg-name eight bytes at a time while all are, then one by one.
+	for i+8 <= len(b) {
+		r := b[i : i+8 : i+8]
+		if httpClass[r[0]]&httpClass[r[1]]&httpClass[r[2]]&httpClass[r[3]]&
+			httpClass[r[4]]&httpClass[r[5]]&httpClass[r[6]]&httpClass[r[7]]&httpCRegName == 0 {
+			break
+		}
+		i += 8
+	}
+	for i < len(b) && httpClass[b[i]]&httpCRegName != 0 {
+		i++
+	}
+	if i < len(b) && b[i] == ':' {
+		i++
+		for i < len(b) && httpIsDigit(b[i]) {
+			i++
+		}
+	}
+	w = i
+	for i < len(b) && (b[i] == ' ' || b[i] == '\t') {
+		i++
+	}
+	if i+1 < len(b) && b[i] == '\r' && b[i+1] == '\n' {
+		return v, w, i + 2
+	}
+	return 0, 0, -1
 }
 
 // httpValidHost reports whether v is uri-host [ ":" port ] (RFC 9110 §7.2,

@@ -109,3 +109,59 @@ func TestHTTPFieldHostName(t *testing.T) {
 		}
 	}
 }
+
+// TestHTTPHostLine checks the one-pass Host line of fields against the
+// general path it stands in for: every line httpHostLine takes, whatever
+// the window, httpFieldLine takes too, with the same value and end, and
+// httpValidHost accepts the value; and httpHostLine takes the common Host
+// lines. The lines are a few valid ones with every byte value at every
+// offset, and random strings of the bytes that matter.
+func TestHTTPHostLine(t *testing.T) {
+	taken := 0
+	check := func(line []byte) {
+		t.Helper()
+		if !httpIsHostName(line) {
+			t.Fatalf("%q: not recognized as a Host line", line)
+		}
+		for end := len("host:"); end <= len(line); end++ {
+			v, w, next := httpHostLine(line, len("host:"), end)
+			if next < 0 {
+				continue
+			}
+			taken++
+			colon, gv, gw, gnext, err := httpFieldLine(line, 0, end)
+			if err != nil || colon != len("host") || gv != v || gw != w || gnext != next {
+				t.Fatalf("%q in a window of %d: httpHostLine gives value %d:%d and end %d; httpFieldLine colon %d, value %d:%d, end %d, %v",
+					line, end, v, w, next, colon, gv, gw, gnext, err)
+			}
+			if !httpValidHost(line[v:w], false) {
+				t.Fatalf("%q: httpHostLine takes the value %q, which httpValidHost refuses", line, line[v:w])
+			}
+		}
+	}
+	for _, base := range []string{"Host: 127.0.0.1:9000\r\n", "host:localhost\r\n", "HOST: \twww.example.com:8080 \r\n", "Host:\r\n", "Host: :\r\n"} {
+		line := []byte(base)
+		if _, _, next := httpHostLine(line, len("host:"), len(line)); next != len(line) {
+			t.Errorf("%q: httpHostLine does not take it", line)
+		}
+		for at := len("host:"); at < len(base); at++ {
+			for c := range 256 {
+				line := []byte(base)
+				line[at] = byte(c)
+				check(line)
+			}
+		}
+	}
+	const alphabet = "a0.:%[]-_~! \t\r\n\x80\x00"
+	rng := rand.New(rand.NewPCG(3, 4))
+	for range 100000 {
+		line := append([]byte("Host:"), make([]byte, rng.IntN(24))...)
+		for k := len("host:"); k < len(line); k++ {
+			line[k] = alphabet[rng.IntN(len(alphabet))]
+		}
+		check(append(line, "\r\n"...))
+	}
+	if taken < 1000 {
+		t.Errorf("httpHostLine took only %d of the lines: the test checks too little", taken)
+	}
+}

@@ -2,6 +2,7 @@ package codec
 
 import (
 	"bytes"
+	"encoding/binary"
 	"strconv"
 )
 
@@ -148,12 +149,15 @@ func (r *Request) Header(name string) ([]byte, bool) {
 // Reset clears r for reuse, keeping the memory of Headers, Trailers and the
 // chunk buffer. ParseRequest calls it first.
 func (r *Request) Reset() {
-	*r = Request{
-		Headers:       r.Headers[:0],
-		Trailers:      r.Trailers[:0],
-		ContentLength: -1,
-		body:          r.body[:0],
-	}
+	// Field by field: the slices that keep their memory only shorten, and
+	// no store is made twice.
+	r.Method, r.Target, r.Body = nil, nil, nil
+	r.Major, r.Minor = 0, 0
+	r.Headers = r.Headers[:0]
+	r.ContentLength = -1
+	r.Chunked, r.KeepAlive = false, false
+	r.Trailers = r.Trailers[:0]
+	r.body = r.body[:0]
 }
 
 // HTTPError is a request the server must refuse: it answers with Status
@@ -386,9 +390,12 @@ func (p *httpParser) requestLine(pos, end int) (int, *HTTPError) {
 	if pos >= end {
 		return -1, nil // the empty lines before it used the window
 	}
-	i := httpScanTchar(b, pos, end)
-	if i == end {
-		return -1, nil
+	i := pos + len("GET")
+	if pos+len("GET ") > end || binary.LittleEndian.Uint32(b[pos:]) != 'G'|'E'<<8|'T'<<16|' '<<24 {
+		// Not the common method: scanned as a token.
+		if i = httpScanTchar(b, pos, end); i == end {
+			return -1, nil
+		}
 	}
 	if b[i] != ' ' || i == pos {
 		return httpRequestLineStop(b, i, end, i == pos, errHTTPMethod)
@@ -435,6 +442,7 @@ func (p *httpParser) requestLine(pos, end int) (int, *HTTPError) {
 	}
 	v := j + 1
 	const form = "HTTP/d.d\r\n"
+	major, minor := 1, 1
 	if v+len(form) > end || string(b[v:v+len(form)]) != "HTTP/1.1\r\n" {
 		// Not the common case at once: each byte decides as it comes.
 		for k := range len(form) {
@@ -450,10 +458,10 @@ func (p *httpParser) requestLine(pos, end int) (int, *HTTPError) {
 			}
 			return 0, errHTTPVersion
 		}
-	}
-	major, minor := int(b[v+5]-'0'), int(b[v+7]-'0')
-	if major != 1 || minor > 1 {
-		return 0, errHTTPVersionSupport
+		major, minor = int(b[v+5]-'0'), int(b[v+7]-'0')
+		if major != 1 || minor > 1 {
+			return 0, errHTTPVersionSupport
+		}
 	}
 	p.r.Target, p.r.Major, p.r.Minor = target, major, minor
 	return v + len(form), nil

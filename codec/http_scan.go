@@ -75,9 +75,10 @@ func httpCtlMask(w uint64) uint64 {
 // httpScanValue returns the offset of the first byte of b[i:end] that is
 // not field-vchar, SP or HTAB, or end when there is none.
 func httpScanValue(b []byte, i, end int) int {
+	b = b[:end] // so that the loops need no bounds check
 	for {
-		for i+8 <= end {
-			m := httpCtlMask(binary.LittleEndian.Uint64(b[i:]))
+		for i+8 <= len(b) {
+			m := httpCtlMask(binary.LittleEndian.Uint64(b[i : i+8]))
 			if m == 0 {
 				i += 8
 				continue
@@ -88,10 +89,10 @@ func httpScanValue(b []byte, i, end int) int {
 			}
 			i++
 		}
-		for i < end && httpClass[b[i]]&httpCValue != 0 {
+		for i < len(b) && httpClass[b[i]]&httpCValue != 0 {
 			i++
 		}
-		if i == end || b[i] != '\t' {
+		if i == len(b) || b[i] != '\t' {
 			return i
 		}
 		i++
@@ -103,8 +104,9 @@ func httpScanValue(b []byte, i, end int) int {
 // end. Eight bytes at a time it flags bytes below "!", from DEL up, and
 // "%", each test exact in its lowest flag as in httpCtlMask.
 func httpScanTarget(b []byte, i, end int) int {
-	for i+8 <= end {
-		w := binary.LittleEndian.Uint64(b[i:])
+	b = b[:end] // so that the loops need no bounds check
+	for i+8 <= len(b) {
+		w := binary.LittleEndian.Uint64(b[i : i+8])
 		lt := (w - httpOnes*'!') &^ w
 		del := w ^ (httpOnes * 0x7f)
 		del = (del - httpOnes) &^ del
@@ -115,16 +117,23 @@ func httpScanTarget(b []byte, i, end int) int {
 		}
 		i += 8
 	}
-	for i < end && httpClass[b[i]]&httpCTarget != 0 {
+	for i < len(b) && httpClass[b[i]]&httpCTarget != 0 {
 		i++
 	}
 	return i
 }
 
 // httpScanTchar returns the offset of the first byte of b[i:end] that is
-// not tchar, or end.
+// not tchar, or end: four bytes at a time while all are, then one by one.
 func httpScanTchar(b []byte, i, end int) int {
-	b = b[:end] // so that the loop needs no bounds check
+	b = b[:end] // so that the loops need no bounds check
+	for i+4 <= len(b) {
+		r := b[i : i+4 : i+4]
+		if httpClass[r[0]]&httpClass[r[1]]&httpClass[r[2]]&httpClass[r[3]]&httpCTchar == 0 {
+			break
+		}
+		i += 4
+	}
 	for i < len(b) && httpClass[b[i]]&httpCTchar != 0 {
 		i++
 	}

@@ -217,6 +217,9 @@ func serve(args []string, stdout, stderr io.Writer) int {
 	log := slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: level}))
 	var srv server
 	if cfg.model == "loop" {
+		if n := spareProc(cfg.loops, runtime.GOMAXPROCS(0), os.Getenv("GOMAXPROCS")); n > 0 {
+			runtime.GOMAXPROCS(n)
+		}
 		srv, err = startLoopServer(cfg, p, log)
 	} else {
 		srv, err = startGoroutineServer(cfg, p, log)

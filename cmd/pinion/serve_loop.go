@@ -258,6 +258,27 @@ func (s *loopServer) shutdown(ctx context.Context) error {
 	return s.e.Shutdown(ctx)
 }
 
+// spareProc returns the GOMAXPROCS the loop model runs with when procs,
+// the current one, leaves no P beyond the loops and the GOMAXPROCS
+// environment variable (env) has not set it: loops + 1; else 0, leave it.
+//
+// Each loop holds a P while it runs and while it waits in epoll_pwait.
+// With no P idle, the runtime's monitor (sysmon) takes the P of a loop
+// that has waited for 20µs, hands it to another thread to look for work
+// (a futex wake-up and two context switches for nothing, since the loop's
+// goroutines have none), and keeps polling every 20µs instead of backing
+// off. One spare P stops that: with HTTP pipelined 16 deep on one CPU the
+// server made 0.0020 context switches' worth of sysmon wake-ups
+// (nanosleep) per request instead of 0.0060, and 0.0146 context switches
+// in all instead of 0.020 (docs/adr/0017-http2-spare-p.md). The spare P also
+// lets offloaded work run while every loop is busy.
+func spareProc(loops, procs int, env string) int {
+	if env != "" || procs > loops {
+		return 0
+	}
+	return loops + 1
+}
+
 // negativeIfZero maps the flag's "0: never" to the engine's "negative: off".
 func negativeIfZero(d time.Duration) time.Duration {
 	if d <= 0 {

@@ -166,3 +166,25 @@ func TestEchoIntegrity(t *testing.T) {
 		t.Logf("%s: %d connections, %d bytes echoed", model, conns, total)
 	})
 }
+
+// TestSpareProc checks when the loop model raises GOMAXPROCS: to one P
+// more than the loops when they would hold every P, never when the
+// environment set GOMAXPROCS or a P is spare already.
+func TestSpareProc(t *testing.T) {
+	for _, c := range []struct {
+		loops, procs int
+		env          string
+		want         int
+	}{
+		{1, 1, "", 2},  // taskset -c 0: the benchmark's case
+		{4, 4, "", 5},  // the default -loops
+		{8, 4, "", 9},  // more loops than Ps
+		{1, 2, "", 0},  // a P spare already
+		{2, 8, "", 0},  // many spare
+		{1, 1, "1", 0}, // the operator's choice stands
+	} {
+		if got := spareProc(c.loops, c.procs, c.env); got != c.want {
+			t.Errorf("spareProc(%d, %d, %q) = %d, want %d", c.loops, c.procs, c.env, got, c.want)
+		}
+	}
+}

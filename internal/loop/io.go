@@ -92,6 +92,7 @@ func (l *Loop) IO() IOMode { return l.cfg.IO }
 
 // wait is step 2 of the tick: the poller's wait, or the ring's one enter.
 func (l *Loop) wait(timeout time.Duration) (int, error) {
+	l.waits++
 	if l.ring != nil {
 		return l.ring.wait(timeout)
 	}

@@ -67,9 +67,11 @@ type Loop struct {
 	timers    heap[timerEntry] // Schedule's
 	epoch     time.Time
 	now       int64 // loop clock: nanoseconds since epoch, read once per tick
-	busy      bool  // the last tick had work: poll without blocking
+	busy      bool  // work is left that the next poll must not wait for
 
-	lastYield int64 // loop clock when the loop last blocked or yielded
+	lastYield int64  // loop clock when the loop last blocked or yielded
+	tickEnd   int64  // loop clock at the end of the last tick, to tell a poll that waited
+	waits     uint64 // polls (or ring enters) made; loop-only, for tests
 
 	running atomic.Int64  // loop clock at the start of the callback running now; 0: none
 	goid    atomic.Uint64 // the loop goroutine's ID, for the blocked-callback watchdog

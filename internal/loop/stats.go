@@ -25,7 +25,7 @@ type Counters struct {
 	BytesOut      uint64 // bytes written
 	WriteCalls    uint64 // write system calls (write, sendto, writev, sendmsg) made
 	Events        uint64 // poller events handled
-	Polls         uint64 // blocking polls (the loop went idle)
+	Polls         uint64 // polls that blocked (the loop went idle; see parkedAfter)
 	Tasks         uint64 // posted tasks run
 	Wakeups       uint64 // ticks that found posted tasks (cross-goroutine wakeups)
 	StaleEvents   uint64 // events for connections already gone

@@ -10,7 +10,8 @@ import (
 
 // tick is one iteration of the loop, in the fixed order of the package doc.
 func (l *Loop) tick() {
-	// 1. Timeout: none if the last tick had work, else until the next timer.
+	// 1. Timeout: none if work is left that must not wait for an event,
+	// else until the next timer.
 	timeout := time.Duration(-1)
 	if l.busy {
 		timeout = 0
@@ -19,24 +20,33 @@ func (l *Loop) tick() {
 	}
 
 	// 2. Poll.
-	if timeout != 0 {
-		l.st.Polls++
-	}
 	n, err := l.wait(timeout)
 	start := l.clock()
 	l.now = start
+	parked := timeout != 0 && time.Duration(start-l.tickEnd) >= parkedAfter
+	if parked {
+		l.st.Polls++
+	}
 	if err != nil {
 		l.log.Error("poll failed; stopping the loop", "err", err)
 		l.stop = true
 		return
 	}
-	l.busy = n > 0
+	// With epoll a tick that handled events still blocks in its next
+	// poll: readiness is level-triggered, so what this tick left (an
+	// event past maxEvents, a socket with more input than the read
+	// budget) is reported by that poll at once, and when nothing is
+	// left the poll waits, as a C loop's epoll_wait does, instead of
+	// costing an empty zero-timeout poll first. The ring polls without
+	// waiting after a busy tick, to submit what the tick queued.
+	worked := n > 0
+	l.busy = worked && l.ring != nil
 	l.st.Events += uint64(n)
 
 	// 3. Events, then the stalled input of connections that drained.
 	l.dispatchAll(n)
 	if l.redeliver() {
-		l.busy = true
+		l.busy, worked = true, true
 	}
 
 	// 4. Timers.
@@ -45,16 +55,23 @@ func (l *Loop) tick() {
 	// 5. Posted tasks. Stalled input they unstalled waits for the next
 	// tick's step 3, which then does not block.
 	if l.runTasks() || len(l.ready) > 0 {
-		l.busy = true
+		l.busy, worked = true, true
 	}
 
 	end := l.clock()
-	if l.busy {
+	if worked {
 		l.st.tick.Observe(time.Duration(end - start))
 	}
+	l.tickEnd = end
 	l.publish()
-	l.yield(timeout != 0, end)
+	l.yield(parked, end)
 }
+
+// parkedAfter is how long a poll that was allowed to block must have
+// taken for the loop to count it as parked (Counters.Polls) and as a
+// pause (yield): a poll that finds events ready returns in a few
+// microseconds, one that waits is put to sleep and woken.
+const parkedAfter = 20 * time.Microsecond
 
 // maxEvents caps the events one tick handles. Polling is level-triggered,
 // so what is left is reported again next tick; meanwhile timers and posted

@@ -11,6 +11,9 @@ const Buckets = 25
 
 const histBuckets = Buckets
 
+// Local.dirty has a bit per bucket.
+var _ [32 - histBuckets]struct{}
+
 // bucket returns the bucket of d: 0 under 1µs, i for [2^(i-1), 2^i) µs,
 // the last one for everything longer.
 func bucket(d time.Duration) int {
@@ -52,11 +55,13 @@ func (h *Histogram) Publish(l *Local) {
 	if h.n.Load() == l.n {
 		return
 	}
-	for i, c := range l.counts {
-		if h.b[i].Load() != c {
-			h.b[i].Store(c)
-		}
+	// Only the buckets counted in since the last Publish: a loop
+	// publishes every tick, and a tick counts in one or two.
+	for d := l.dirty; d != 0; d &= d - 1 {
+		i := bits.TrailingZeros32(d)
+		h.b[i].Store(l.counts[i])
 	}
+	l.dirty = 0
 	h.sum.Store(l.sum)
 	h.n.Store(l.n)
 }
@@ -67,11 +72,14 @@ type Local struct {
 	counts [histBuckets]uint64
 	sum    int64
 	n      uint64
+	dirty  uint32 // bit i: counts[i] changed since the last Publish
 }
 
 // Observe counts d.
 func (l *Local) Observe(d time.Duration) {
-	l.counts[bucket(d)]++
+	i := bucket(d)
+	l.counts[i]++
+	l.dirty |= 1 << i
 	l.sum += int64(max(d, 0))
 	l.n++
 }

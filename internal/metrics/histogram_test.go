@@ -1,6 +1,7 @@
 package metrics
 
 import (
+	"math/rand/v2"
 	"sync"
 	"testing"
 	"time"
@@ -135,5 +136,26 @@ func TestLocalObserveAllocs(t *testing.T) {
 	var h Histogram
 	if n := testing.AllocsPerRun(100, func() { l.Observe(time.Millisecond); h.Publish(&l) }); n != 0 {
 		t.Errorf("Observe and Publish allocate %v times", n)
+	}
+}
+
+// TestLocalPublishRounds checks that Publish, which stores only the
+// buckets counted in since the last Publish, leaves the histogram equal to
+// what was observed after every round of a random sequence.
+func TestLocalPublishRounds(t *testing.T) {
+	var l Local
+	var h Histogram
+	var want [histBuckets]uint64
+	rng := rand.New(rand.NewPCG(5, 6))
+	for round := range 200 {
+		for range rng.IntN(4) {
+			d := time.Duration(rng.Int64N(int64(time.Minute))) >> rng.IntN(40)
+			l.Observe(d)
+			want[bucket(d)]++
+		}
+		h.Publish(&l)
+		if s := h.Snapshot(); s.Counts != want {
+			t.Fatalf("round %d: published %v, want %v", round, s.Counts, want)
+		}
 	}
 }

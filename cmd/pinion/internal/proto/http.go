@@ -136,11 +136,21 @@ func (h *HTTP) Serve(sc *Scratch, in, out []byte) (int, []byte, Action) {
 // it is owed after.
 func (h *HTTP) route(sc *Scratch, out []byte) ([]byte, time.Duration) {
 	r := &sc.req
-	path, query := r.Target, []byte(nil)
-	if string(path) != "/plaintext" && string(path) != "/json" { // the common targets: no query to split off
-		path, query = httpSplitTarget(r.Target)
-	}
 	getLike := string(r.Method) == "GET" || string(r.Method) == "HEAD"
+	// The common targets first, as sent: no query to split off.
+	switch string(r.Target) {
+	case "/plaintext":
+		if getLike {
+			return h.respondStatic(sc, out, h.hello), 0
+		}
+		return h.notAllowed(sc, out, "GET, HEAD"), 0
+	case "/json":
+		if getLike {
+			return h.respondStatic(sc, out, h.json), 0
+		}
+		return h.notAllowed(sc, out, "GET, HEAD"), 0
+	}
+	path, query := httpSplitTarget(r.Target)
 	switch string(path) {
 	case "/plaintext":
 		if getLike {

@@ -270,7 +270,7 @@ func (s *loopServer) shutdown(ctx context.Context) error {
 // off. One spare P stops that: with HTTP pipelined 16 deep on one CPU the
 // server made 0.0020 context switches' worth of sysmon wake-ups
 // (nanosleep) per request instead of 0.0060, and 0.0146 context switches
-// in all instead of 0.020 (docs/adr/0017-http2-spare-p.md). The spare P also
+// in all instead of 0.020 (docs/adr/0017-spare-p.md). The spare P also
 // lets offloaded work run while every loop is busy.
 func spareProc(loops, procs int, env string) int {
 	if env != "" || procs > loops {

@@ -7,7 +7,7 @@ import (
 )
 
 // ConnTable maps file descriptors to connections for the loops that share
-// it: an engine gives its loops one (docs/adr/0017-mem-shared-conn-table.md).
+// it: an engine gives its loops one (docs/adr/0018-shared-conn-table.md).
 // File descriptors are unique in a process, so the connections of several
 // loops never want the same slot at once; one table costs 8 bytes per
 // descriptor number however many loops there are, where a table per loop

@@ -111,7 +111,18 @@ func TestWriteMetricsPromtool(t *testing.T) {
 func TestWriteMetricsSeries(t *testing.T) {
 	e, addr, _ := startEcho(t, engine.Config{OffloadWorkers: 2})
 	echoLoad(t, addr, 4, 5)
-	waitFor(t, 5*time.Second, "the loops to publish 4 connections", func() bool { return e.Stats().Conns == 4 }, nil)
+	// A client reads its last echo before the loop publishes the tick
+	// that wrote it: wait for every byte echoLoad sent to be published.
+	var sent uint64
+	for r := range 5 {
+		for i := range 4 {
+			sent += uint64(len(fmt.Sprintf("round %d conn %d\n", r, i)))
+		}
+	}
+	waitFor(t, 5*time.Second, "the loops to publish 4 connections and every byte", func() bool {
+		st := e.Stats()
+		return st.Conns == 4 && st.BytesIn == sent && st.BytesOut == sent
+	}, nil)
 	series, types := parseExposition(t, scrape(t, e))
 	st := e.Stats()
 

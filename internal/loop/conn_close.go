@@ -40,15 +40,22 @@ func (l *Loop) close(c *Conn, reason error) {
 		return
 	}
 	c.state = stateClosing
-	if reason != nil {
-		c.extra().reason = reason
-	}
 	if c.ext != nil && c.ext.session != nil {
 		// No more input will be delivered: the session reads EOF and can
 		// still write what it owes.
 		c.ext.session.peerEOF()
 	}
 	l.releaseIn(c)
+	if c.outq().Len() == 0 && !c.OffloadBusy() && (c.flags&flagPeerEOF != 0 || l.cfg.LingerTimeout < 0) {
+		// Nothing owed and no linger to wait through (the peer's FIN
+		// is in, the usual way a connection ends): close now, without
+		// an extension allocated only to hold the reason.
+		l.finish(c, reason)
+		return
+	}
+	if reason != nil {
+		c.extra().reason = reason
+	}
 	if c.outq().Len() == 0 && !c.OffloadBusy() {
 		l.startLinger(c)
 		return
@@ -151,11 +158,11 @@ func (l *Loop) onPeerEOF(c *Conn) {
 			l.abandonWork(c)
 		}
 		c.state = stateClosing
-		c.extra().reason = io.EOF
 		if c.outq().Len() == 0 && !c.OffloadBusy() {
 			l.finish(c, io.EOF)
 			return
 		}
+		c.extra().reason = io.EOF
 		l.setInterest(c)
 	}
 }

@@ -46,19 +46,12 @@ func (l *Loop) close(c *Conn, reason error) {
 		c.ext.session.peerEOF()
 	}
 	l.releaseIn(c)
-	if c.outq().Len() == 0 && !c.OffloadBusy() && (c.flags&flagPeerEOF != 0 || l.cfg.LingerTimeout < 0) {
-		// Nothing owed and no linger to wait through (the peer's FIN
-		// is in, the usual way a connection ends): close now, without
-		// an extension allocated only to hold the reason.
-		l.finish(c, reason)
+	if c.outq().Len() == 0 && !c.OffloadBusy() {
+		l.startLinger(c, reason)
 		return
 	}
 	if reason != nil {
 		c.extra().reason = reason
-	}
-	if c.outq().Len() == 0 && !c.OffloadBusy() {
-		l.startLinger(c)
-		return
 	}
 	l.setInterest(c)
 	if l.cfg.WriteTimeout > 0 {
@@ -69,15 +62,20 @@ func (l *Loop) close(c *Conn, reason error) {
 // startLinger runs once the owed bytes are out: FIN, then wait for the
 // peer's FIN while discarding input, so that input arriving after our close
 // does not make the kernel answer with a reset that would destroy bytes the
-// peer has not read yet.
-func (l *Loop) startLinger(c *Conn) {
+// peer has not read yet. reason is the close's; it is kept in the
+// connection's extension only when the connection goes on lingering, so a
+// close that finishes at once (the peer's FIN is in: the usual end)
+// allocates nothing to hold it.
+func (l *Loop) startLinger(c *Conn, reason error) {
 	if c.OffloadBusy() {
 		return // offNext calls settle again once the tasks are done
 	}
-	reason := c.closeReason()
 	if c.flags&flagPeerEOF != 0 || l.cfg.LingerTimeout < 0 {
 		l.finish(c, reason)
 		return
+	}
+	if reason != nil {
+		c.extra().reason = reason
 	}
 	if c.flags&flagShutWR == 0 {
 		c.flags |= flagShutWR

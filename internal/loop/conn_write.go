@@ -97,6 +97,13 @@ func (l *Loop) flush(c *Conn) {
 	if !l.writeOut(c) {
 		return
 	}
+	l.wrote(c)
+}
+
+// wrote follows a flush on either backend: it fires the completions whose
+// bytes the kernel took, gives back the connection's I/O state if it holds
+// no bytes, and settles interest, watermarks and close progress.
+func (l *Loop) wrote(c *Conn) {
 	if c.outq().Pending() {
 		l.fireDue(c)
 		if c.state == stateClosed {
@@ -204,7 +211,7 @@ func (l *Loop) settle(c *Conn) {
 	if owed == 0 {
 		switch {
 		case c.state == stateClosing && !c.OffloadBusy():
-			l.startLinger(c)
+			l.startLinger(c, c.closeReason())
 			return
 		case c.flags&(flagWriteClosed|flagShutWR) == flagWriteClosed:
 			c.flags |= flagShutWR

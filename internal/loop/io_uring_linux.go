@@ -495,14 +495,7 @@ func (l *Loop) ringFlush(c *Conn) {
 			return
 		}
 	}
-	if c.outq().Pending() {
-		l.fireDue(c)
-		if c.state == stateClosed {
-			return
-		}
-	}
-	l.dropIO(c)
-	l.settle(c)
+	l.wrote(c)
 }
 
 // ringSend queues one gathered send of c's owed bytes. It returns false

@@ -137,20 +137,11 @@ func (h *HTTP) Serve(sc *Scratch, in, out []byte) (int, []byte, Action) {
 func (h *HTTP) route(sc *Scratch, out []byte) ([]byte, time.Duration) {
 	r := &sc.req
 	getLike := string(r.Method) == "GET" || string(r.Method) == "HEAD"
-	// The common targets first, as sent: no query to split off.
-	switch string(r.Target) {
-	case "/plaintext":
-		if getLike {
-			return h.respondStatic(sc, out, h.hello), 0
-		}
-		return h.notAllowed(sc, out, "GET, HEAD"), 0
-	case "/json":
-		if getLike {
-			return h.respondStatic(sc, out, h.json), 0
-		}
-		return h.notAllowed(sc, out, "GET, HEAD"), 0
+	// The common targets, as sent, have no query to split off.
+	path, query := r.Target, []byte(nil)
+	if t := string(r.Target); t != "/plaintext" && t != "/json" {
+		path, query = httpSplitTarget(r.Target)
 	}
-	path, query := httpSplitTarget(r.Target)
 	switch string(path) {
 	case "/plaintext":
 		if getLike {

@@ -50,10 +50,6 @@
 // version 2 TLVs (ALPN, authority, CRC32C, unique ID, SSL); AppendProxyV1
 // and AppendProxyV2 write one, for clients and proxies.
 //
-// A RequestMemo in front of ResumeRequest serves a request made of the
-// same bytes as the last bodiless one it kept after one comparison: the
-// same verdict without checking them again.
-//
 // All parsers are restartable: given part of a message they return 0 and a
 // nil error, and are called again from the start once more input arrived.
 // ResumeRequest does the same for HTTP with a RequestProgress kept per

@@ -30,9 +30,6 @@ import (
 // keep-alive gets "Connection: keep-alive" back, since 1.0 clients close
 // without it.
 //
-// A request that repeats the bytes of the last bodiless one the Scratch
-// parsed is taken from its codec.RequestMemo, with the same verdict.
-//
 // Serving allocates nothing once the Scratch's Request, its ResponseCache and the reply
 // buffer have grown: the responses of constant body are rendered once
 // (codec.StaticResponse), kept whole with their Date for the second in the
@@ -101,7 +98,7 @@ func (h *HTTP) Serve(sc *Scratch, in, out []byte) (int, []byte, Action) {
 	off := 0
 	pr := sc.progress()
 	for off < len(in) && len(out) < httpReplyBudget {
-		n, err := sc.memo.ResumeRequest(in[off:], &sc.req, &h.lim, pr)
+		n, err := codec.ResumeRequest(in[off:], &sc.req, &h.lim, pr)
 		if err == nil && n > 0 && int64(len(sc.req.Body)) > h.maxBody {
 			err = errHTTPBodyRefused
 		}

@@ -60,7 +60,6 @@ type Scratch struct {
 	args [][]byte
 	date codec.DateCache
 	resp codec.ResponseCache // whole renderings of the StaticResponses served
-	memo codec.RequestMemo   // the last bodiless request parsed, to skip parsing it again
 }
 
 // progress returns the parse progress of the connection being served.

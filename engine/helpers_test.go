@@ -18,6 +18,8 @@ import (
 	"testing"
 	"time"
 
+	"golang.org/x/sys/unix"
+
 	"github.com/pinion-net/pinion/engine"
 )
 
@@ -133,6 +135,12 @@ func openFDs(t testing.TB) int {
 		t.Skipf("cannot count open fds: %v", err)
 	}
 	return len(ents)
+}
+
+// fdOpen reports whether fd is an open descriptor of this process.
+func fdOpen(fd int) bool {
+	_, err := unix.FcntlInt(uintptr(fd), unix.F_GETFD, 0)
+	return !errors.Is(err, unix.EBADF)
 }
 
 // readPausesOf sums the read pauses of every loop.

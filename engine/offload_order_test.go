@@ -55,7 +55,7 @@ func indexByte(b []byte, c byte) int {
 // back in request order.
 func TestOffloadOrder(t *testing.T) {
 	e, err := engine.Start(lineOffloader{}, engine.Config{
-		Addrs: []string{"127.0.0.1:0"}, Loops: 1, Pin: engine.PinOff, OffloadWorkers: 8,
+		Addrs: []string{"127.0.0.1:0"}, Loops: 1, Pin: engine.PinOff, IO: envIO(t), OffloadWorkers: 8,
 	})
 	if err != nil {
 		t.Fatal(err)

@@ -79,7 +79,7 @@ func TestSessionTLS(t *testing.T) {
 	cert, roots := selfSigned(t)
 	h := &tlsEcho{cfg: &tls.Config{Certificates: []tls.Certificate{cert}}, errs: make(chan error, 256)}
 	e, err := engine.Start(h, engine.Config{
-		Addrs: []string{"127.0.0.1:0"}, Loops: 2, Pin: engine.PinOff, OffloadWorkers: 200, OffloadQueue: 256,
+		Addrs: []string{"127.0.0.1:0"}, Loops: 2, Pin: engine.PinOff, IO: envIO(t), OffloadWorkers: 200, OffloadQueue: 256,
 	})
 	if err != nil {
 		t.Fatal(err)
@@ -147,7 +147,7 @@ func (h *deadlineProbe) OnOpen(c *engine.Conn) {
 // fires with an error that is a timeout.
 func TestSessionReadDeadline(t *testing.T) {
 	h := &deadlineProbe{got: make(chan error, 1)}
-	e, err := engine.Start(h, engine.Config{Addrs: []string{"127.0.0.1:0"}, Loops: 1, Pin: engine.PinOff})
+	e, err := engine.Start(h, engine.Config{Addrs: []string{"127.0.0.1:0"}, Loops: 1, Pin: engine.PinOff, IO: envIO(t)})
 	if err != nil {
 		t.Fatal(err)
 	}

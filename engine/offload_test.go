@@ -178,20 +178,7 @@ func offFormat(s engine.OffloadStats) string {
 // offOpened returns the server-side fd of the next connection h opened.
 func offOpened(t *testing.T, h *offHandler) int {
 	t.Helper()
-	return offReceive(t, h.opened, "OnOpen")
-}
-
-// offReceive waits up to 10s for a value on ch, failing with what.
-func offReceive[T any](t *testing.T, ch <-chan T, what string) T {
-	t.Helper()
-	select {
-	case v := <-ch:
-		return v
-	case <-time.After(10 * time.Second):
-		t.Fatalf("no %s within 10s", what)
-		var zero T
-		return zero
-	}
+	return receive(t, h.opened, 10*time.Second, "OnOpen")
 }
 
 // offGate is a channel blocked tasks wait on; the test opens it. Tests
@@ -632,10 +619,10 @@ func TestOffloadLateReplyDropped(t *testing.T) {
 	a := offDial(t, addr)
 	fdA := offOpened(t, h)
 	offSend(t, a, "late\n")
-	offReceive(t, started, "the late task started")
+	receive(t, started, 10*time.Second, "the late task started")
 	_ = a.SetLinger(0)
 	_ = a.Close()
-	offReceive(t, h.closed, "OnClose after the reset")
+	receive(t, h.closed, 10*time.Second, "OnClose after the reset")
 
 	// OnClose promises callback order, not the descriptor's release: on
 	// io_uring the close runs on the ring after the callback
@@ -661,7 +648,7 @@ func TestOffloadLateReplyDropped(t *testing.T) {
 	// back: only the generation in the reply's token tells the two
 	// connections apart.
 	offSend(t, b, "mine\n")
-	offReceive(t, holding, "the new connection's task started")
+	receive(t, holding, 10*time.Second, "the new connection's task started")
 	open()
 	s := offEventually(t, e, 10*time.Second, "the late reply dropped", func(s engine.OffloadStats) bool { return s.LateReplies > 0 })
 	if s.LateReplies != 1 {

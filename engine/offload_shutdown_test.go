@@ -50,14 +50,10 @@ func offShutdownSetup(t *testing.T) (e *engine.Engine, clients []*net.TCPConn, o
 		_, err := io.WriteString(w, "reply "+line)
 		return err
 	})
-	cfg := engine.Config{Addrs: []string{"127.0.0.1:0"}, Loops: 1, Pin: engine.PinOff, IO: envIO(t), OffloadWorkers: 2, OffloadQueue: 4}
-	e, err := engine.Start(h, cfg)
-	if err != nil {
-		t.Fatalf("engine.Start: %v", err)
-	}
-	t.Cleanup(func() { _ = e.Shutdown(context.Background()) }) // the tests shut down themselves
-	t.Cleanup(open)                                            // runs first: frees the tasks of a test that failed
-	addr := e.Addrs()[0].String()
+	// The tests shut down themselves; the cleanup's Shutdown is a spare.
+	e, addr := startEngine(t, h, engine.Config{Loops: 1, OffloadWorkers: 2, OffloadQueue: 4})
+	// Runs before that Shutdown: frees the tasks of a test that failed.
+	t.Cleanup(open)
 	for i := range 8 {
 		c := offDial(t, addr)
 		offSend(t, c, fmt.Sprintf("%d\n", i))

@@ -11,7 +11,6 @@ import (
 	"os"
 	"runtime"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -272,25 +271,6 @@ func TestProxyUpstreamHalfClosesFirst(t *testing.T) {
 	})
 }
 
-// syncBuffer is a bytes.Buffer for a logger written from several
-// goroutines.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
-
 // TestProxyUpstreamDownLogged: an unreachable upstream is logged as a
 // warning that names it and the cause; a burst of failures on the loop
 // model logs one line, not one per client.
@@ -302,7 +282,7 @@ func TestProxyUpstreamDownLogged(t *testing.T) {
 	down := ln.Addr().String()
 	ln.Close()
 	forEachModel(t, func(t *testing.T, model string) {
-		var logs syncBuffer
+		var logs lockedBuffer
 		cfg := serveConfig{
 			addr: "127.0.0.1:0", proto: "proxy", model: model, loops: 1, maxConns: -1,
 			idleTimeout: time.Minute, readBuf: 64 << 10, offloadPolicy: "pause",

@@ -51,23 +51,34 @@ func (l *Loop) onListener(fd int) {
 	}
 	for range l.cfg.AcceptBudget {
 		nfd, err := sock.Accept(fd)
-		if err != nil {
-			switch {
-			case isAgain(err):
-			case isInterrupted(err), isAbortedAccept(err):
-				continue
-			case isOutOfFDs(err):
-				l.st.AcceptPauses++
-				l.pauseListener(ln, err)
-			default:
-				l.st.AcceptErrors++
-				l.log.Error("accept failed; pausing the listener", "addr", ln.addr, "err", err)
-				l.pauseListener(ln, err)
-			}
+		switch {
+		case err == nil:
+			l.accepted(ln, nfd)
+		case isInterrupted(err), isAbortedAccept(err):
+			// The next one may be there.
+		default:
+			l.acceptFailed(ln, err) // EAGAIN: none is left
 			return
 		}
-		l.accepted(ln, nfd)
 	}
+}
+
+// acceptFailed handles an accept that failed with err, on either backend.
+// Lacking descriptors or memory (EMFILE and its kind) pauses the listener,
+// with backoff, and counts AcceptPauses; any other error but a passing one
+// (EAGAIN, EINTR, a connection aborted before it was accepted) is logged,
+// counted in AcceptErrors, and pauses the listener too.
+func (l *Loop) acceptFailed(ln *listener, err error) {
+	switch {
+	case isAgain(err), isInterrupted(err), isAbortedAccept(err):
+		return
+	case isOutOfFDs(err):
+		l.st.AcceptPauses++
+	default:
+		l.st.AcceptErrors++
+		l.log.Error("accept failed; pausing the listener", "addr", ln.addr, "err", err)
+	}
+	l.pauseListener(ln, err)
 }
 
 // accepted takes one accepted fd: counted against the limit, then adopted

@@ -621,17 +621,8 @@ func (l *Loop) ringAccepted(lfd int, e uring.CQE) {
 			return
 		}
 		l.accepted(ln, int(e.Res))
-	} else {
-		switch err := e.Err(); {
-		case err == unix.ECANCELED, isAgain(err), isInterrupted(err), isAbortedAccept(err):
-		case isOutOfFDs(err):
-			l.st.AcceptPauses++
-			l.pauseListener(ln, err)
-		default:
-			l.st.AcceptErrors++
-			l.log.Error("accept failed; pausing the listener", "addr", ln.addr, "err", err)
-			l.pauseListener(ln, err)
-		}
+	} else if err := e.Err(); err != unix.ECANCELED { // cancelled: the listener closes
+		l.acceptFailed(ln, err)
 	}
 	if !ln.armed && !ln.paused {
 		l.ringArmAccept(ln)

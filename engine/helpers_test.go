@@ -304,6 +304,39 @@ func (p pattern) firstDiff(off int64, got []byte) int {
 	return -1
 }
 
+// sendThenFIN connects to addr, writes size bytes of p from offset 0 and
+// then its FIN, while it reads what comes back until EOF, within 60s; it
+// returns what was read. A failed dial, read or write fails the test.
+func sendThenFIN(t *testing.T, addr string, p pattern, size int) []byte {
+	t.Helper()
+	c, err := net.DialTimeout("tcp", addr, 5*time.Second)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	_ = c.SetDeadline(time.Now().Add(60 * time.Second))
+	sent := make(chan error, 1)
+	go func() {
+		for off := 0; off < size; {
+			n := min(p.maxChunk, size-off)
+			if _, err := c.Write(p.at(int64(off), n)); err != nil {
+				sent <- err
+				return
+			}
+			off += n
+		}
+		sent <- c.(*net.TCPConn).CloseWrite()
+	}()
+	got, err := io.ReadAll(c)
+	if err != nil {
+		t.Fatalf("read after %d bytes: %v; want EOF", len(got), err)
+	}
+	if err := <-sent; err != nil {
+		t.Fatalf("client write: %v", err)
+	}
+	return got
+}
+
 // loopGoroutines counts goroutines running a loop: those whose stack holds
 // loop.(*Loop).Run.
 func loopGoroutines() int { return goroutinesIn("loop.(*Loop).Run(") }

@@ -3,9 +3,7 @@ package engine_test
 import (
 	"errors"
 	"io"
-	"net"
 	"testing"
-	"time"
 
 	"github.com/pinion-net/pinion/engine"
 	"github.com/pinion-net/pinion/internal/tcptest"
@@ -96,30 +94,8 @@ func TestProxyHalfClose(t *testing.T) {
 	const size, high = 50 << 20, 256 << 10
 	p := &pairProxy{backend: tcptest.Serve(t, tcptest.Echo), high: high}
 	_, addr := startEngine(t, p, engine.Config{WriteHigh: high})
-	c, err := net.DialTimeout("tcp", addr, 5*time.Second)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer c.Close()
-	_ = c.SetDeadline(time.Now().Add(60 * time.Second))
 	pat := newPattern(64 << 10)
-	sent := make(chan error, 1)
-	go func() {
-		for off := 0; off < size; off += 64 << 10 {
-			if _, err := c.Write(pat.at(int64(off), 64<<10)); err != nil {
-				sent <- err
-				return
-			}
-		}
-		sent <- c.(*net.TCPConn).CloseWrite()
-	}()
-	got, err := io.ReadAll(c)
-	if err != nil {
-		t.Fatalf("read after %d bytes: %v; want EOF", len(got), err)
-	}
-	if err := <-sent; err != nil {
-		t.Fatalf("client write: %v", err)
-	}
+	got := sendThenFIN(t, addr, pat, size)
 	if len(got) != size {
 		t.Fatalf("got %d bytes back, then EOF; want %d", len(got), size)
 	}

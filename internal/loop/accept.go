@@ -103,16 +103,16 @@ func (l *Loop) accepted(ln *listener, nfd int) {
 	}
 }
 
-// pauseListener stops polling a listener that hit EMFILE/ENFILE and polls
-// it again after a backoff that doubles from AcceptBackoffMin up to
-// AcceptBackoffMax: never a spin, never an exit.
+// pauseListener stops accepting on a listener that hit EMFILE/ENFILE and
+// accepts again after a backoff that doubles from AcceptBackoffMin up to
+// AcceptBackoffMax: never a spin, never an exit. On epoll the listener
+// leaves the poller meanwhile; on io_uring its multishot accept is
+// cancelled, and armed again after the backoff.
 func (l *Loop) pauseListener(ln *listener, cause error) {
 	ln.backoff = min(max(2*ln.backoff, l.cfg.AcceptBackoffMin), l.cfg.AcceptBackoffMax)
 	if l.ring != nil {
-		l.ringPauseListener(ln, cause)
-		return
-	}
-	if err := l.p.Modify(ln.fd, poller.NewToken(ln.fd, 0), 0); err != nil {
+		l.ringStopAccept(ln)
+	} else if err := l.p.Modify(ln.fd, poller.NewToken(ln.fd, 0), 0); err != nil {
 		l.log.Error("cannot pause listener", "addr", ln.addr, "err", err)
 		return
 	}
@@ -120,6 +120,11 @@ func (l *Loop) pauseListener(ln *listener, cause error) {
 	l.log.Warn("accept paused", "addr", ln.addr, "err", cause, "retry_in", ln.backoff)
 	l.Schedule(ln.backoff, func() {
 		if !ln.paused || l.listenerOf(ln.fd) != ln {
+			return
+		}
+		if l.ring != nil {
+			ln.paused = false
+			l.ringArmAccept(ln)
 			return
 		}
 		if err := l.p.Modify(ln.fd, poller.NewToken(ln.fd, 0), poller.Read); err != nil {

@@ -350,7 +350,9 @@ func (l *Loop) fresh() {
 // Stats returns a snapshot of the loop's counters: exact when the loop
 // waits for events (it is woken to publish them, and Stats waits for
 // that), else as of its last publication, at most Config.StatsInterval
-// and one tick old. Safe from any goroutine.
+// and one tick old. The loop also publishes before it runs posted
+// functions, so a caller that heard back from one it posted sees every
+// tick before that function's. Safe from any goroutine.
 func (l *Loop) Stats() Stats {
 	l.fresh()
 	return l.Published()

@@ -35,7 +35,7 @@ type Config struct {
 	// Stats: at the end of the first tick this long after the last
 	// publication; default 1ms, negative: every tick. A waiting loop
 	// publishes when Stats asks
-	// (docs/adr/0019-http3-stats-publication-interval.md).
+	// (docs/adr/0019-stats-publication-interval.md).
 	StatsInterval time.Duration
 
 	TaskBudget       int           // posted tasks run per tick; default 1024

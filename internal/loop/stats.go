@@ -13,7 +13,7 @@ import (
 // plain fields written only by its goroutine and publishes them every
 // Config.StatsInterval while busy, and when Stats asks while it waits
 // (docs/adr/0002-per-loop-stats-publication.md,
-// docs/adr/0019-http3-stats-publication-interval.md). Publishing, Stats and
+// docs/adr/0019-stats-publication-interval.md). Publishing, Stats and
 // sums handle the fields as one array; counterTable names each once for the
 // engine's Prometheus exposition. Every field must be a uint64 (or an
 // array of them): adding a counter is a field here and a row there, and

@@ -143,7 +143,9 @@ type Config struct {
 	SlowCallback time.Duration
 	// StatsInterval is how often a busy loop publishes its counters for
 	// Stats; default 1ms. A loop waiting for events publishes them when
-	// Stats asks, so figures read while the engine is idle are exact.
+	// Stats asks, so figures read while the engine is idle are exact, and
+	// a tick in which connections came or went or a callback panicked
+	// publishes at its end, so those counts lag by at most one tick.
 	StatsInterval time.Duration
 	// AcceptBackoffMax is the longest pause of a listener after EMFILE or
 	// ENFILE (it starts at 5ms and doubles); default 500ms.

@@ -33,8 +33,9 @@ type Config struct {
 
 	// StatsInterval is how often a busy loop publishes its counters for
 	// Stats: at the end of the first tick this long after the last
-	// publication; default 1ms, negative: every tick. A waiting loop
-	// publishes when Stats asks
+	// publication; default 1ms, negative: every tick. A tick in which
+	// connections came or went or a callback panicked publishes at its
+	// end (connEvents). A waiting loop publishes when Stats asks
 	// (docs/adr/0019-stats-publication-interval.md).
 	StatsInterval time.Duration
 

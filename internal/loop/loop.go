@@ -96,8 +96,9 @@ type Loop struct {
 
 	st       tallies
 	stats    published
-	pubDirty bool  // tallies may have changed since the last publish
-	pubAt    int64 // loop clock (tick start) of the last publish
+	pubDirty bool   // tallies may have changed since the last publish
+	pubAt    int64  // loop clock (tick start) of the last publish
+	pubConns uint64 // connEvents at the last publish
 }
 
 // New creates a loop and its poller. It starts nothing.

@@ -250,6 +250,7 @@ func (p *published) init(id int) { p.id = id }
 func (l *Loop) publish() {
 	l.pubDirty = false
 	l.pubAt = l.now
+	l.pubConns = l.connEvents()
 	s, p := &l.st, &l.stats
 	s.Conns = int64(l.nconns)
 	for i, v := range s.Counters.slots() {
@@ -264,6 +265,17 @@ func (l *Loop) publish() {
 	}
 	p.tick.Publish(&s.tick)
 	p.callback.Publish(&s.callback)
+}
+
+// connEvents sums the counters of connections coming and going and of
+// panics. They are rare next to bytes and events, and what a reader most
+// often checks right after causing one (a client that connected, closed
+// or made a handler panic), so a tick that changed this sum publishes at
+// its end rather than waiting for StatsInterval: each only grows, so the
+// sum changes whenever one of them does. Four loads and a compare a tick.
+func (l *Loop) connEvents() uint64 {
+	s := &l.st.Counters
+	return s.Opened + s.Closed + s.Accepted + s.Panics
 }
 
 // Stats is a snapshot of one loop's counters.

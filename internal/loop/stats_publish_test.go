@@ -62,13 +62,46 @@ func TestStatsExactWhenIdle(t *testing.T) {
 			t.Errorf("Published after Stats: BytesIn %d, BytesOut %d; want Stats' %d, %d", p.BytesIn, p.BytesOut, s.BytesIn, s.BytesOut)
 		}
 
-		// The connection closes: the loop waits with unpublished
-		// tallies again, and Stats sees the close.
+	})
+}
+
+// TestStatsConnEventsEachTick checks that connections coming and going
+// are published at the end of their tick, StatsInterval or not: a reader
+// that connected or closed and then reads Stats once (as many tests and
+// dashboards do) sees it as soon as the loop has moved on, even while
+// the loop is busy and so is not woken to publish. Published, which
+// never asks, shows it.
+func TestStatsConnEventsEachTick(t *testing.T) {
+	forEachIO(t, func(t *testing.T, mode IOMode) {
+		h := &fnHandler{data: func(c *Conn) {
+			b := c.Peek(-1)
+			_, _ = c.Write(b)
+			c.Discard(len(b))
+		}}
+		l := runLoop(t, Config{Handler: h, IO: mode, StatsInterval: time.Hour})
+		peer := adoptPair(t, l)
+		// Two exchanges: the second is served by a later tick than the
+		// one that opened the connection, so that tick has ended.
+		for _, msg := range []string{"first", "second"} {
+			if _, err := peer.Write([]byte(msg)); err != nil {
+				t.Fatalf("write: %v", err)
+			}
+			got := make([]byte, len(msg))
+			if _, err := io.ReadFull(peer, got); err != nil || string(got) != msg {
+				t.Fatalf("echo: got %q, %v; want %q", got, err, msg)
+			}
+		}
+		if p := l.Published(); p.Opened != 1 || p.Conns != 1 {
+			t.Errorf("Published after the open's tick: Opened %d, Conns %d; want 1, 1", p.Opened, p.Conns)
+		}
 		_ = peer.Close()
-		waitWaiting(t, l)
-		if s := l.Stats(); s.Closed != 1 || s.ClosedBy[ClosePeer] != 1 || s.Conns != 0 {
-			t.Errorf("Stats after the peer closed: Closed %d, ClosedBy peer %d, Conns %d; want 1, 1, 0",
-				s.Closed, s.ClosedBy[ClosePeer], s.Conns)
+		deadline := time.Now().Add(10 * time.Second)
+		for l.Published().Closed == 0 && time.Now().Before(deadline) {
+			time.Sleep(time.Millisecond)
+		}
+		if p := l.Published(); p.Closed != 1 || p.ClosedBy[ClosePeer] != 1 || p.Conns != 0 {
+			t.Errorf("Published after the peer closed: Closed %d, ClosedBy peer %d, Conns %d; want 1, 1, 0",
+				p.Closed, p.ClosedBy[ClosePeer], p.Conns)
 		}
 	})
 }

@@ -57,6 +57,9 @@ func (l *Loop) tick() {
 
 	// 4. Timers.
 	fired := l.fireTimers()
+	if worked || fired {
+		l.pubDirty = true // for runTasks, which publishes first if so
+	}
 
 	// 5. Posted tasks. Stalled input they unstalled waits for the next
 	// tick's step 3, which then does not block.
@@ -70,11 +73,12 @@ func (l *Loop) tick() {
 	}
 	l.tickEnd = end
 	// 6. Publish the tallies once StatsInterval has passed since the
-	// last time; a tick that did nothing changed none.
+	// last time, or at once when connections came or went or a callback
+	// panicked (connEvents); a tick that did nothing changed none.
 	if worked || fired {
 		l.pubDirty = true
 	}
-	if l.pubDirty && time.Duration(end-l.pubAt) >= l.cfg.StatsInterval {
+	if l.pubDirty && (time.Duration(end-l.pubAt) >= l.cfg.StatsInterval || l.connEvents() != l.pubConns) {
 		l.publish()
 	}
 	l.yield(parked, end)

@@ -57,9 +57,13 @@ func (s *goroutineServer) drain(ctx context.Context) error {
 	s.mu.Lock()
 	if !s.draining.Swap(true) {
 		_ = s.ln.Close() // a handed-over socket lives on in the new process
-		at := time.Now().Add(s.cfg.drainGrace)
-		for c := range s.conns {
-			_ = c.SetReadDeadline(at)
+		if s.proto == nil {
+			s.drainRelays() // closed once quiet (proxy_drain.go)
+		} else {
+			at := time.Now().Add(s.cfg.drainGrace)
+			for c := range s.conns {
+				_ = c.SetReadDeadline(at)
+			}
 		}
 	}
 	s.mu.Unlock()

@@ -28,9 +28,10 @@ type goroutineServer struct {
 
 	mu       sync.Mutex
 	conns    map[net.Conn]struct{}
-	closed   bool        // under mu: no connection is tracked any more
-	stopping atomic.Bool // set before shutdown wakes the readers; read per request without mu
-	draining atomic.Bool // set by drain (serve_drain.go); read per request without mu
+	closed   bool                    // under mu: no connection is tracked any more
+	stopping atomic.Bool             // set before shutdown wakes the readers; read per request without mu
+	draining atomic.Bool             // set by drain (serve_drain.go); read per request without mu
+	relays   map[*relayPair]struct{} // under mu: -proto proxy's pairs (proxy_goroutine.go)
 	wg       sync.WaitGroup
 }
 
@@ -193,11 +194,16 @@ func lingerClose(c net.Conn, linger time.Duration) {
 	if linger < 0 {
 		return
 	}
-	cw, ok := c.(interface{ CloseWrite() error })
-	if !ok || cw.CloseWrite() != nil {
+	if !closeWrite(c) {
 		return // not TCP or unix, or the peer is gone: nothing to protect
 	}
-	deadline := time.Now().Add(linger)
+	discardUntil(c, time.Now().Add(linger))
+}
+
+// discardUntil reads and drops c's input until the peer's FIN, an error, or
+// deadline. A read deadline that comes earlier is someone's wake-up (see
+// lingerClose), and the wait goes on.
+func discardUntil(c net.Conn, deadline time.Time) {
 	var buf [4 << 10]byte
 	for {
 		if c.SetReadDeadline(deadline) != nil {

@@ -1,0 +1,243 @@
+package main
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/pinion-net/pinion/internal/tcptest"
+)
+
+// drainUpstream is the upstream of the proxy drain tests. Each connection
+// answers the first message it reads with reply (called with the
+// connection), then reads until the proxy's FIN; how its connection ended
+// (nil: a FIN, with no byte after the first message) arrives on ends. A
+// connection that ends before its first message is not reported.
+type drainUpstream struct {
+	addr string
+	ends chan error
+}
+
+func startDrainUpstream(t *testing.T, reply func(c net.Conn) error) *drainUpstream {
+	t.Helper()
+	u := &drainUpstream{ends: make(chan error, 4)}
+	u.addr = tcptest.Serve(t, func(c net.Conn) {
+		_ = c.SetDeadline(time.Now().Add(30 * time.Second))
+		if _, err := c.Read(make([]byte, 64)); err != nil {
+			return // a connection that carried nothing: a probe (waitRefused)
+		}
+		if err := reply(c); err != nil {
+			u.ends <- fmt.Errorf("reply: %w", err)
+			return
+		}
+		u.ends <- readToFIN(c)
+	})
+	return u
+}
+
+// readToFIN reads c until end of file: nil for a FIN with nothing before
+// it, else what came instead (bytes, a reset, a timeout).
+func readToFIN(c net.Conn) error {
+	n, err := c.Read(make([]byte, 1))
+	switch {
+	case n > 0:
+		return fmt.Errorf("%d unexpected bytes", n)
+	case errors.Is(err, io.EOF):
+		return nil
+	default:
+		return err
+	}
+}
+
+// end waits for how the upstream's connection ended.
+func (u *drainUpstream) end(t *testing.T) {
+	t.Helper()
+	select {
+	case err := <-u.ends:
+		if err != nil {
+			t.Errorf("upstream: %v; want the proxy's FIN", err)
+		}
+	case <-time.After(10 * time.Second):
+		t.Error("upstream: no FIN from the proxy within 10s")
+	}
+}
+
+// echoFirst is the reply of an upstream that echoes "ping".
+func echoFirst(c net.Conn) error {
+	_, err := c.Write([]byte("pong"))
+	return err
+}
+
+// dialExchange connects to the proxy and does one exchange through it, so
+// that the pair is connected (and the client is not in the accept queue
+// when the drain closes the listener).
+func dialExchange(t *testing.T, addr string) net.Conn {
+	t.Helper()
+	c, err := net.DialTimeout("tcp", addr, 5*time.Second)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { c.Close() })
+	_ = c.SetDeadline(time.Now().Add(10 * time.Second))
+	if _, err := c.Write([]byte("ping")); err != nil {
+		t.Fatal(err)
+	}
+	got := make([]byte, 4)
+	if _, err := io.ReadFull(c, got); err != nil || string(got) != "pong" {
+		t.Fatalf("exchange through the proxy: %q, %v", got, err)
+	}
+	return c
+}
+
+// TestProxyDrainQuiet, on both models: a relay quiet when the drain starts
+// is closed once it stayed quiet for -drain-grace, long before the drain's
+// deadline, and both its client and its upstream get a FIN, not a reset;
+// the drain then ends at once.
+func TestProxyDrainQuiet(t *testing.T) {
+	const grace = 300 * time.Millisecond
+	forEachModel(t, func(t *testing.T, model string) {
+		u := startDrainUpstream(t, echoFirst)
+		srv := startServer(t, model, func(c *serveConfig) {
+			c.proto, c.upstream, c.connectTimeout = "proxy", u.addr, 2*time.Second
+			c.drainGrace, c.drainTimeout = grace, 20*time.Second
+		})
+		c := dialExchange(t, srv.addr())
+		start, done := drainStart(srv, 20*time.Second)
+		closed := expectEOF(t, c, c, "quiet relay")
+		u.end(t)
+		c.Close() // the proxy's lingering close of the client ends
+		took := closed.Sub(start)
+		if took < grace {
+			t.Errorf("quiet relay closed %v after the drain began, before the %v grace", took, grace)
+		}
+		if took > 10*time.Second {
+			t.Errorf("quiet relay closed %v after the drain began; want about the %v grace", took, grace)
+		}
+		select {
+		case err := <-done:
+			if err != nil {
+				t.Fatalf("drain: %v", err)
+			}
+		case <-time.After(10 * time.Second):
+			t.Fatal("drain did not end once its relay was closed")
+		}
+		t.Logf("%s: quiet relay closed %v after the drain began (grace %v); drain took %v", model,
+			took.Round(time.Millisecond), grace, time.Since(start).Round(time.Millisecond))
+	})
+}
+
+// TestProxyDrainReplyInFlight, on both models: an upstream is writing a
+// reply in pieces when the drain starts, each piece before the relay has
+// been quiet for the grace, for longer than the grace in all. The client
+// gets every byte of the reply, in order, and then the proxy's FIN; the
+// upstream, which keeps its side open, gets a FIN too.
+func TestProxyDrainReplyInFlight(t *testing.T) {
+	const (
+		grace  = 500 * time.Millisecond
+		pieces = 25
+		piece  = 4 << 10
+		gap    = 40 * time.Millisecond // pieces*gap = 1s: the reply outlasts the grace
+	)
+	want := make([]byte, pieces*piece)
+	for i := range want {
+		want[i] = byte(i%251 + i/piece) // a piece lost, doubled or swapped shows
+	}
+	forEachModel(t, func(t *testing.T, model string) {
+		began := make(chan struct{})
+		u := startDrainUpstream(t, func(c net.Conn) error {
+			for i := range pieces {
+				if i == 1 {
+					select {
+					case <-began: // the rest is written during the drain
+					case <-time.After(20 * time.Second):
+						return errors.New("the drain did not begin")
+					}
+				}
+				if i > 0 {
+					time.Sleep(gap) // the upstream's pace, not a synchronisation
+				}
+				if _, err := c.Write(want[i*piece : (i+1)*piece]); err != nil {
+					return err
+				}
+			}
+			return nil
+		})
+		srv := startServer(t, model, func(c *serveConfig) {
+			c.proto, c.upstream, c.connectTimeout = "proxy", u.addr, 2*time.Second
+			c.drainGrace, c.drainTimeout = grace, 20*time.Second
+		})
+		c, err := net.DialTimeout("tcp", srv.addr(), 5*time.Second)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer c.Close()
+		_ = c.SetDeadline(time.Now().Add(15 * time.Second))
+		if _, err := c.Write([]byte("GET")); err != nil {
+			t.Fatal(err)
+		}
+		got := make([]byte, piece, len(want))
+		if _, err := io.ReadFull(c, got); err != nil {
+			t.Fatalf("first piece: %v", err)
+		}
+		start, done := drainStart(srv, 20*time.Second)
+		waitRefused(t, srv.addr())
+		close(began)
+		rest, err := io.ReadAll(c) // to the proxy's FIN; a reset is an error
+		got = append(got, rest...)
+		closed := time.Now()
+		if err != nil {
+			t.Fatalf("reply through the drain: %d of %d bytes, then %v", len(got), len(want), err)
+		}
+		if !bytes.Equal(got, want) {
+			i := 0
+			for i < min(len(got), len(want)) && got[i] == want[i] {
+				i++
+			}
+			t.Fatalf("reply through the drain: %d bytes, want %d; first difference at byte %d", len(got), len(want), i)
+		}
+		u.end(t)
+		c.Close()
+		select {
+		case err := <-done:
+			if err != nil {
+				t.Fatalf("drain: %v", err)
+			}
+		case <-time.After(10 * time.Second):
+			t.Fatal("drain did not end once its relay was closed")
+		}
+		t.Logf("%s: %d-byte reply whole; relay closed %v after the drain began (reply took about %v, grace %v)", model,
+			len(got), closed.Sub(start).Round(time.Millisecond), (pieces-1)*gap, grace)
+	})
+}
+
+// TestProxyDrainProcess: `pinion serve -proto proxy`, on both models, with
+// a quiet relay open when SIGTERM comes: the relay ends with a FIN to both
+// sides after the grace, and the process exits with status 0 long before
+// the -drain-timeout.
+func TestProxyDrainProcess(t *testing.T) {
+	bin := buildPinion(t)
+	forEachModel(t, func(t *testing.T, model string) {
+		u := startDrainUpstream(t, echoFirst)
+		p := startServe(t, bin, "-model", model, "-loops", "2", "-proto", "proxy", "-upstream", u.addr,
+			"-drain-grace", "300ms", "-drain-timeout", "20s")
+		c := dialExchange(t, p.addr)
+		start := time.Now()
+		if err := p.cmd.Process.Signal(syscall.SIGTERM); err != nil {
+			t.Fatalf("SIGTERM to pid %d: %v", p.cmd.Process.Pid, err)
+		}
+		expectEOF(t, c, c, "quiet relay after SIGTERM")
+		u.end(t)
+		c.Close()
+		p.exitsCleanly(t, 15*time.Second)
+		d := time.Since(start)
+		if d > 10*time.Second {
+			t.Errorf("exited %v after SIGTERM; want about the 300ms grace, not the 20s drain timeout", d)
+		}
+		t.Logf("%s: exited with status 0, %v after SIGTERM", model, d.Round(time.Millisecond))
+	})
+}

@@ -2,6 +2,7 @@ package main
 
 import (
 	"bytes"
+	"context"
 	"errors"
 	"fmt"
 	"io"
@@ -10,6 +11,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/pinion-net/pinion/engine"
 	"github.com/pinion-net/pinion/internal/tcptest"
 )
 
@@ -94,16 +96,37 @@ func dialExchange(t *testing.T, addr string) net.Conn {
 	return c
 }
 
-// TestProxyDrainQuiet, on both models: a relay quiet when the drain starts
+// forEachProxyBackend runs fn on the loop model over each I/O backend
+// (io_uring where this kernel allows it) and on the goroutine model (io "").
+func forEachProxyBackend(t *testing.T, fn func(t *testing.T, model, ioMode string)) {
+	for _, m := range []struct{ model, io string }{{"loop", "epoll"}, {"loop", "uring"}, {"goroutine", ""}} {
+		name := m.model
+		if m.io != "" {
+			name += "/" + m.io
+		}
+		t.Run(name, func(t *testing.T) {
+			if m.io == "uring" {
+				e, err := engine.Start(engine.BaseHandler{}, engine.Config{Loops: 1, IO: engine.IOUring, Pin: engine.PinOff})
+				if err != nil {
+					t.Skipf("io_uring unavailable here: %v", err)
+				}
+				_ = e.Shutdown(context.Background())
+			}
+			fn(t, m.model, m.io)
+		})
+	}
+}
+
+// TestProxyDrainQuiet, on both models (and both backends of the loop): a relay quiet when the drain starts
 // is closed once it stayed quiet for -drain-grace, long before the drain's
 // deadline, and both its client and its upstream get a FIN, not a reset;
 // the drain then ends at once.
 func TestProxyDrainQuiet(t *testing.T) {
 	const grace = 300 * time.Millisecond
-	forEachModel(t, func(t *testing.T, model string) {
+	forEachProxyBackend(t, func(t *testing.T, model, ioMode string) {
 		u := startDrainUpstream(t, echoFirst)
 		srv := startServer(t, model, func(c *serveConfig) {
-			c.proto, c.upstream, c.connectTimeout = "proxy", u.addr, 2*time.Second
+			c.io, c.proto, c.upstream, c.connectTimeout = ioMode, "proxy", u.addr, 2*time.Second
 			c.drainGrace, c.drainTimeout = grace, 20*time.Second
 		})
 		c := dialExchange(t, srv.addr())
@@ -126,12 +149,12 @@ func TestProxyDrainQuiet(t *testing.T) {
 		case <-time.After(10 * time.Second):
 			t.Fatal("drain did not end once its relay was closed")
 		}
-		t.Logf("%s: quiet relay closed %v after the drain began (grace %v); drain took %v", model,
+		t.Logf("%s %s: quiet relay closed %v after the drain began (grace %v); drain took %v", model, ioMode,
 			took.Round(time.Millisecond), grace, time.Since(start).Round(time.Millisecond))
 	})
 }
 
-// TestProxyDrainReplyInFlight, on both models: an upstream is writing a
+// TestProxyDrainReplyInFlight, on both models and backends: an upstream is writing a
 // reply in pieces when the drain starts, each piece before the relay has
 // been quiet for the grace, for longer than the grace in all. The client
 // gets every byte of the reply, in order, and then the proxy's FIN; the
@@ -147,7 +170,7 @@ func TestProxyDrainReplyInFlight(t *testing.T) {
 	for i := range want {
 		want[i] = byte(i%251 + i/piece) // a piece lost, doubled or swapped shows
 	}
-	forEachModel(t, func(t *testing.T, model string) {
+	forEachProxyBackend(t, func(t *testing.T, model, ioMode string) {
 		began := make(chan struct{})
 		u := startDrainUpstream(t, func(c net.Conn) error {
 			for i := range pieces {
@@ -168,7 +191,7 @@ func TestProxyDrainReplyInFlight(t *testing.T) {
 			return nil
 		})
 		srv := startServer(t, model, func(c *serveConfig) {
-			c.proto, c.upstream, c.connectTimeout = "proxy", u.addr, 2*time.Second
+			c.io, c.proto, c.upstream, c.connectTimeout = ioMode, "proxy", u.addr, 2*time.Second
 			c.drainGrace, c.drainTimeout = grace, 20*time.Second
 		})
 		c, err := net.DialTimeout("tcp", srv.addr(), 5*time.Second)
@@ -210,21 +233,25 @@ func TestProxyDrainReplyInFlight(t *testing.T) {
 		case <-time.After(10 * time.Second):
 			t.Fatal("drain did not end once its relay was closed")
 		}
-		t.Logf("%s: %d-byte reply whole; relay closed %v after the drain began (reply took about %v, grace %v)", model,
+		t.Logf("%s %s: %d-byte reply whole; relay closed %v after the drain began (reply took about %v, grace %v)", model, ioMode,
 			len(got), closed.Sub(start).Round(time.Millisecond), (pieces-1)*gap, grace)
 	})
 }
 
-// TestProxyDrainProcess: `pinion serve -proto proxy`, on both models, with
-// a quiet relay open when SIGTERM comes: the relay ends with a FIN to both
-// sides after the grace, and the process exits with status 0 long before
-// the -drain-timeout.
+// TestProxyDrainProcess: `pinion serve -proto proxy`, on both models and
+// backends, with a quiet relay open when SIGTERM comes: the relay ends
+// with a FIN to both sides after the grace, and the process exits with
+// status 0 long before the -drain-timeout.
 func TestProxyDrainProcess(t *testing.T) {
 	bin := buildPinion(t)
-	forEachModel(t, func(t *testing.T, model string) {
+	forEachProxyBackend(t, func(t *testing.T, model, ioMode string) {
 		u := startDrainUpstream(t, echoFirst)
-		p := startServe(t, bin, "-model", model, "-loops", "2", "-proto", "proxy", "-upstream", u.addr,
-			"-drain-grace", "300ms", "-drain-timeout", "20s")
+		args := []string{"-model", model, "-loops", "2", "-proto", "proxy", "-upstream", u.addr,
+			"-drain-grace", "300ms", "-drain-timeout", "20s"}
+		if ioMode != "" {
+			args = append(args, "-io", ioMode)
+		}
+		p := startServe(t, bin, args...)
 		c := dialExchange(t, p.addr)
 		start := time.Now()
 		if err := p.cmd.Process.Signal(syscall.SIGTERM); err != nil {
@@ -238,6 +265,6 @@ func TestProxyDrainProcess(t *testing.T) {
 		if d > 10*time.Second {
 			t.Errorf("exited %v after SIGTERM; want about the 300ms grace, not the 20s drain timeout", d)
 		}
-		t.Logf("%s: exited with status 0, %v after SIGTERM", model, d.Round(time.Millisecond))
+		t.Logf("%s %s: exited with status 0, %v after SIGTERM", model, ioMode, d.Round(time.Millisecond))
 	})
 }

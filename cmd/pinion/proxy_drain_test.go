@@ -268,3 +268,62 @@ func TestProxyDrainProcess(t *testing.T) {
 		t.Logf("%s %s: exited with status 0, %v after SIGTERM", model, ioMode, d.Round(time.Millisecond))
 	})
 }
+
+// TestProxyDrainSlowReader, on both models and backends: when the drain
+// starts, an upstream has answered with 32 MiB that a client with a small
+// receive buffer has barely begun to read, and it reads nothing more for
+// three graces. The relay owes bytes all that time, so it is not quiet:
+// the client then gets every byte, in order, before the FIN.
+func TestProxyDrainSlowReader(t *testing.T) {
+	const grace = 300 * time.Millisecond
+	want := make([]byte, 32<<20)
+	for i := range want {
+		want[i] = byte(i%251 + i>>16)
+	}
+	forEachProxyBackend(t, func(t *testing.T, model, ioMode string) {
+		u := startDrainUpstream(t, func(c net.Conn) error {
+			_, err := c.Write(want)
+			return err
+		})
+		srv := startServer(t, model, func(c *serveConfig) {
+			c.io, c.proto, c.upstream, c.connectTimeout = ioMode, "proxy", u.addr, 2*time.Second
+			c.drainGrace, c.drainTimeout = grace, 20*time.Second
+		})
+		c, err := net.DialTimeout("tcp", srv.addr(), 5*time.Second)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer c.Close()
+		_ = c.(*net.TCPConn).SetReadBuffer(64 << 10)
+		_ = c.SetDeadline(time.Now().Add(15 * time.Second))
+		if _, err := c.Write([]byte("GET")); err != nil {
+			t.Fatal(err)
+		}
+		got := make([]byte, 64<<10, len(want))
+		if _, err := io.ReadFull(c, got); err != nil {
+			t.Fatalf("first 64 KiB: %v", err)
+		}
+		start, done := drainStart(srv, 20*time.Second)
+		time.Sleep(3 * grace) // the client's pace: it reads nothing for three graces
+		rest, err := io.ReadAll(c)
+		got = append(got, rest...)
+		if err != nil {
+			t.Fatalf("reply through the drain: %d of %d bytes, then %v", len(got), len(want), err)
+		}
+		if !bytes.Equal(got, want) {
+			t.Fatalf("reply through the drain: %d bytes, want %d, or not in order", len(got), len(want))
+		}
+		u.end(t)
+		c.Close()
+		select {
+		case err := <-done:
+			if err != nil {
+				t.Fatalf("drain: %v", err)
+			}
+		case <-time.After(10 * time.Second):
+			t.Fatal("drain did not end once its relay was closed")
+		}
+		t.Logf("%s %s: 32 MiB reply whole to a client that read nothing for %v; drain took %v", model, ioMode,
+			3*grace, time.Since(start).Round(time.Millisecond))
+	})
+}

@@ -62,9 +62,6 @@ type relayPair struct {
 func (s *goroutineServer) addRelay(p *relayPair) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if s.relays == nil {
-		s.relays = make(map[*relayPair]struct{})
-	}
 	s.relays[p] = struct{}{}
 	if s.draining.Load() {
 		p.counted = true

@@ -52,7 +52,7 @@ func startGoroutineServer(cfg serveConfig, p proto.Protocol, log *slog.Logger) (
 	if err != nil {
 		return nil, err
 	}
-	s := &goroutineServer{ln: ln, proto: p, cfg: cfg, log: log, conns: make(map[net.Conn]struct{})}
+	s := &goroutineServer{ln: ln, proto: p, cfg: cfg, log: log, conns: make(map[net.Conn]struct{}), relays: make(map[*relayPair]struct{})}
 	if cfg.maxConns > 0 {
 		s.slots = make(chan struct{}, cfg.maxConns)
 	}

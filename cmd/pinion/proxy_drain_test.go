@@ -6,7 +6,9 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"log/slog"
 	"net"
+	"os"
 	"syscall"
 	"testing"
 	"time"
@@ -149,7 +151,7 @@ func TestProxyDrainQuiet(t *testing.T) {
 		case <-time.After(10 * time.Second):
 			t.Fatal("drain did not end once its relay was closed")
 		}
-		t.Logf("%s %s: quiet relay closed %v after the drain began (grace %v); drain took %v", model, ioMode,
+		t.Logf("%s: quiet relay closed %v after the drain began (grace %v); drain took %v", t.Name(),
 			took.Round(time.Millisecond), grace, time.Since(start).Round(time.Millisecond))
 	})
 }
@@ -233,7 +235,7 @@ func TestProxyDrainReplyInFlight(t *testing.T) {
 		case <-time.After(10 * time.Second):
 			t.Fatal("drain did not end once its relay was closed")
 		}
-		t.Logf("%s %s: %d-byte reply whole; relay closed %v after the drain began (reply took about %v, grace %v)", model, ioMode,
+		t.Logf("%s: %d-byte reply whole; relay closed %v after the drain began (reply took about %v, grace %v)", t.Name(),
 			len(got), closed.Sub(start).Round(time.Millisecond), (pieces-1)*gap, grace)
 	})
 }
@@ -265,7 +267,7 @@ func TestProxyDrainProcess(t *testing.T) {
 		if d > 10*time.Second {
 			t.Errorf("exited %v after SIGTERM; want about the 300ms grace, not the 20s drain timeout", d)
 		}
-		t.Logf("%s %s: exited with status 0, %v after SIGTERM", model, ioMode, d.Round(time.Millisecond))
+		t.Logf("%s: exited with status 0, %v after SIGTERM", t.Name(), d.Round(time.Millisecond))
 	})
 }
 
@@ -323,7 +325,75 @@ func TestProxyDrainSlowReader(t *testing.T) {
 		case <-time.After(10 * time.Second):
 			t.Fatal("drain did not end once its relay was closed")
 		}
-		t.Logf("%s %s: 32 MiB reply whole to a client that read nothing for %v; drain took %v", model, ioMode,
+		t.Logf("%s: 32 MiB reply whole to a client that read nothing for %v; drain took %v", t.Name(),
 			3*grace, time.Since(start).Round(time.Millisecond))
+	})
+}
+
+// TestProxyDrainDeadline, on both models and backends: a relay that never
+// goes quiet (the client uploads without pause to an upstream that reads
+// everything, never answers, and holds its side open after the proxy's
+// FIN) is cut at the drain's deadline on both sides: the drain and the
+// shutdown return within the -drain-timeout and a little, and the
+// client's connection ends.
+func TestProxyDrainDeadline(t *testing.T) {
+	const timeout = 2 * time.Second
+	forEachProxyBackend(t, func(t *testing.T, model, ioMode string) {
+		release := make(chan struct{})
+		upstream := tcptest.Serve(t, func(c net.Conn) {
+			_, _ = io.Copy(io.Discard, c)
+			<-release // holds its side open until the test ends
+		})
+		t.Cleanup(func() { close(release) }) // runs before Serve's cleanup waits for the handler
+		srv := newServer(t, model, func(c *serveConfig) {
+			c.io, c.proto, c.upstream, c.connectTimeout = ioMode, "proxy", upstream, 2*time.Second
+			c.drainGrace, c.drainTimeout = 300*time.Millisecond, timeout
+		})
+		c, err := net.DialTimeout("tcp", srv.addr(), 5*time.Second)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer c.Close()
+		stop := make(chan struct{})
+		uploaded := make(chan error, 1)
+		go func() {
+			buf := make([]byte, 1<<10)
+			for {
+				select {
+				case <-stop:
+					uploaded <- nil
+					return
+				default:
+				}
+				_ = c.SetWriteDeadline(time.Now().Add(15 * time.Second))
+				if _, err := c.Write(buf); err != nil {
+					uploaded <- err // the cut
+					return
+				}
+				time.Sleep(20 * time.Millisecond) // the client's pace: never quiet for a 300ms grace
+			}
+		}()
+		start := time.Now()
+		ended := make(chan error, 1)
+		go func() { ended <- drainAndShutdown(srv, timeout, slog.New(slog.NewTextHandler(io.Discard, nil))) }()
+		select {
+		case err := <-ended:
+			took := time.Since(start)
+			t.Logf("%s: drain and shutdown returned %v after a %v -drain-timeout (%v)", t.Name(),
+				took.Round(time.Millisecond), timeout, err)
+			if took > timeout+1500*time.Millisecond {
+				t.Errorf("drain and shutdown took %v; want the %v -drain-timeout and little more", took, timeout)
+			}
+		case <-time.After(timeout + 8*time.Second):
+			close(stop)
+			t.Fatalf("drain and shutdown still running %v after a %v -drain-timeout", time.Since(start).Round(time.Millisecond), timeout)
+		}
+		// The client's connection is over: its reads end (FIN or reset).
+		_ = c.SetReadDeadline(time.Now().Add(10 * time.Second))
+		if _, err := io.ReadAll(c); errors.Is(err, os.ErrDeadlineExceeded) {
+			t.Errorf("client still connected after the shutdown: %v", err)
+		}
+		close(stop)
+		<-uploaded
 	})
 }

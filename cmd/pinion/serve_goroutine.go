@@ -241,7 +241,8 @@ func writeReplies(c net.Conn, reply []byte, next proto.Action) bool {
 }
 
 // shutdown closes the listener, then makes every connection's read return
-// so its goroutine flushes and exits; at ctx's end it closes them all.
+// so its goroutine flushes and exits; at ctx's end it closes them all, and
+// the upstream side of every relay.
 func (s *goroutineServer) shutdown(ctx context.Context) error {
 	defer proto.Close(s.proto)
 	s.stopping.Store(true)
@@ -262,6 +263,9 @@ func (s *goroutineServer) shutdown(ctx context.Context) error {
 	s.mu.Lock()
 	for c := range s.conns {
 		_ = c.Close()
+	}
+	for p := range s.relays {
+		_ = p.up.Close() // the relay's other side: a read of a silent upstream would wait on
 	}
 	s.mu.Unlock()
 	<-done

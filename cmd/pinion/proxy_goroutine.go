@@ -64,8 +64,10 @@ func (s *goroutineServer) addRelay(p *relayPair) {
 	defer s.mu.Unlock()
 	s.relays[p] = struct{}{}
 	if s.draining.Load() {
+		p.mu.Lock()
 		p.counted = true
 		p.watch(s.cfg.drainGrace)
+		p.mu.Unlock()
 	}
 }
 

@@ -19,7 +19,8 @@ import (
 // close once they have answered all they read. A connection idle when the
 // drain starts is closed only after it stayed idle for -drain-grace:
 // closing it at once would race a request already on the wire, which the
-// client would then see go unanswered.
+// client would then see go unanswered. A proxy's relay has no request to
+// end at: it is closed once quiet (proxy_drain.go).
 
 // OnDrain arms the idle check of a connection that drains.
 func (h *loopHandler) OnDrain(c *engine.Conn) {

@@ -86,6 +86,7 @@ func (h *proxyHandler) OnOpen(c *engine.Conn) {
 	if c.Dialed() {
 		p := c.Context().(*pair)
 		p.connected = true
+		p.active(c) // the client's first bytes may wait in the kernel
 		p.client.ResumeReading()
 		return
 	}

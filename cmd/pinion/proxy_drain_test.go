@@ -98,6 +98,71 @@ func dialExchange(t *testing.T, addr string) net.Conn {
 	return c
 }
 
+// drainProxy configures a proxy server to upstream for the drain tests.
+func drainProxy(ioMode, upstream string, grace, timeout time.Duration) func(*serveConfig) {
+	return func(c *serveConfig) {
+		c.io, c.proto, c.upstream, c.connectTimeout = ioMode, "proxy", upstream, 2*time.Second
+		c.drainGrace, c.drainTimeout = grace, timeout
+	}
+}
+
+// proxyRequest connects to the proxy at addr (with a receive buffer of rcvbuf
+// bytes unless 0), asks its upstream for the reply, and reads the first n
+// bytes of it.
+func proxyRequest(t *testing.T, addr string, rcvbuf, n int) (net.Conn, []byte) {
+	t.Helper()
+	c, err := net.DialTimeout("tcp", addr, 5*time.Second)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { c.Close() })
+	if rcvbuf > 0 {
+		_ = c.(*net.TCPConn).SetReadBuffer(rcvbuf)
+	}
+	_ = c.SetDeadline(time.Now().Add(15 * time.Second))
+	if _, err := c.Write([]byte("GET")); err != nil {
+		t.Fatal(err)
+	}
+	got := make([]byte, n)
+	if _, err := io.ReadFull(c, got); err != nil {
+		t.Fatalf("first %d bytes of the reply: %v", n, err)
+	}
+	return c, got
+}
+
+// replyToFIN reads c to the proxy's FIN and fails unless got and what
+// came make want, byte for byte; a reset is a failure too.
+func replyToFIN(t *testing.T, c net.Conn, got, want []byte) []byte {
+	t.Helper()
+	rest, err := io.ReadAll(c)
+	got = append(got, rest...)
+	if err != nil {
+		t.Fatalf("reply through the drain: %d of %d bytes, then %v", len(got), len(want), err)
+	}
+	if !bytes.Equal(got, want) {
+		i := 0
+		for i < min(len(got), len(want)) && got[i] == want[i] {
+			i++
+		}
+		t.Fatalf("reply through the drain: %d bytes, want %d; first difference at byte %d", len(got), len(want), i)
+	}
+	return got
+}
+
+// drainEnds fails unless the drain started by drainStart returns nil soon
+// after its last relay closed.
+func drainEnds(t *testing.T, done <-chan error) {
+	t.Helper()
+	select {
+	case err := <-done:
+		if err != nil {
+			t.Fatalf("drain: %v", err)
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("drain did not end once its relay was closed")
+	}
+}
+
 // forEachProxyBackend runs fn on the loop model over each I/O backend
 // (io_uring where this kernel allows it) and on the goroutine model (io "").
 func forEachProxyBackend(t *testing.T, fn func(t *testing.T, model, ioMode string)) {
@@ -119,18 +184,15 @@ func forEachProxyBackend(t *testing.T, fn func(t *testing.T, model, ioMode strin
 	}
 }
 
-// TestProxyDrainQuiet, on both models (and both backends of the loop): a relay quiet when the drain starts
-// is closed once it stayed quiet for -drain-grace, long before the drain's
-// deadline, and both its client and its upstream get a FIN, not a reset;
-// the drain then ends at once.
+// TestProxyDrainQuiet, on both models (and both backends of the loop): a
+// relay quiet when the drain starts is closed once it stayed quiet for
+// -drain-grace, long before the drain's deadline, and both its client and
+// its upstream get a FIN, not a reset; the drain then ends at once.
 func TestProxyDrainQuiet(t *testing.T) {
 	const grace = 300 * time.Millisecond
 	forEachProxyBackend(t, func(t *testing.T, model, ioMode string) {
 		u := startDrainUpstream(t, echoFirst)
-		srv := startServer(t, model, func(c *serveConfig) {
-			c.io, c.proto, c.upstream, c.connectTimeout = ioMode, "proxy", u.addr, 2*time.Second
-			c.drainGrace, c.drainTimeout = grace, 20*time.Second
-		})
+		srv := startServer(t, model, drainProxy(ioMode, u.addr, grace, 20*time.Second))
 		c := dialExchange(t, srv.addr())
 		start, done := drainStart(srv, 20*time.Second)
 		closed := expectEOF(t, c, c, "quiet relay")
@@ -143,22 +205,16 @@ func TestProxyDrainQuiet(t *testing.T) {
 		if took > 10*time.Second {
 			t.Errorf("quiet relay closed %v after the drain began; want about the %v grace", took, grace)
 		}
-		select {
-		case err := <-done:
-			if err != nil {
-				t.Fatalf("drain: %v", err)
-			}
-		case <-time.After(10 * time.Second):
-			t.Fatal("drain did not end once its relay was closed")
-		}
+		drainEnds(t, done)
 		t.Logf("%s: quiet relay closed %v after the drain began (grace %v); drain took %v", t.Name(),
 			took.Round(time.Millisecond), grace, time.Since(start).Round(time.Millisecond))
 	})
 }
 
-// TestProxyDrainReplyInFlight, on both models and backends: an upstream is writing a
-// reply in pieces when the drain starts, each piece before the relay has
-// been quiet for the grace, for longer than the grace in all. The client
+// TestProxyDrainReplyInFlight, on both models and backends: an upstream is
+// writing a reply in pieces when the drain starts, each piece before the
+// relay has been quiet for the grace, for longer than the grace in all. The
+// client
 // gets every byte of the reply, in order, and then the proxy's FIN; the
 // upstream, which keeps its side open, gets a FIN too.
 func TestProxyDrainReplyInFlight(t *testing.T) {
@@ -192,49 +248,16 @@ func TestProxyDrainReplyInFlight(t *testing.T) {
 			}
 			return nil
 		})
-		srv := startServer(t, model, func(c *serveConfig) {
-			c.io, c.proto, c.upstream, c.connectTimeout = ioMode, "proxy", u.addr, 2*time.Second
-			c.drainGrace, c.drainTimeout = grace, 20*time.Second
-		})
-		c, err := net.DialTimeout("tcp", srv.addr(), 5*time.Second)
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer c.Close()
-		_ = c.SetDeadline(time.Now().Add(15 * time.Second))
-		if _, err := c.Write([]byte("GET")); err != nil {
-			t.Fatal(err)
-		}
-		got := make([]byte, piece, len(want))
-		if _, err := io.ReadFull(c, got); err != nil {
-			t.Fatalf("first piece: %v", err)
-		}
+		srv := startServer(t, model, drainProxy(ioMode, u.addr, grace, 20*time.Second))
+		c, got := proxyRequest(t, srv.addr(), 0, piece)
 		start, done := drainStart(srv, 20*time.Second)
 		waitRefused(t, srv.addr())
 		close(began)
-		rest, err := io.ReadAll(c) // to the proxy's FIN; a reset is an error
-		got = append(got, rest...)
+		got = replyToFIN(t, c, got, want)
 		closed := time.Now()
-		if err != nil {
-			t.Fatalf("reply through the drain: %d of %d bytes, then %v", len(got), len(want), err)
-		}
-		if !bytes.Equal(got, want) {
-			i := 0
-			for i < min(len(got), len(want)) && got[i] == want[i] {
-				i++
-			}
-			t.Fatalf("reply through the drain: %d bytes, want %d; first difference at byte %d", len(got), len(want), i)
-		}
 		u.end(t)
 		c.Close()
-		select {
-		case err := <-done:
-			if err != nil {
-				t.Fatalf("drain: %v", err)
-			}
-		case <-time.After(10 * time.Second):
-			t.Fatal("drain did not end once its relay was closed")
-		}
+		drainEnds(t, done)
 		t.Logf("%s: %d-byte reply whole; relay closed %v after the drain began (reply took about %v, grace %v)", t.Name(),
 			len(got), closed.Sub(start).Round(time.Millisecond), (pieces-1)*gap, grace)
 	})
@@ -287,44 +310,14 @@ func TestProxyDrainSlowReader(t *testing.T) {
 			_, err := c.Write(want)
 			return err
 		})
-		srv := startServer(t, model, func(c *serveConfig) {
-			c.io, c.proto, c.upstream, c.connectTimeout = ioMode, "proxy", u.addr, 2*time.Second
-			c.drainGrace, c.drainTimeout = grace, 20*time.Second
-		})
-		c, err := net.DialTimeout("tcp", srv.addr(), 5*time.Second)
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer c.Close()
-		_ = c.(*net.TCPConn).SetReadBuffer(64 << 10)
-		_ = c.SetDeadline(time.Now().Add(15 * time.Second))
-		if _, err := c.Write([]byte("GET")); err != nil {
-			t.Fatal(err)
-		}
-		got := make([]byte, 64<<10, len(want))
-		if _, err := io.ReadFull(c, got); err != nil {
-			t.Fatalf("first 64 KiB: %v", err)
-		}
+		srv := startServer(t, model, drainProxy(ioMode, u.addr, grace, 20*time.Second))
+		c, got := proxyRequest(t, srv.addr(), 64<<10, 64<<10)
 		start, done := drainStart(srv, 20*time.Second)
 		time.Sleep(3 * grace) // the client's pace: it reads nothing for three graces
-		rest, err := io.ReadAll(c)
-		got = append(got, rest...)
-		if err != nil {
-			t.Fatalf("reply through the drain: %d of %d bytes, then %v", len(got), len(want), err)
-		}
-		if !bytes.Equal(got, want) {
-			t.Fatalf("reply through the drain: %d bytes, want %d, or not in order", len(got), len(want))
-		}
+		replyToFIN(t, c, got, want)
 		u.end(t)
 		c.Close()
-		select {
-		case err := <-done:
-			if err != nil {
-				t.Fatalf("drain: %v", err)
-			}
-		case <-time.After(10 * time.Second):
-			t.Fatal("drain did not end once its relay was closed")
-		}
+		drainEnds(t, done)
 		t.Logf("%s: 32 MiB reply whole to a client that read nothing for %v; drain took %v", t.Name(),
 			3*grace, time.Since(start).Round(time.Millisecond))
 	})
@@ -345,10 +338,7 @@ func TestProxyDrainDeadline(t *testing.T) {
 			<-release // holds its side open until the test ends
 		})
 		t.Cleanup(func() { close(release) }) // runs before Serve's cleanup waits for the handler
-		srv := newServer(t, model, func(c *serveConfig) {
-			c.io, c.proto, c.upstream, c.connectTimeout = ioMode, "proxy", upstream, 2*time.Second
-			c.drainGrace, c.drainTimeout = 300*time.Millisecond, timeout
-		})
+		srv := newServer(t, model, drainProxy(ioMode, upstream, 300*time.Millisecond, timeout))
 		c, err := net.DialTimeout("tcp", srv.addr(), 5*time.Second)
 		if err != nil {
 			t.Fatal(err)

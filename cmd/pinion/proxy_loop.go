@@ -30,17 +30,26 @@ import (
 // fails (a reset, a timeout, a write error) aborts the other at once, so no
 // half-dead pair is left. The client is not read until the upstream is
 // connected: its first bytes and a FIN it sends early wait in the kernel.
+//
+// During a drain a relay has no request boundary to end at, so the pair
+// is closed once it is quiet (proxy_drain.go).
 type proxyHandler struct {
 	engine.BaseHandler
-	upstream string
-	log      *slog.Logger
-	gates    []logGate // one per loop, by loop ID: only that loop touches it
+	upstream   string
+	drainGrace time.Duration // a pair quiet this long in a drain is closed
+	log        *slog.Logger
+	gates      []logGate // one per loop, by loop ID: only that loop touches it
 }
 
 // pair is the Context of both connections of a pair.
 type pair struct {
 	client, up *engine.Conn
 	connected  bool // the upstream's OnOpen ran: a later OnClose is not a failed connect
+
+	// The drain's quiet check (proxy_drain.go); quiet is nil until then.
+	quiet  *engine.Timer
+	last   time.Time // during the drain: when a side last read bytes or was resumed
+	closed bool      // a side's OnClose ran: the pair is ending, the check stops
 }
 
 // other returns the connection of the pair that is not c (nil before the
@@ -63,8 +72,8 @@ type logGate struct {
 	suppressed int       // failures not logged since the last line
 }
 
-func newProxyHandler(upstream string, loops int, log *slog.Logger) *proxyHandler {
-	return &proxyHandler{upstream: upstream, log: log, gates: make([]logGate, loops)}
+func newProxyHandler(upstream string, loops int, drainGrace time.Duration, log *slog.Logger) *proxyHandler {
+	return &proxyHandler{upstream: upstream, drainGrace: drainGrace, log: log, gates: make([]logGate, loops)}
 }
 
 // OnOpen pairs a new client with an upstream connection dialled on the
@@ -77,6 +86,7 @@ func (h *proxyHandler) OnOpen(c *engine.Conn) {
 	if c.Dialed() {
 		p := c.Context().(*pair)
 		p.connected = true
+		p.active(c) // the client's first bytes may wait in the kernel
 		p.client.ResumeReading()
 		return
 	}
@@ -94,7 +104,9 @@ func (h *proxyHandler) OnOpen(c *engine.Conn) {
 // OnData passes c's input on to the other side, and stops reading c while
 // the other side owes more than the high watermark.
 func (h *proxyHandler) OnData(c *engine.Conn) {
-	o := c.Context().(*pair).other(c)
+	p := c.Context().(*pair)
+	p.active(c)
+	o := p.other(c)
 	if _, err := o.Write(c.Next(-1)); err != nil {
 		_ = c.Abort(err)
 		return
@@ -106,13 +118,17 @@ func (h *proxyHandler) OnData(c *engine.Conn) {
 
 // OnDrained resumes the side that feeds c, paused while c owed too much.
 func (h *proxyHandler) OnDrained(c *engine.Conn) {
-	c.Context().(*pair).other(c).ResumeReading()
+	p := c.Context().(*pair)
+	p.active(c) // the resumed side may have input waiting in the kernel
+	p.other(c).ResumeReading()
 }
 
 // OnPeerClose passes c's end of input on as the other side's FIN, sent
 // once the other side has written everything c sent before it.
 func (h *proxyHandler) OnPeerClose(c *engine.Conn) {
-	_ = c.Context().(*pair).other(c).CloseWrite() // ErrClosed: the other side is gone, and closes c
+	p := c.Context().(*pair)
+	p.active(c)
+	_ = p.other(c).CloseWrite() // ErrClosed: the other side is gone, and closes c
 }
 
 // OnClose ends the pair: gracefully when c ended cleanly (the other side
@@ -122,6 +138,7 @@ func (h *proxyHandler) OnClose(c *engine.Conn, err error) {
 	if p == nil {
 		return
 	}
+	p.end()
 	o := p.other(c)
 	switch {
 	case o == nil:
@@ -155,7 +172,7 @@ func (h *proxyHandler) connectFailed(client *engine.Conn, err error) {
 // startLoopProxy serves -proto proxy on the loop model.
 func startLoopProxy(cfg serveConfig, base engine.Config, log *slog.Logger) (server, error) {
 	base.DialTimeout = cfg.connectTimeout
-	e, err := engine.Start(newProxyHandler(cfg.upstream, cfg.loops, log), base)
+	e, err := engine.Start(newProxyHandler(cfg.upstream, cfg.loops, cfg.drainGrace, log), base)
 	if err != nil {
 		return nil, err
 	}

@@ -124,7 +124,7 @@ func parseServe(args []string, stderr io.Writer) (serveConfig, error) {
 	fs.DurationVar(&c.slowCallback, "slow-callback", 100*time.Millisecond, "count and log handler callbacks slower than this (loop model; 0 or negative: off)")
 	fs.TextVar(&c.logLevel, "log-level", slog.LevelWarn, "log level: debug, info, warn or error")
 	fs.DurationVar(&c.drainTimeout, "drain-timeout", 10*time.Second, "on SIGTERM and after a hot restart: stop accepting, let connections finish, and exit within D (what is left is closed)")
-	fs.DurationVar(&c.drainGrace, "drain-grace", time.Second, "during a drain, close a connection once it stayed idle for D (at once would race a request on the wire)")
+	fs.DurationVar(&c.drainGrace, "drain-grace", time.Second, "during a drain, close a connection once it stayed idle for D (at once would race a request on the wire); with -proto proxy, a relay with no byte moved either way for D")
 	fs.DurationVar(&c.restartTimeout, "restart-timeout", 10*time.Second, "on SIGUSR2 (hot restart): the new process must be ready within D, else it is killed and this one serves on")
 	if err := fs.Parse(args); err != nil {
 		return c, err

@@ -19,7 +19,8 @@ import (
 // close once they have answered all they read. A connection idle when the
 // drain starts is closed only after it stayed idle for -drain-grace:
 // closing it at once would race a request already on the wire, which the
-// client would then see go unanswered.
+// client would then see go unanswered. A proxy's relay has no request to
+// end at: it is closed once quiet (proxy_drain.go).
 
 // OnDrain arms the idle check of a connection that drains.
 func (h *loopHandler) OnDrain(c *engine.Conn) {
@@ -57,9 +58,13 @@ func (s *goroutineServer) drain(ctx context.Context) error {
 	s.mu.Lock()
 	if !s.draining.Swap(true) {
 		_ = s.ln.Close() // a handed-over socket lives on in the new process
-		at := time.Now().Add(s.cfg.drainGrace)
-		for c := range s.conns {
-			_ = c.SetReadDeadline(at)
+		if s.proto == nil {
+			s.drainRelays() // closed once quiet (proxy_drain.go)
+		} else {
+			at := time.Now().Add(s.cfg.drainGrace)
+			for c := range s.conns {
+				_ = c.SetReadDeadline(at)
+			}
 		}
 	}
 	s.mu.Unlock()

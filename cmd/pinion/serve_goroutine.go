@@ -28,9 +28,10 @@ type goroutineServer struct {
 
 	mu       sync.Mutex
 	conns    map[net.Conn]struct{}
-	closed   bool        // under mu: no connection is tracked any more
-	stopping atomic.Bool // set before shutdown wakes the readers; read per request without mu
-	draining atomic.Bool // set by drain (serve_drain.go); read per request without mu
+	closed   bool                    // under mu: no connection is tracked any more
+	stopping atomic.Bool             // set before shutdown wakes the readers; read per request without mu
+	draining atomic.Bool             // set by drain (serve_drain.go); read per request without mu
+	relays   map[*relayPair]struct{} // under mu: -proto proxy's pairs (proxy_goroutine.go)
 	wg       sync.WaitGroup
 }
 
@@ -51,7 +52,7 @@ func startGoroutineServer(cfg serveConfig, p proto.Protocol, log *slog.Logger) (
 	if err != nil {
 		return nil, err
 	}
-	s := &goroutineServer{ln: ln, proto: p, cfg: cfg, log: log, conns: make(map[net.Conn]struct{})}
+	s := &goroutineServer{ln: ln, proto: p, cfg: cfg, log: log, conns: make(map[net.Conn]struct{}), relays: make(map[*relayPair]struct{})}
 	if cfg.maxConns > 0 {
 		s.slots = make(chan struct{}, cfg.maxConns)
 	}
@@ -193,11 +194,16 @@ func lingerClose(c net.Conn, linger time.Duration) {
 	if linger < 0 {
 		return
 	}
-	cw, ok := c.(interface{ CloseWrite() error })
-	if !ok || cw.CloseWrite() != nil {
+	if !closeWrite(c) {
 		return // not TCP or unix, or the peer is gone: nothing to protect
 	}
-	deadline := time.Now().Add(linger)
+	discardUntil(c, time.Now().Add(linger))
+}
+
+// discardUntil reads and drops c's input until the peer's FIN, an error, or
+// deadline. A read deadline that comes earlier is someone's wake-up (see
+// lingerClose), and the wait goes on.
+func discardUntil(c net.Conn, deadline time.Time) {
 	var buf [4 << 10]byte
 	for {
 		if c.SetReadDeadline(deadline) != nil {
@@ -235,7 +241,8 @@ func writeReplies(c net.Conn, reply []byte, next proto.Action) bool {
 }
 
 // shutdown closes the listener, then makes every connection's read return
-// so its goroutine flushes and exits; at ctx's end it closes them all.
+// so its goroutine flushes and exits; at ctx's end it closes them all, and
+// the upstream side of every relay.
 func (s *goroutineServer) shutdown(ctx context.Context) error {
 	defer proto.Close(s.proto)
 	s.stopping.Store(true)
@@ -256,6 +263,9 @@ func (s *goroutineServer) shutdown(ctx context.Context) error {
 	s.mu.Lock()
 	for c := range s.conns {
 		_ = c.Close()
+	}
+	for p := range s.relays {
+		_ = p.up.Close() // the relay's other side: a read of a silent upstream would wait on
 	}
 	s.mu.Unlock()
 	<-done

@@ -3,7 +3,7 @@ package main
 import "github.com/pinion-net/pinion/engine"
 
 // A relay has no request boundary to end at in a drain, so -proto proxy
-// ends a pair once it is quiet (docs/adr/0021-proxydrain-quiet-relays.md):
+// ends a pair once it is quiet (docs/adr/0021-proxy-drain-quiet-relays.md):
 // no byte read from either side for -drain-grace, and nothing owed to
 // either side. It is then closed gracefully: both sides get a FIN and a
 // lingering close, as a quiet client would get from a drained HTTP

@@ -45,6 +45,11 @@ type ringIO struct {
 	closing []bool      // by fd: a close queued through the ring has not completed
 	ncloses int         // how many are true in closing
 	last    int         // completions the last tick reaped
+
+	// releaseAfter is how long the loop waits idle, after receives,
+	// before it gives the receive buffers' pages back
+	// (Ring.ReleaseBuffers; RingConfig.ReleaseAfter, negative: never).
+	releaseAfter time.Duration
 }
 
 // parkedOut holds the bytes of a closed connection's send in flight until
@@ -56,13 +61,6 @@ type parkedOut struct {
 
 // ringExitWait bounds how long exit waits for the ring's queued closes.
 const ringExitWait = 2 * time.Second
-
-// ringReleaseAfter is how long a loop waits idle, after receives, before
-// it gives the receive buffers' pages back (Ring.ReleaseBuffers): a burst
-// of receives (thousands of connections each sending at once) touches up
-// to every buffer, memory the loop need not keep while its connections
-// idle.
-const ringReleaseAfter = 100 * time.Millisecond
 
 // Poll events (poll(2)).
 const (
@@ -85,13 +83,14 @@ func (l *Loop) startIO() error {
 		CQEntries:        16 * l.cfg.Ring.entries(),
 		BufferCount:      l.cfg.Ring.Buffers,
 		BufferSize:       l.cfg.Ring.BufferSize,
+		WholeBuffers:     l.cfg.Ring.WholeBuffers,
 		MaxIovecs:        ringMaxIov,
 		ForceUnavailable: l.cfg.Ring.ForceUnavailable,
 	})
 	if err != nil {
 		return err
 	}
-	l.ring = &ringIO{r: r, cqes: make([]uring.CQE, ringReap), iov: make([][]byte, 0, ringMaxIov)}
+	l.ring = &ringIO{r: r, cqes: make([]uring.CQE, ringReap), iov: make([][]byte, 0, ringMaxIov), releaseAfter: l.cfg.Ring.ReleaseAfter}
 	l.waker.Store(r)
 	for _, ln := range l.listeners {
 		l.ringArmAccept(ln)
@@ -141,9 +140,7 @@ func (l *Loop) ringDrained(e uring.CQE) {
 			_ = sysClose(int(e.Res))
 		}
 	}
-	if bid, ok := e.Buffer(); ok {
-		rio.r.Recycle(bid)
-	}
+	rio.r.Recycle(e)
 }
 
 // wait submits what the last tick queued and collects completions, waiting
@@ -151,11 +148,11 @@ func (l *Loop) ringDrained(e uring.CQE) {
 func (rio *ringIO) wait(timeout time.Duration) (int, error) {
 	var err error
 	switch {
-	case timeout != 0 && rio.r.BuffersUsed() && (timeout < 0 || timeout > ringReleaseAfter):
-		// Blocking after receives: first for ringReleaseAfter, then, if
+	case timeout != 0 && rio.releaseAfter > 0 && rio.r.BuffersUsed() && (timeout < 0 || timeout > rio.releaseAfter):
+		// Blocking after receives: first for releaseAfter, then, if
 		// nothing came, release the buffers' pages. The tick that follows
 		// waits again, for the rest of the timeout.
-		if err = rio.r.SubmitAndWait(ringReleaseAfter); err != nil {
+		if err = rio.r.SubmitAndWait(rio.releaseAfter); err != nil {
 			return 0, err
 		}
 		if rio.last = rio.r.Reap(rio.cqes); rio.last == 0 {
@@ -228,9 +225,7 @@ func (l *Loop) ringComplete(e uring.CQE) {
 		if tok.Op() == uring.OpSend {
 			l.unpark(tok)
 		}
-		if bid, ok := e.Buffer(); ok {
-			rio.r.Recycle(bid)
-		}
+		rio.r.Recycle(e)
 		return
 	}
 	switch tok.Op() {
@@ -325,19 +320,16 @@ func (l *Loop) ringReceived(c *Conn, e uring.CQE) {
 	if !more {
 		c.flags &^= flagRecvArmed | flagRecvCancel
 	}
-	bid, hasBuf := e.Buffer()
-	switch {
-	case e.Res > 0:
+	if e.Res > 0 {
 		l.st.BytesIn += uint64(e.Res)
-		l.ringInput(c, l.ring.r.Buffer(bid, int(e.Res)))
-		l.ring.r.Recycle(bid)
+		l.ringInput(c, l.ring.r.Bytes(e))
+		l.ring.r.Recycle(e)
 		if !more && c.state != stateClosed {
 			l.ringSync(c)
 		}
 		return
-	case hasBuf:
-		l.ring.r.Recycle(bid)
 	}
+	l.ring.r.Recycle(e)
 	if e.Res == 0 {
 		l.ringEOF(c)
 		return

@@ -83,14 +83,14 @@ func recvAll(t *testing.T, r *Ring, fd int, want int, hold bool) (got []byte, bu
 	if err := r.RecvMultishot(fd, tok); err != nil {
 		t.Fatal(err)
 	}
-	var held []uint16
+	var held []CQE
 	reapUntil(t, r, func(c CQE) bool {
 		if c.Token != tok.with(OpRecv) {
 			t.Fatalf("unexpected completion %+v", c)
 		}
 		if errnoOf(c) == unix.ENOBUFS && !c.More() {
-			for _, bid := range held {
-				r.Recycle(bid)
+			for _, h := range held {
+				r.Recycle(h)
 			}
 			held = held[:0]
 			rearms++
@@ -99,24 +99,23 @@ func recvAll(t *testing.T, r *Ring, fd int, want int, hold bool) (got []byte, bu
 			}
 			return false
 		}
-		bid, ok := c.Buffer()
-		if c.Res <= 0 || !ok {
+		if _, ok := c.Buffer(); c.Res <= 0 || !ok {
 			t.Fatalf("receive completion %+v (%v): want bytes in a buffer", c, c.Err())
 		}
-		got = append(got, r.Buffer(bid, int(c.Res))...)
+		got = append(got, r.Bytes(c)...)
 		bufs++
 		if hold {
-			held = append(held, bid)
+			held = append(held, c)
 		} else {
-			r.Recycle(bid)
+			r.Recycle(c)
 		}
 		if !c.More() {
 			t.Fatalf("receive ended early: %+v", c)
 		}
 		return len(got) >= want
 	})
-	for _, bid := range held {
-		r.Recycle(bid)
+	for _, h := range held {
+		r.Recycle(h)
 	}
 	return got, bufs, rearms
 }
@@ -185,9 +184,9 @@ func TestRecvEOF(t *testing.T) {
 	c.Close()
 	var got []byte
 	reapUntil(t, r, func(c CQE) bool {
-		if bid, ok := c.Buffer(); ok {
-			got = append(got, r.Buffer(bid, int(c.Res))...)
-			r.Recycle(bid)
+		if _, ok := c.Buffer(); ok {
+			got = append(got, r.Bytes(c)...)
+			r.Recycle(c)
 			return false
 		}
 		if c.Res != 0 || c.More() {

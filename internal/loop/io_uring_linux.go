@@ -150,12 +150,15 @@ func (rio *ringIO) wait(timeout time.Duration) (int, error) {
 	switch {
 	case timeout != 0 && rio.releaseAfter > 0 && rio.r.BuffersUsed() && (timeout < 0 || timeout > rio.releaseAfter):
 		// Blocking after receives: first for releaseAfter, then, if
-		// nothing came, release the buffers' pages. The tick that follows
-		// waits again, for the rest of the timeout.
+		// nothing came all that time, release the buffers' pages. A wakeup
+		// (a task posted from another goroutine) ends the wait early with
+		// no completion to return: that is not idleness. The tick that
+		// follows waits again, for the rest of the timeout.
+		start := time.Now()
 		if err = rio.r.SubmitAndWait(rio.releaseAfter); err != nil {
 			return 0, err
 		}
-		if rio.last = rio.r.Reap(rio.cqes); rio.last == 0 {
+		if rio.last = rio.r.Reap(rio.cqes); rio.last == 0 && time.Since(start) >= rio.releaseAfter {
 			_ = rio.r.ReleaseBuffers() // advice: on failure the pages stay, nothing else
 		}
 		return rio.last, nil

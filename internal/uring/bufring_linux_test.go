@@ -8,9 +8,6 @@ import (
 	"net"
 	"sync"
 	"testing"
-	"unsafe"
-
-	"golang.org/x/sys/unix"
 )
 
 // bufModes are the two ways a ring's provided buffers are consumed: as
@@ -214,14 +211,9 @@ func TestReleaseBuffers(t *testing.T) {
 				}
 			}
 			resident := func() int {
-				vec := make([]byte, (len(r.bufs.data)+4095)/4096)
-				_, _, errno := unix.Syscall(unix.SYS_MINCORE, uintptr(unsafe.Pointer(&r.bufs.data[0])), uintptr(len(r.bufs.data)), uintptr(unsafe.Pointer(&vec[0])))
-				if errno != 0 {
-					t.Fatalf("mincore: %v", errno)
-				}
-				n := 0
-				for _, v := range vec {
-					n += int(v & 1)
+				n, err := r.ResidentBuffers()
+				if err != nil {
+					t.Fatalf("ResidentBuffers: %v", err)
 				}
 				return n
 			}

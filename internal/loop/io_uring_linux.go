@@ -191,13 +191,15 @@ func (l *Loop) ringOwner(tok uring.Token) *Conn {
 }
 
 // ringDispatch handles the n completions the tick reaped, in ring order,
-// then arms again the receives that ran out of buffers.
+// then arms again the receives that ran out of buffers. What a completion
+// made the handler write is flushed before the next one.
 func (l *Loop) ringDispatch(n int) {
 	rio := l.ring
-	for i := range n {
-		e := rio.cqes[i]
-		l.ringComplete(e)
+	for i := 0; i < n; {
+		k := l.ringRun(i, n)
+		l.ringComplete(rio.cqes[i : i+k])
 		l.flushDirty()
+		i += k
 	}
 	for i, c := range rio.rearm {
 		rio.rearm[i] = nil
@@ -208,9 +210,39 @@ func (l *Loop) ringDispatch(n int) {
 	rio.rearm = rio.rearm[:0]
 }
 
-// ringComplete handles one completion.
-func (l *Loop) ringComplete(e uring.CQE) {
+// ringRun returns how many completions from the i-th of n on are one
+// arrival: receives of one connection with bytes, back to back, up to one
+// that ends the receive and at most ReadBufferSize bytes in all. The
+// kernel's multishot receive posts what one pass over the socket brought
+// a provided buffer at a time, and with incremental consumption a
+// receive that fills the rest of one buffer goes on in the next; the
+// handler sees such an arrival whole, as one read would give it.
+func (l *Loop) ringRun(i, n int) int {
 	rio := l.ring
+	e := rio.cqes[i]
+	if e.Token.Op() != uring.OpRecv || e.Res <= 0 || !e.More() {
+		return 1
+	}
+	total, j := int(e.Res), i+1
+	for ; j < n; j++ {
+		f := rio.cqes[j]
+		if f.Token != e.Token || f.Res <= 0 || total+int(f.Res) > len(l.rbuf) {
+			break
+		}
+		total += int(f.Res)
+		if !f.More() {
+			j++
+			break
+		}
+	}
+	return j - i
+}
+
+// ringComplete handles one completion, or a run of receives that are one
+// arrival (ringRun).
+func (l *Loop) ringComplete(run []uring.CQE) {
+	rio := l.ring
+	e := run[0]
 	tok := e.Token
 	switch tok.Op() {
 	case uring.OpAccept:
@@ -224,16 +256,18 @@ func (l *Loop) ringComplete(e uring.CQE) {
 	}
 	c := l.ringOwner(tok)
 	if c == nil {
-		l.st.StaleEvents++
+		l.st.StaleEvents += uint64(len(run))
 		if tok.Op() == uring.OpSend {
 			l.unpark(tok)
 		}
-		rio.r.Recycle(e)
+		for _, e := range run {
+			rio.r.Recycle(e)
+		}
 		return
 	}
 	switch tok.Op() {
 	case uring.OpRecv:
-		l.ringReceived(c, e)
+		l.ringReceived(c, run)
 	case uring.OpSend:
 		l.ringSent(c, e)
 	case uring.OpPoll:
@@ -316,17 +350,25 @@ func (l *Loop) ringSync(c *Conn) {
 	}
 }
 
-// ringReceived handles a receive completion: bytes, the peer's FIN (0
-// without more to come), or the receive's end.
-func (l *Loop) ringReceived(c *Conn, e uring.CQE) {
+// ringReceived handles a receive completion, or a run of them that is one
+// arrival (ringRun): bytes, the peer's FIN (0 without more to come), or
+// the receive's end.
+func (l *Loop) ringReceived(c *Conn, run []uring.CQE) {
+	e := run[len(run)-1] // the others brought bytes and left the receive armed
 	more := e.More()
 	if !more {
 		c.flags &^= flagRecvArmed | flagRecvCancel
 	}
 	if e.Res > 0 {
-		l.st.BytesIn += uint64(e.Res)
-		l.ringInput(c, l.ring.r.Bytes(e))
-		l.ring.r.Recycle(e)
+		data := l.ring.r.Bytes(e)
+		if len(run) > 1 {
+			data = l.ring.r.Join(run, l.rbuf)
+		}
+		l.st.BytesIn += uint64(len(data))
+		l.ringInput(c, data)
+		for _, e := range run {
+			l.ring.r.Recycle(e)
+		}
 		if !more && c.state != stateClosed {
 			l.ringSync(c)
 		}

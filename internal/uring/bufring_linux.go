@@ -263,6 +263,43 @@ func (r *Ring) Bytes(e CQE) []byte {
 	return r.bufs.bytes(bid, e.off, int(e.Res))
 }
 
+// Join returns the bytes of receive completions es, pieces of one stream
+// in order, as one slice. A receive that fills the rest of a provided
+// buffer goes on in the next one the ring offers, in a completion of its
+// own; when each piece starts where the one before it ends in memory (the
+// next buffer is the adjacent one, or it is the same buffer), the slice
+// is the buffers' memory in place, valid until the first of es is
+// recycled; else the pieces are copied into scratch, which must have room
+// for them all (Join panics otherwise), and the slice is scratch's. Owner
+// only.
+func (r *Ring) Join(es []CQE, scratch []byte) []byte {
+	b := &r.bufs
+	pos := func(e CQE) int {
+		bid, _ := e.Buffer()
+		return int(bid)*int(b.size) + int(e.off)
+	}
+	start, end := pos(es[0]), pos(es[0])
+	inPlace := true
+	for _, e := range es {
+		if _, ok := e.Buffer(); !ok || e.Res <= 0 || pos(e) != end {
+			inPlace = false
+			break
+		}
+		end += int(e.Res)
+	}
+	if inPlace {
+		return b.data[start:end:end]
+	}
+	out := scratch[:0]
+	for _, e := range es {
+		if len(out)+len(r.Bytes(e)) > cap(scratch) {
+			panic("uring: Join's scratch cannot hold the completions' bytes")
+		}
+		out = append(out, r.Bytes(e)...)
+	}
+	return out
+}
+
 // Recycle gives back what completion e holds of its provided buffer; it
 // does nothing for a completion that names none. Every completion that
 // names a buffer must be recycled exactly once (a second Recycle panics).

@@ -257,3 +257,61 @@ func TestRecycleTwicePanics(t *testing.T) {
 	}()
 	r.Recycle(e)
 }
+
+// TestJoin checks that Join gives the bytes of a receive that went on from
+// one buffer into others as one slice: in place where each piece directly
+// follows the one before it in memory, copied into the scratch where the
+// ring's window wrapped to a buffer elsewhere; and that it panics rather
+// than write past a scratch too small.
+func TestJoin(t *testing.T) {
+	r := newRing(t, Config{BufferCount: 16, BufferSize: 256})
+	if !r.Incremental() {
+		t.Skip("the kernel refused incremental consumption (IOU_PBUF_RING_INC, Linux 6.12)")
+	}
+	fd, c := connPair(t, r)
+	if err := r.RecvMultishot(fd, NewToken(fd, 2)); err != nil {
+		t.Fatal(err)
+	}
+	scratch := make([]byte, 1024)
+	inPlace, copied := 0, 0
+	for i, size := range []int{700, 600, 500, 650} { // at most 3 buffers: all are held until the join
+		want := pattern(size)[:size]
+		want[0] = byte(i)
+		if _, err := c.Write(want); err != nil {
+			t.Fatal(err)
+		}
+		var es []CQE
+		n := 0
+		reapUntil(t, r, func(e CQE) bool {
+			if e.Res <= 0 {
+				t.Fatalf("message %d: completion %+v (%v), want bytes", i, e, e.Err())
+			}
+			es = append(es, e)
+			n += int(e.Res)
+			return n >= size
+		})
+		got := r.Join(es, scratch)
+		if !bytes.Equal(got, want) {
+			t.Fatalf("message %d: Join of %d completions gave %d bytes that differ from the %d sent", i, len(es), len(got), size)
+		}
+		if &got[0] != &scratch[0] {
+			inPlace++
+		} else {
+			copied++
+			func() {
+				defer func() {
+					if recover() == nil {
+						t.Errorf("message %d: Join into a scratch of 1 byte did not panic", i)
+					}
+				}()
+				r.Join(es, scratch[:1:1])
+			}()
+		}
+		for _, e := range es {
+			r.Recycle(e)
+		}
+	}
+	if inPlace == 0 || copied == 0 {
+		t.Errorf("%d joins in place and %d copied, want some of each (buffers of 256 bytes, a window of %d)", inPlace, copied, r.bufs.firstWindow())
+	}
+}

@@ -22,6 +22,7 @@ if [[ $# -ne 4 ]]; then
 fi
 server=$1 proto=$2 conns=$3 pipeline=$4
 root=$(cd "$(dirname "$0")/.." && pwd)
+. "$root/bench/lib.sh"
 out=${OUT:-/tmp/pinion-profile}
 mkdir -p "$out"
 for tool in perf taskset cc go python3; do
@@ -53,19 +54,12 @@ trap cleanup EXIT
 
 taskset -c 0 "${argv[@]}" >"$out/server.log" 2>&1 &
 spid=$!
-for _ in $(seq 200); do
-	grep -q 'listening on' "$out/server.log" && break
-	sleep 0.05
-done
-grep -q 'listening on' "$out/server.log" || { echo "profile.sh: the server did not start:" >&2; cat "$out/server.log" >&2; exit 1; }
+waitline "$out/server.log" 'listening on' 10 || { echo "profile.sh: the server did not start" >&2; exit 1; }
 
 taskset -c 1 "$out/pinion" load -addr "$addr" -proto "$proto" -conns "$conns" -pipeline "$pipeline" \
 	-warmup 1s -duration 5s -timeout 10s -json >"$out/load.json" 2>"$out/load.err" &
 lpid=$!
-for _ in $(seq 1000); do
-	grep -q 'pinion load: measuring' "$out/load.err" && break
-	sleep 0.02
-done
+waitline "$out/load.err" 'pinion load: measuring' 20 || { echo "profile.sh: the load did not start measuring" >&2; exit 1; }
 
 perf stat -x, -p "$spid" -o "$out/stat.txt" \
 	-e raw_syscalls:sys_enter,syscalls:sys_enter_epoll_wait,syscalls:sys_enter_epoll_pwait,syscalls:sys_enter_read,syscalls:sys_enter_write,syscalls:sys_enter_sendto,syscalls:sys_enter_io_uring_enter,syscalls:sys_enter_futex,context-switches,task-clock \
@@ -89,9 +83,11 @@ name = lambda k: k.replace('raw_syscalls:sys_enter', 'all syscalls').replace('sy
 print('per request: ' + ', '.join(f'{name(k)} {v / reqs:.3f}' for k, v in counts.items() if k != 'task-clock')
       + f'; server CPU {counts.get("task-clock", 0) * 1000 / reqs:.3f} µs')
 EOF
+# The filters read all of perf's output: a head that quits early would make
+# perf or grep die of SIGPIPE, which pipefail and set -e turn into an exit.
 echo "CPU by where it ran:"
-perf report -i "$out/perf.data" --no-children --sort dso --stdio -g none 2>/dev/null | grep '%' | head -5
+perf report -i "$out/perf.data" --no-children --sort dso --stdio -g none 2>/dev/null | awk '/%/ && n++ < 5'
 echo "top user-space symbols:"
-perf report -i "$out/perf.data" --no-children --sort dso,sym --stdio -g none 2>/dev/null | grep '%' | grep -v 'kernel' | head -15
+perf report -i "$out/perf.data" --no-children --sort dso,sym --stdio -g none 2>/dev/null | awk '/%/ && !/kernel/ && n++ < 15'
 echo "top kernel symbols:"
-perf report -i "$out/perf.data" --no-children --sort sym --stdio -g none 2>/dev/null | grep '%' | grep '\[k\]' | head -10
+perf report -i "$out/perf.data" --no-children --sort sym --stdio -g none 2>/dev/null | awk '/%/ && /\[k\]/ && n++ < 10'

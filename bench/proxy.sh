@@ -20,6 +20,7 @@ set -euo pipefail
 
 repeat=${REPEAT:-3} dur=${DURATION:-5}
 root=$(cd "$(dirname "$0")/.." && pwd)
+. "$root/bench/lib.sh"
 report=${REPORT:-$root/docs/benchmarks-proxy.md}
 while getopts r:d:o: opt; do
 	case $opt in
@@ -44,17 +45,6 @@ trap cleanup EXIT
 echo "building pinion into $tmp" >&2
 (cd "$root" && CGO_ENABLED=0 go build -o "$tmp/pinion" ./cmd/pinion)
 pinion=$tmp/pinion
-
-# waitline FILE PATTERN waits (up to 10 s) for PATTERN in FILE.
-waitline() {
-	for _ in $(seq 1000); do
-		grep -q "$2" "$1" 2>/dev/null && return 0
-		sleep 0.01
-	done
-	echo "proxy.sh: no \"$2\" in $1:" >&2
-	cat "$1" >&2
-	return 1
-}
 
 # freeport prints a loopback port nobody listens on.
 freeport() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
@@ -118,27 +108,23 @@ stop() {
 	wait "$1" 2>/dev/null || true
 }
 
-cpu() { awk '{print $14+$15}' "/proc/$1/stat"; }
-
 # one NAME CONNS PIPELINE prints requests per proxy CPU-second, or "err".
 one() {
-	local name=$1 conns=$2 pipe=$3 lerr=$tmp/load.err lout=$tmp/load.out lpid c0 c1 reqs
+	local name=$1 conns=$2 pipe=$3 lerr=$tmp/load.err lout=$tmp/load.out lpid w u0 k0 u1 k1 reqs
 	start "$name"
 	: >"$lerr"
 	taskset -c 1 "$pinion" load -addr "$paddr" -proto echo -size 64 -conns "$conns" -pipeline "$pipe" \
 		-warmup 1s -duration "${dur}s" -json >"$lout" 2>"$lerr" &
 	lpid=$!
-	waitline "$lerr" 'pinion load: measuring'
-	c0=$(cpu "$ppid")
-	waitline "$lerr" 'pinion load: measured'
-	c1=$(cpu "$ppid")
-	if ! wait "$lpid"; then
+	w=$(measurewindow "$ppid" "$lerr" $((dur + 10))) || w=
+	read -r u0 k0 u1 k1 <<<"$w"
+	if ! wait "$lpid" || [[ -z $w ]]; then
 		echo "proxy.sh: load through $name failed:" >&2
 		cat "$lerr" >&2
 		echo err
 	else
 		reqs=$(sed -n 's/.*"requests": *\([0-9]*\).*/\1/p' "$lout")
-		awk -v r="$reqs" -v d=$((c1 - c0)) -v t="$tck" 'BEGIN { if (d == 0) d = 1; printf "%.0f %d %.2f\n", r * t / d, r, d / t }'
+		awk -v r="$reqs" -v d=$((u1 + k1 - u0 - k0)) -v t="$tck" 'BEGIN { if (d == 0) d = 1; printf "%.0f %d %.2f\n", r * t / d, r, d / t }'
 	fi
 	stop "$ppid"
 	ppid=

@@ -24,6 +24,7 @@ if [[ ${#workloads[@]} -eq 0 ]]; then
 fi
 read -r -a servers <<<"${SERVERS:-epoll uring gnet c}"
 root=$(cd "$(dirname "$0")/.." && pwd)
+. "$root/bench/lib.sh"
 out=${OUT:-/tmp/pinion-uring-ab}
 mkdir -p "$out"
 (cd "$root" && CGO_ENABLED=0 go build -o "$out/pinion" ./cmd/pinion)
@@ -37,8 +38,6 @@ cleanup() {
 	if [[ -n $spid ]]; then kill "$spid" 2>/dev/null || true; fi
 }
 trap cleanup EXIT
-
-cpu() { awk '{print $14, $15}' "/proc/$1/stat"; }
 
 : >"$out/raw.txt"
 for round in $(seq "$rounds"); do
@@ -55,30 +54,24 @@ for round in $(seq "$rounds"); do
 			esac
 			taskset -c 0 "${argv[@]}" >"$out/server.log" 2>&1 &
 			spid=$!
-			for _ in $(seq 200); do
-				grep -q 'listening on' "$out/server.log" && break
-				sleep 0.05
-			done
+			waitline "$out/server.log" 'listening on' 10 || true
 			size=()
 			[[ $proto == echo ]] && size=(-size 64)
 			taskset -c 1 "$out/pinion" load -addr "$addr" -proto "$proto" -conns "$conns" -pipeline "$pipeline" "${size[@]}" \
 				-warmup 1s -duration 3s -timeout 10s -json >"$out/load.json" 2>"$out/load.err" &
 			lpid=$!
-			for _ in $(seq 1000); do
-				grep -q 'pinion load: measuring' "$out/load.err" && break
-				sleep 0.01
-			done
-			read -r u0 k0 < <(cpu "$spid")
-			for _ in $(seq 1000); do
-				grep -q 'pinion load: measured' "$out/load.err" && break
-				sleep 0.01
-			done
-			read -r u1 k1 < <(cpu "$spid")
+			w=$(measurewindow "$spid" "$out/load.err" 10) || w=
 			wait "$lpid" || true
 			lpid=
 			kill "$spid" 2>/dev/null || true
 			wait "$spid" 2>/dev/null || true
 			spid=
+			if [[ -z $w ]]; then
+				echo "$wl $s round $round FAILED" >>"$out/raw.txt"
+				tail -1 "$out/raw.txt" >&2
+				continue
+			fi
+			read -r u0 k0 u1 k1 <<<"$w"
 			python3 - "$out/load.json" "$s" "$wl" "$round" "$u0" "$k0" "$u1" "$k1" "$hz" >>"$out/raw.txt" <<'PY'
 import json, sys
 path, s, wl, rnd = sys.argv[1:5]

@@ -34,20 +34,11 @@ cleanup() {
 }
 trap cleanup EXIT
 
-cpu() { awk '{print $14+$15}' "/proc/$1/stat"; }
-utime() { awk '{print $14}' "/proc/$1/stat"; }
-
-waitfor() { # file pattern tries
-	for _ in $(seq "$3"); do
-		grep -q "$2" "$1" 2>/dev/null && return 0
-		sleep 0.01
-	done
-	return 1
-}
+. "$(dirname "$0")/lib.sh"
 
 # one SERVER-INDEX prints the server's µs/request for one run.
 one() {
-	local i=$1 s0 s1 u0 u1 reqs
+	local i=$1 w u0 k0 u1 k1 s0 s1 reqs
 	# Gone before the processes start, so that no wait below reads a
 	# marker of the run before.
 	rm -f "$tmp/srv" "$tmp/load.json" "$tmp/load.err"
@@ -58,16 +49,15 @@ one() {
 			-pin=false -max-conns 20000 -idle-timeout 0 >"$tmp/srv" 2>&1 &
 	fi
 	spid=$!
-	waitfor "$tmp/srv" 'listening on' 500 || { echo "vsc.sh: server $i did not start" >&2; cat "$tmp/srv" >&2; exit 1; }
+	waitline "$tmp/srv" 'listening on' 5 || { echo "vsc.sh: server $i did not start" >&2; exit 1; }
 	local addr
 	addr=$(sed -n 's/.*listening on \([0-9.:]*\).*/\1/p' "$tmp/srv" | head -1)
 	taskset -c 1 "${pinions[0]}" load -addr "$addr" -proto "$proto" -conns "$conns" -pipeline "$pipe" \
 		-warmup "$warm" -duration "$dur" -timeout 10s -json >"$tmp/load.json" 2>"$tmp/load.err" &
 	lpid=$!
-	waitfor "$tmp/load.err" 'pinion load: measuring' 3000 || { echo "vsc.sh: load did not start" >&2; cat "$tmp/load.err" >&2; exit 1; }
-	s0=$(cpu "$spid") u0=$(utime "$spid")
-	waitfor "$tmp/load.err" 'pinion load: measured' 6000 || true
-	s1=$(cpu "$spid") u1=$(utime "$spid")
+	w=$(measurewindow "$spid" "$tmp/load.err" 60) || { echo "vsc.sh: load did not start" >&2; exit 1; }
+	read -r u0 k0 u1 k1 <<<"$w"
+	s0=$((u0 + k0)) s1=$((u1 + k1))
 	wait "$lpid" || { echo "vsc.sh: load failed on server $i" >&2; cat "$tmp/load.err" "$tmp/load.json" >&2; exit 1; }
 	lpid=
 	kill -INT "$spid"

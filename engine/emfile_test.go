@@ -53,6 +53,7 @@ func TestEMFILEChild(t *testing.T) {
 		Addrs:  []string{"127.0.0.1:0"},
 		Loops:  1,
 		Pin:    engine.PinOff,
+		IO:     envIO(t),
 		Logger: slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelError})),
 	})
 	if err != nil {

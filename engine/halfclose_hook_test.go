@@ -2,10 +2,7 @@ package engine_test
 
 import (
 	"bytes"
-	"io"
-	"net"
 	"testing"
-	"time"
 
 	"github.com/pinion-net/pinion/engine"
 )
@@ -51,33 +48,8 @@ func TestHalfCloseHook(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			_, addr := startEngine(t, &halfCloseEcho{trailer: []byte(tt.trailer)}, engine.Config{})
-			c, err := net.DialTimeout("tcp", addr, 5*time.Second)
-			if err != nil {
-				t.Fatal(err)
-			}
-			defer c.Close()
-			_ = c.SetDeadline(time.Now().Add(60 * time.Second))
 			p := newPattern(64 << 10)
-			sent := make(chan error, 1)
-			go func() {
-				var off int64
-				for off < int64(tt.size) {
-					n := min(64<<10, tt.size-int(off))
-					if _, err := c.Write(p.at(off, n)); err != nil {
-						sent <- err
-						return
-					}
-					off += int64(n)
-				}
-				sent <- c.(*net.TCPConn).CloseWrite()
-			}()
-			got, err := io.ReadAll(c)
-			if err != nil {
-				t.Fatalf("read after %d bytes: %v; want EOF", len(got), err)
-			}
-			if err := <-sent; err != nil {
-				t.Fatalf("client write: %v", err)
-			}
+			got := sendThenFIN(t, addr, p, tt.size)
 			want := tt.size + len(tt.trailer)
 			if len(got) != want {
 				t.Fatalf("got %d bytes back, then EOF; want %d", len(got), want)

@@ -18,6 +18,8 @@ import (
 	"testing"
 	"time"
 
+	"golang.org/x/sys/unix"
+
 	"github.com/pinion-net/pinion/engine"
 )
 
@@ -133,6 +135,12 @@ func openFDs(t testing.TB) int {
 		t.Skipf("cannot count open fds: %v", err)
 	}
 	return len(ents)
+}
+
+// fdOpen reports whether fd is an open descriptor of this process.
+func fdOpen(fd int) bool {
+	_, err := unix.FcntlInt(uintptr(fd), unix.F_GETFD, 0)
+	return !errors.Is(err, unix.EBADF)
 }
 
 // readPausesOf sums the read pauses of every loop.
@@ -294,6 +302,39 @@ func (p pattern) firstDiff(off int64, got []byte) int {
 		done += n
 	}
 	return -1
+}
+
+// sendThenFIN connects to addr, writes size bytes of p from offset 0 and
+// then its FIN, while it reads what comes back until EOF, within 60s; it
+// returns what was read. A failed dial, read or write fails the test.
+func sendThenFIN(t *testing.T, addr string, p pattern, size int) []byte {
+	t.Helper()
+	c, err := net.DialTimeout("tcp", addr, 5*time.Second)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	_ = c.SetDeadline(time.Now().Add(60 * time.Second))
+	sent := make(chan error, 1)
+	go func() {
+		for off := 0; off < size; {
+			n := min(p.maxChunk, size-off)
+			if _, err := c.Write(p.at(int64(off), n)); err != nil {
+				sent <- err
+				return
+			}
+			off += n
+		}
+		sent <- c.(*net.TCPConn).CloseWrite()
+	}()
+	got, err := io.ReadAll(c)
+	if err != nil {
+		t.Fatalf("read after %d bytes: %v; want EOF", len(got), err)
+	}
+	if err := <-sent; err != nil {
+		t.Fatalf("client write: %v", err)
+	}
+	return got
 }
 
 // loopGoroutines counts goroutines running a loop: those whose stack holds

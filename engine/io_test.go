@@ -6,7 +6,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"log/slog"
 	"math/rand/v2"
 	"net"
 	"os"
@@ -100,9 +99,7 @@ func TestIOFallback(t *testing.T) {
 	prev := engine.ForceRingUnavailable(true)
 	t.Cleanup(func() { engine.ForceRingUnavailable(prev) })
 
-	var logs bytes.Buffer
-	var mu sync.Mutex
-	log := slog.New(slog.NewTextHandler(&lockedWriter{w: &logs, mu: &mu}, nil))
+	log, logs := testLogger()
 	h := newEchoHandler()
 	e, err := engine.Start(h, engine.Config{Addrs: []string{"127.0.0.1:0"}, Loops: 2, Pin: engine.PinOff, Logger: log})
 	if err != nil {
@@ -117,9 +114,7 @@ func TestIOFallback(t *testing.T) {
 	if err := echoRoundTrip(e.Addrs()[0].String(), "fallback"); err != nil {
 		t.Errorf("echo on the fallback: %v", err)
 	}
-	mu.Lock()
 	line := logs.String()
-	mu.Unlock()
 	for _, want := range []string{"io backend", "io=epoll", "reason=forced"} {
 		if !strings.Contains(line, want) {
 			t.Errorf("log %q lacks %q", line, want)
@@ -130,17 +125,6 @@ func TestIOFallback(t *testing.T) {
 	if err == nil || !strings.Contains(err.Error(), "forced") {
 		t.Errorf("Start with IOUring and no ring: got %v, want an error saying forced", err)
 	}
-}
-
-type lockedWriter struct {
-	w  io.Writer
-	mu *sync.Mutex
-}
-
-func (w *lockedWriter) Write(p []byte) (int, error) {
-	w.mu.Lock()
-	defer w.mu.Unlock()
-	return w.w.Write(p)
 }
 
 // testIntegrity2000: 2,000 connections open at once each send a distinct

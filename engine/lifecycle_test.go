@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/pinion-net/pinion/engine"
+	"github.com/pinion-net/pinion/internal/tcptest"
 )
 
 // stubbornHandler offloads, for every connection, a task that ignores its
@@ -143,8 +144,7 @@ func errString(err error) string {
 // "no way for a handler to reach its Engine before the first connection"
 // (OnStart).
 func TestDialFromCallback(t *testing.T) {
-	ln := listenHold(t)
-	h := &dialingHandler{backend: ln.Addr().String(), startedE: make(chan *engine.Engine, 1), results: make(chan string, 4)}
+	h := &dialingHandler{backend: tcptest.Serve(t, nil), startedE: make(chan *engine.Engine, 1), results: make(chan string, 4)}
 	e, addr := startEngine(t, h, engine.Config{LingerTimeout: -1})
 	select {
 	case got := <-h.startedE:
@@ -167,33 +167,6 @@ func TestDialFromCallback(t *testing.T) {
 	case <-time.After(10 * time.Second):
 		t.Fatal("no result from the dials in OnOpen")
 	}
-}
-
-// listenHold returns a loopback listener that accepts connections and
-// holds them until the test ends.
-func listenHold(t *testing.T) net.Listener {
-	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = ln.Close() })
-	go func() {
-		var held []net.Conn
-		defer func() {
-			for _, c := range held {
-				_ = c.Close()
-			}
-		}()
-		for {
-			c, err := ln.Accept()
-			if err != nil {
-				return
-			}
-			held = append(held, c)
-		}
-	}()
-	return ln
 }
 
 // shutdownOnData shuts its engine down from OnData.

@@ -54,14 +54,8 @@ func indexByte(b []byte, c byte) int {
 // one connection, over a pool of 8 workers, and checks the replies come
 // back in request order.
 func TestOffloadOrder(t *testing.T) {
-	e, err := engine.Start(lineOffloader{}, engine.Config{
-		Addrs: []string{"127.0.0.1:0"}, Loops: 1, Pin: engine.PinOff, OffloadWorkers: 8,
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer e.Shutdown(context.Background())
-	c, err := net.Dial("tcp", e.Addrs()[0].String())
+	e, addr := startEngine(t, lineOffloader{}, engine.Config{Loops: 1, OffloadWorkers: 8})
+	c, err := net.Dial("tcp", addr)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -37,7 +37,7 @@ func offNoWorkersLeft(t *testing.T) {
 // pool's queue and 2 wait on the loop for room.
 func offShutdownSetup(t *testing.T) (e *engine.Engine, clients []*net.TCPConn, open func(), ends chan error) {
 	t.Helper()
-	gate, open := offGate(t)
+	gate, open := offGate()
 	ends = make(chan error, 16)
 	h := newOffHandler(func(ctx context.Context, line string, w io.Writer) error {
 		select {
@@ -50,13 +50,10 @@ func offShutdownSetup(t *testing.T) (e *engine.Engine, clients []*net.TCPConn, o
 		_, err := io.WriteString(w, "reply "+line)
 		return err
 	})
-	cfg := engine.Config{Addrs: []string{"127.0.0.1:0"}, Loops: 1, Pin: engine.PinOff, OffloadWorkers: 2, OffloadQueue: 4}
-	e, err := engine.Start(h, cfg)
-	if err != nil {
-		t.Fatalf("engine.Start: %v", err)
-	}
-	t.Cleanup(func() { _ = e.Shutdown(context.Background()) }) // the tests shut down themselves
-	addr := e.Addrs()[0].String()
+	// The tests shut down themselves; the cleanup's Shutdown is a spare.
+	e, addr := startEngine(t, h, engine.Config{Loops: 1, OffloadWorkers: 2, OffloadQueue: 4})
+	// Runs before that Shutdown: frees the tasks of a test that failed.
+	t.Cleanup(open)
 	for i := range 8 {
 		c := offDial(t, addr)
 		offSend(t, c, fmt.Sprintf("%d\n", i))

@@ -3,12 +3,10 @@ package engine_test
 import (
 	"errors"
 	"io"
-	"net"
-	"sync"
 	"testing"
-	"time"
 
 	"github.com/pinion-net/pinion/engine"
+	"github.com/pinion-net/pinion/internal/tcptest"
 )
 
 // pairProxy is an L4 proxy written on the public hooks: it dials the
@@ -89,69 +87,15 @@ func (p *pairProxy) OnClose(c *engine.Conn, err error) {
 	_ = side.other.Close()
 }
 
-// echoBackend accepts connections and echoes each until EOF, then shuts
-// its write side.
-func echoBackend(t *testing.T) string {
-	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	var wg sync.WaitGroup
-	t.Cleanup(func() { _ = ln.Close(); wg.Wait() })
-	wg.Add(1)
-	go func() {
-		defer wg.Done()
-		for {
-			c, err := ln.Accept()
-			if err != nil {
-				return
-			}
-			wg.Add(1)
-			go func() {
-				defer wg.Done()
-				defer c.Close()
-				_ = c.SetDeadline(time.Now().Add(60 * time.Second))
-				_, _ = io.Copy(c, c)
-				_ = c.(*net.TCPConn).CloseWrite()
-				_, _ = io.Copy(io.Discard, c)
-			}()
-		}
-	}()
-	return ln.Addr().String()
-}
-
 // TestProxyHalfClose is the scenario of issue 9 ("a client that sent 50 MiB
 // then CloseWrite got 44.8 MB back"), through a proxy built on the public
 // hooks: every byte comes back, then EOF.
 func TestProxyHalfClose(t *testing.T) {
 	const size, high = 50 << 20, 256 << 10
-	p := &pairProxy{backend: echoBackend(t), high: high}
+	p := &pairProxy{backend: tcptest.Serve(t, tcptest.Echo), high: high}
 	_, addr := startEngine(t, p, engine.Config{WriteHigh: high})
-	c, err := net.DialTimeout("tcp", addr, 5*time.Second)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer c.Close()
-	_ = c.SetDeadline(time.Now().Add(60 * time.Second))
 	pat := newPattern(64 << 10)
-	sent := make(chan error, 1)
-	go func() {
-		for off := 0; off < size; off += 64 << 10 {
-			if _, err := c.Write(pat.at(int64(off), 64<<10)); err != nil {
-				sent <- err
-				return
-			}
-		}
-		sent <- c.(*net.TCPConn).CloseWrite()
-	}()
-	got, err := io.ReadAll(c)
-	if err != nil {
-		t.Fatalf("read after %d bytes: %v; want EOF", len(got), err)
-	}
-	if err := <-sent; err != nil {
-		t.Fatalf("client write: %v", err)
-	}
+	got := sendThenFIN(t, addr, pat, size)
 	if len(got) != size {
 		t.Fatalf("got %d bytes back, then EOF; want %d", len(got), size)
 	}

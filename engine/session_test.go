@@ -78,14 +78,7 @@ func (h *tlsEcho) OnOpen(c *engine.Conn) {
 func TestSessionTLS(t *testing.T) {
 	cert, roots := selfSigned(t)
 	h := &tlsEcho{cfg: &tls.Config{Certificates: []tls.Certificate{cert}}, errs: make(chan error, 256)}
-	e, err := engine.Start(h, engine.Config{
-		Addrs: []string{"127.0.0.1:0"}, Loops: 2, Pin: engine.PinOff, OffloadWorkers: 200, OffloadQueue: 256,
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer e.Shutdown(context.Background())
-	addr := e.Addrs()[0].String()
+	_, addr := startEngine(t, h, engine.Config{Loops: 2, OffloadWorkers: 200, OffloadQueue: 256})
 	const clients = 200
 	var wg sync.WaitGroup
 	errs := make(chan error, clients)
@@ -147,12 +140,8 @@ func (h *deadlineProbe) OnOpen(c *engine.Conn) {
 // fires with an error that is a timeout.
 func TestSessionReadDeadline(t *testing.T) {
 	h := &deadlineProbe{got: make(chan error, 1)}
-	e, err := engine.Start(h, engine.Config{Addrs: []string{"127.0.0.1:0"}, Loops: 1, Pin: engine.PinOff})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer e.Shutdown(context.Background())
-	c, err := net.Dial("tcp", e.Addrs()[0].String())
+	_, addr := startEngine(t, h, engine.Config{Loops: 1})
+	c, err := net.Dial("tcp", addr)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -113,8 +113,8 @@ func (p *proc) exitsCleanly(t *testing.T, d time.Duration) {
 	}
 }
 
-// lockedBuffer is a bytes.Buffer that a process writes while a test may
-// read it.
+// lockedBuffer is a bytes.Buffer that a process or a logger writes while
+// a test may read it.
 type lockedBuffer struct {
 	mu sync.Mutex
 	b  bytes.Buffer

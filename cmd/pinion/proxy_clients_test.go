@@ -29,7 +29,7 @@ func startRedisServer(t *testing.T) string {
 	ln.Close() // free again for redis-server; nothing else here takes ports from it
 	cmd := exec.Command(bin, "--port", port, "--bind", "127.0.0.1", "--save", "", "--appendonly", "no",
 		"--dir", t.TempDir(), "--daemonize", "no", "--loglevel", "warning")
-	var logs syncBuffer
+	var logs lockedBuffer
 	cmd.Stdout, cmd.Stderr = &logs, &logs
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)

@@ -11,9 +11,10 @@ import (
 	"os"
 	"runtime"
 	"strings"
-	"sync"
 	"testing"
 	"time"
+
+	"github.com/pinion-net/pinion/internal/tcptest"
 )
 
 // The proxy's limits on both models: memory held for a client that stops
@@ -168,31 +169,10 @@ func TestProxyMaxConns(t *testing.T) {
 // then resets it (SO_LINGER 0).
 func resetBackend(t *testing.T, n int) string {
 	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	var wg sync.WaitGroup
-	t.Cleanup(func() { ln.Close(); wg.Wait() })
-	wg.Add(1)
-	go func() {
-		defer wg.Done()
-		for {
-			c, err := ln.Accept()
-			if err != nil {
-				return
-			}
-			wg.Add(1)
-			go func() {
-				defer wg.Done()
-				_ = c.SetDeadline(time.Now().Add(10 * time.Second))
-				_, _ = io.ReadFull(c, make([]byte, n))
-				_ = c.(*net.TCPConn).SetLinger(0)
-				c.Close()
-			}()
-		}
-	}()
-	return ln.Addr().String()
+	return tcptest.Serve(t, func(c net.Conn) {
+		_, _ = io.ReadFull(c, make([]byte, n))
+		_ = c.(*net.TCPConn).SetLinger(0)
+	})
 }
 
 // TestProxyUpstreamReset: an upstream that resets mid-stream gets its
@@ -224,33 +204,23 @@ func TestProxyUpstreamReset(t *testing.T) {
 
 // greetBackend sends greeting, shuts its write side, waits for start to
 // be closed, then reads everything until the client's FIN and sends what
-// it read on got. It serves one connection.
+// it read on got, which must have room. The test connects once.
 func greetBackend(t *testing.T, greeting []byte, start <-chan struct{}, got chan<- []byte) string {
 	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	done := make(chan struct{})
-	t.Cleanup(func() { ln.Close(); <-done })
-	go func() {
-		defer close(done)
-		c, err := ln.Accept()
-		if err != nil {
-			return
-		}
-		defer c.Close()
-		_ = c.SetDeadline(time.Now().Add(60 * time.Second))
+	return tcptest.Serve(t, func(c net.Conn) {
 		if _, err := c.Write(greeting); err != nil {
 			got <- nil
 			return
 		}
 		_ = c.(*net.TCPConn).CloseWrite()
-		<-start
+		select {
+		case <-start:
+		case <-t.Context().Done(): // the test failed before it started the upload
+			return
+		}
 		b, _ := io.ReadAll(c)
 		got <- b
-	}()
-	return ln.Addr().String()
+	})
 }
 
 // TestProxyUpstreamHalfClosesFirst: the upstream answers and shuts its
@@ -301,25 +271,6 @@ func TestProxyUpstreamHalfClosesFirst(t *testing.T) {
 	})
 }
 
-// syncBuffer is a bytes.Buffer for a logger written from several
-// goroutines.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
-
 // TestProxyUpstreamDownLogged: an unreachable upstream is logged as a
 // warning that names it and the cause; a burst of failures on the loop
 // model logs one line, not one per client.
@@ -331,7 +282,7 @@ func TestProxyUpstreamDownLogged(t *testing.T) {
 	down := ln.Addr().String()
 	ln.Close()
 	forEachModel(t, func(t *testing.T, model string) {
-		var logs syncBuffer
+		var logs lockedBuffer
 		cfg := serveConfig{
 			addr: "127.0.0.1:0", proto: "proxy", model: model, loops: 1, maxConns: -1,
 			idleTimeout: time.Minute, readBuf: 64 << 10, offloadPolicy: "pause",
@@ -365,24 +316,11 @@ func TestProxyUpstreamDownLogged(t *testing.T) {
 
 // duplexBackend streams size bytes to each connection while it reads, in
 // another goroutine, everything the client sends until its FIN; the count
-// read goes to got. The two directions depend on nothing of each other.
+// read goes to got, which must have room. The two directions depend on
+// nothing of each other. The test connects once.
 func duplexBackend(t *testing.T, size int, got chan<- int) string {
 	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	var wg sync.WaitGroup
-	t.Cleanup(func() { ln.Close(); wg.Wait() })
-	wg.Add(1)
-	go func() {
-		defer wg.Done()
-		c, err := ln.Accept()
-		if err != nil {
-			return
-		}
-		defer c.Close()
-		_ = c.SetDeadline(time.Now().Add(30 * time.Second))
+	return tcptest.Serve(t, func(c net.Conn) {
 		wrote := make(chan struct{})
 		go func() {
 			defer close(wrote)
@@ -392,8 +330,7 @@ func duplexBackend(t *testing.T, size int, got chan<- int) string {
 		n, _ := io.Copy(io.Discard, c)
 		got <- int(n)
 		<-wrote
-	}()
-	return ln.Addr().String()
+	})
 }
 
 // TestProxyDirectionsIndependent: the two directions of a pair are

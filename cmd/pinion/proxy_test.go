@@ -9,56 +9,36 @@ import (
 	"os"
 	"runtime"
 	"strings"
-	"sync"
 	"sync/atomic"
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/pinion-net/pinion/internal/tcptest"
 )
 
 // echoBackend is the upstream of the proxy tests: it echoes every byte and
-// answers the client's half-close with its own once everything is echoed.
-// open counts its connections, so a test can see that the proxy closed the
-// upstream side of a pair.
+// answers the client's half-close with its own once everything is echoed
+// (tcptest.Echo). open counts its connections, so a test can see that the
+// proxy closed the upstream side of a pair.
 type echoBackend struct {
-	ln   net.Listener
-	open atomic.Int64
-	wg   sync.WaitGroup
+	address string
+	open    atomic.Int64
 }
 
 func startEchoBackend(t testing.TB) *echoBackend {
 	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	b := &echoBackend{ln: ln}
-	b.wg.Add(1)
-	go func() {
-		defer b.wg.Done()
-		for {
-			c, err := ln.Accept()
-			if err != nil {
-				return
-			}
-			b.open.Add(1)
-			b.wg.Add(1)
-			go func() {
-				defer b.wg.Done()
-				defer b.open.Add(-1)
-				defer c.Close()
-				if _, err := io.Copy(c, c); err == nil {
-					_ = c.(*net.TCPConn).CloseWrite()
-					_, _ = io.Copy(io.Discard, c)
-				}
-			}()
-		}
-	}()
-	t.Cleanup(func() { ln.Close(); b.wg.Wait() })
+	b := &echoBackend{}
+	b.address = tcptest.Serve(t, func(c net.Conn) {
+		b.open.Add(1)
+		defer b.open.Add(-1)
+		defer c.Close() // before the count drops: a test may count descriptors next
+		tcptest.Echo(c)
+	})
 	return b
 }
 
-func (b *echoBackend) addr() string { return b.ln.Addr().String() }
+func (b *echoBackend) addr() string { return b.address }
 
 func startProxy(t testing.TB, model, upstream string, mutate func(*serveConfig)) string {
 	t.Helper()

@@ -57,6 +57,12 @@ var (
 	}}
 )
 
+// testSupport are packages for test files only: a package's build may not
+// import them. They import nothing of ours (the rule of internal/*), so the
+// examples and external tests of a public package may use one and still use
+// pinion as an embedder would.
+var testSupport = []string{"internal/tcptest"}
+
 // ruleFor returns the rule of the package at rel (docs/architecture.md,
 // "Packages and imports"), or false when the package is not placed yet.
 func ruleFor(rel string) (rule, bool) {
@@ -106,7 +112,10 @@ func violations(pkgs []pkg) []string {
 		}
 		for _, imp := range p.Imports {
 			irel, ok := ours(imp)
-			if ok && !r.allow(irel) {
+			switch {
+			case ok && slices.Contains(testSupport, irel):
+				out = append(out, rel+" imports "+imp+": it is for test files only")
+			case ok && !r.allow(irel):
 				out = append(out, rel+" imports "+imp+": "+rel+" "+r.says)
 			}
 		}
@@ -115,7 +124,7 @@ func violations(pkgs []pkg) []string {
 		}
 		for _, imp := range p.XTestImports {
 			irel, ok := ours(imp)
-			if ok && !asUser.allow(irel) {
+			if ok && !asUser.allow(irel) && !slices.Contains(testSupport, irel) {
 				out = append(out, rel+"'s examples and external tests import "+imp+": they "+asUser.says)
 			}
 		}
@@ -295,6 +304,24 @@ func TestViolations(t *testing.T) {
 			name: "an example of engine imports the loop",
 			pkgs: []pkg{{ImportPath: m("engine"), Imports: []string{m("internal/loop")}, XTestImports: []string{m("engine"), m("internal/loop")}}},
 			want: []string{"engine's examples and external tests import " + m("internal/loop") + ": they may import only the public packages (engine, codec) and its own command's packages"},
+		},
+		{
+			name: "engine's external tests use test support",
+			pkgs: []pkg{
+				{ImportPath: m("engine"), Imports: []string{m("internal/loop")}, XTestImports: []string{m("engine"), m("internal/tcptest")}},
+				{ImportPath: m("internal/tcptest"), Imports: []string{"net", "testing"}},
+			},
+		},
+		{
+			name: "a package's build imports test support",
+			pkgs: []pkg{
+				{ImportPath: m("engine"), Imports: []string{m("internal/loop"), m("internal/tcptest")}},
+				{ImportPath: m("cmd/pinion"), Imports: []string{m("engine"), m("internal/tcptest")}},
+			},
+			want: []string{
+				"engine imports " + m("internal/tcptest") + ": it is for test files only",
+				"cmd/pinion imports " + m("internal/tcptest") + ": it is for test files only",
+			},
 		},
 		{
 			name: "the loop's own tests may name it",

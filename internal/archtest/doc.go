@@ -15,7 +15,9 @@
 //	cmd/...                     engine, codec and packages under cmd/ only
 //
 // The examples and external tests of the public packages (engine, codec)
-// follow the rule of cmd/: they use pinion as an embedder would. A package
+// follow the rule of cmd/: they use pinion as an embedder would; they may
+// also import the test-support packages (internal/tcptest), which import
+// nothing of ours, and which no package's build may import. A package
 // that matches no rule fails the test too: adding a package means deciding
 // where it sits, here. Other test files may import what they need.
 package archtest

@@ -51,23 +51,34 @@ func (l *Loop) onListener(fd int) {
 	}
 	for range l.cfg.AcceptBudget {
 		nfd, err := sock.Accept(fd)
-		if err != nil {
-			switch {
-			case isAgain(err):
-			case isInterrupted(err), isAbortedAccept(err):
-				continue
-			case isOutOfFDs(err):
-				l.st.AcceptPauses++
-				l.pauseListener(ln, err)
-			default:
-				l.st.AcceptErrors++
-				l.log.Error("accept failed; pausing the listener", "addr", ln.addr, "err", err)
-				l.pauseListener(ln, err)
-			}
+		switch {
+		case err == nil:
+			l.accepted(ln, nfd)
+		case isInterrupted(err), isAbortedAccept(err):
+			// The next one may be there.
+		default:
+			l.acceptFailed(ln, err) // EAGAIN: none is left
 			return
 		}
-		l.accepted(ln, nfd)
 	}
+}
+
+// acceptFailed handles an accept that failed with err, on either backend.
+// Lacking descriptors or memory (EMFILE and its kind) pauses the listener,
+// with backoff, and counts AcceptPauses; any other error but a passing one
+// (EAGAIN, EINTR, a connection aborted before it was accepted) is logged,
+// counted in AcceptErrors, and pauses the listener too.
+func (l *Loop) acceptFailed(ln *listener, err error) {
+	switch {
+	case isAgain(err), isInterrupted(err), isAbortedAccept(err):
+		return
+	case isOutOfFDs(err):
+		l.st.AcceptPauses++
+	default:
+		l.st.AcceptErrors++
+		l.log.Error("accept failed; pausing the listener", "addr", ln.addr, "err", err)
+	}
+	l.pauseListener(ln, err)
 }
 
 // accepted takes one accepted fd: counted against the limit, then adopted
@@ -92,16 +103,16 @@ func (l *Loop) accepted(ln *listener, nfd int) {
 	}
 }
 
-// pauseListener stops polling a listener that hit EMFILE/ENFILE and polls
-// it again after a backoff that doubles from AcceptBackoffMin up to
-// AcceptBackoffMax: never a spin, never an exit.
+// pauseListener stops accepting on a listener that hit EMFILE/ENFILE and
+// accepts again after a backoff that doubles from AcceptBackoffMin up to
+// AcceptBackoffMax: never a spin, never an exit. On epoll the listener
+// leaves the poller meanwhile; on io_uring its multishot accept is
+// cancelled, and armed again after the backoff.
 func (l *Loop) pauseListener(ln *listener, cause error) {
 	ln.backoff = min(max(2*ln.backoff, l.cfg.AcceptBackoffMin), l.cfg.AcceptBackoffMax)
 	if l.ring != nil {
-		l.ringPauseListener(ln, cause)
-		return
-	}
-	if err := l.p.Modify(ln.fd, poller.NewToken(ln.fd, 0), 0); err != nil {
+		l.ringStopAccept(ln)
+	} else if err := l.p.Modify(ln.fd, poller.NewToken(ln.fd, 0), 0); err != nil {
 		l.log.Error("cannot pause listener", "addr", ln.addr, "err", err)
 		return
 	}
@@ -109,6 +120,11 @@ func (l *Loop) pauseListener(ln *listener, cause error) {
 	l.log.Warn("accept paused", "addr", ln.addr, "err", cause, "retry_in", ln.backoff)
 	l.Schedule(ln.backoff, func() {
 		if !ln.paused || l.listenerOf(ln.fd) != ln {
+			return
+		}
+		if l.ring != nil {
+			ln.paused = false
+			l.ringArmAccept(ln)
 			return
 		}
 		if err := l.p.Modify(ln.fd, poller.NewToken(ln.fd, 0), poller.Read); err != nil {

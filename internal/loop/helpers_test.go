@@ -155,30 +155,3 @@ func refusedAddr(t testing.TB) string {
 	_ = ln.Close()
 	return addr
 }
-
-// listenTCP returns a loopback listener that accepts and holds
-// connections until the test ends.
-func listenTCP(t testing.TB) net.Listener {
-	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatalf("listen: %v", err)
-	}
-	t.Cleanup(func() { _ = ln.Close() })
-	go func() {
-		var held []net.Conn
-		defer func() {
-			for _, c := range held {
-				_ = c.Close()
-			}
-		}()
-		for {
-			c, err := ln.Accept()
-			if err != nil {
-				return
-			}
-			held = append(held, c)
-		}
-	}()
-	return ln
-}

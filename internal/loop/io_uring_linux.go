@@ -658,38 +658,21 @@ func (l *Loop) ringAccepted(lfd int, e uring.CQE) {
 			return
 		}
 		l.accepted(ln, int(e.Res))
-	} else {
-		switch err := e.Err(); {
-		case err == unix.ECANCELED, isAgain(err), isInterrupted(err), isAbortedAccept(err):
-		case isOutOfFDs(err):
-			l.st.AcceptPauses++
-			l.pauseListener(ln, err)
-		default:
-			l.st.AcceptErrors++
-			l.log.Error("accept failed; pausing the listener", "addr", ln.addr, "err", err)
-			l.pauseListener(ln, err)
-		}
+	} else if err := e.Err(); err != unix.ECANCELED { // cancelled: the listener closes
+		l.acceptFailed(ln, err)
 	}
 	if !ln.armed && !ln.paused {
 		l.ringArmAccept(ln)
 	}
 }
 
-// ringPauseListener stops accepting on ln for its backoff.
-func (l *Loop) ringPauseListener(ln *listener, cause error) {
+// ringStopAccept cancels ln's multishot accept, if armed, for a pause
+// (pauseListener arms it again).
+func (l *Loop) ringStopAccept(ln *listener) {
 	if ln.armed {
 		tok := uring.NewToken(ln.fd, 0)
 		_ = l.ring.r.CancelToken(tok.With(uring.OpAccept), tok)
 	}
-	ln.paused = true
-	l.log.Warn("accept paused", "addr", ln.addr, "err", cause, "retry_in", ln.backoff)
-	l.Schedule(ln.backoff, func() {
-		if !ln.paused || l.listenerOf(ln.fd) != ln {
-			return
-		}
-		ln.paused = false
-		l.ringArmAccept(ln)
-	})
 }
 
 // ringCloseListeners closes the listeners through the ring: the multishot

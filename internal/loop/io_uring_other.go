@@ -30,5 +30,6 @@ func (l *Loop) ringSync(*Conn)                      {}
 func (l *Loop) ringFlush(*Conn)                     {}
 func (l *Loop) ringClose(*Conn)                     {}
 func (l *Loop) ringArm(*Conn) error                 { return nil }
-func (l *Loop) ringPauseListener(*listener, error)  {}
+func (l *Loop) ringStopAccept(*listener)            {}
+func (l *Loop) ringArmAccept(*listener)             {}
 func (l *Loop) ringCloseListeners()                 {}

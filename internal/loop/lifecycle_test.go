@@ -7,6 +7,8 @@ import (
 	"sync/atomic"
 	"syscall"
 	"testing"
+
+	"github.com/pinion-net/pinion/internal/tcptest"
 )
 
 var errTest = errors.New("test: reason")
@@ -195,8 +197,8 @@ func TestDialed(t *testing.T) {
 	if recv(t, got, "accepted OnOpen") {
 		t.Fatal("accepted connection says Dialed")
 	}
-	ln := listenTCP(t)
-	if err := l.Post(func() { _, _ = l.Dial(ln.Addr().String(), nil) }); err != nil {
+	backend := tcptest.Serve(t, nil)
+	if err := l.Post(func() { _, _ = l.Dial(backend, nil) }); err != nil {
 		t.Fatal(err)
 	}
 	if !recv(t, got, "dialed OnOpen") {

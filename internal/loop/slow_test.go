@@ -3,6 +3,8 @@ package loop
 import (
 	"testing"
 	"time"
+
+	"github.com/pinion-net/pinion/internal/tcptest"
 )
 
 // TestSlowCallbackEveryKind covers the defect "the slow-callback detector
@@ -44,8 +46,7 @@ func TestSlowCallbackEveryKind(t *testing.T) {
 			h.open = func(c *Conn) { _ = c.Handle().AsyncWrite([]byte("x"), func(error) { sleep() }) }
 		}, start: func(t *testing.T, l *Loop) { adoptPair(t, l) }},
 		{name: "dial completion", start: func(t *testing.T, l *Loop) {
-			ln := listenTCP(t)
-			_ = l.DialAsync(ln.Addr().String(), nil, func(Handle, error) { sleep() })
+			_ = l.DialAsync(tcptest.Serve(t, nil), nil, func(Handle, error) { sleep() })
 		}},
 	}
 	for _, tc := range cases {

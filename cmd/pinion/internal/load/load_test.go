@@ -8,9 +8,10 @@ import (
 	"io"
 	"net"
 	"strings"
-	"sync"
 	"testing"
 	"time"
+
+	"github.com/pinion-net/pinion/internal/tcptest"
 )
 
 // runLoadCmd runs "pinion load" in-process and returns its exit status and
@@ -41,39 +42,20 @@ func decodeResult(t *testing.T, stdout string) (Result, map[string]any) {
 // offset corruptAt of each connection's stream.
 func startCorruptEcho(t *testing.T, corruptAt int) string {
 	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	var wg sync.WaitGroup
-	t.Cleanup(func() {
-		ln.Close()
-		wg.Wait()
-	})
-	wg.Go(func() {
+	return tcptest.Serve(t, func(c net.Conn) {
+		buf := make([]byte, 4096)
+		off := 0
 		for {
-			c, err := ln.Accept()
-			if err != nil {
+			n, err := c.Read(buf)
+			if i := corruptAt - off; i >= 0 && i < n {
+				buf[i] ^= 0xff
+			}
+			off += n
+			if _, werr := c.Write(buf[:n]); werr != nil || err != nil {
 				return
 			}
-			wg.Go(func() {
-				defer c.Close()
-				buf := make([]byte, 4096)
-				off := 0
-				for {
-					n, err := c.Read(buf)
-					if i := corruptAt - off; i >= 0 && i < n {
-						buf[i] ^= 0xff
-					}
-					off += n
-					if _, werr := c.Write(buf[:n]); werr != nil || err != nil {
-						return
-					}
-				}
-			})
 		}
 	})
-	return ln.Addr().String()
 }
 
 func TestLoadDetectsCorruption(t *testing.T) {
@@ -98,30 +80,9 @@ func TestLoadDetectsCorruption(t *testing.T) {
 // TestLoadBounded checks that a server that never answers cannot hold a
 // run past its window and drain.
 func TestLoadBounded(t *testing.T) {
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	var held []net.Conn
-	var wg sync.WaitGroup
-	wg.Go(func() {
-		for {
-			c, err := ln.Accept()
-			if err != nil {
-				return
-			}
-			held = append(held, c)
-		}
-	})
-	t.Cleanup(func() {
-		ln.Close()
-		wg.Wait()
-		for _, c := range held {
-			c.Close()
-		}
-	})
+	addr := tcptest.Serve(t, nil) // accepts, never answers
 	start := time.Now()
-	code, stdout, stderr := runLoadCmd(t, "-addr", ln.Addr().String(), "-conns", "5",
+	code, stdout, stderr := runLoadCmd(t, "-addr", addr, "-conns", "5",
 		"-warmup", "100ms", "-duration", "200ms", "-timeout", "300ms", "-json")
 	took := time.Since(start)
 	if code != 1 {

@@ -6,40 +6,10 @@ import (
 	"net"
 	"net/http"
 	"strings"
-	"sync"
 	"testing"
-	"time"
-)
 
-// fakeServer serves each connection with handle on a goroutine until the
-// test ends.
-func fakeServer(t *testing.T, handle func(c net.Conn)) string {
-	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	var wg sync.WaitGroup
-	t.Cleanup(func() { ln.Close(); wg.Wait() })
-	wg.Add(1)
-	go func() {
-		defer wg.Done()
-		for {
-			c, err := ln.Accept()
-			if err != nil {
-				return
-			}
-			wg.Add(1)
-			go func() {
-				defer wg.Done()
-				defer c.Close()
-				_ = c.SetDeadline(time.Now().Add(10 * time.Second))
-				handle(c)
-			}()
-		}
-	}()
-	return ln.Addr().String()
-}
+	"github.com/pinion-net/pinion/internal/tcptest"
+)
 
 // lingerEnd ends a fake connection as a draining server does: FIN, then
 // what the client still sends is read and dropped until its FIN.
@@ -103,7 +73,7 @@ func echoTwoThenEnd(size int) func(c net.Conn) {
 func TestLoadReconnect(t *testing.T) {
 	base := []string{"-conns", "4", "-pipeline", "1", "-warmup", "0s", "-duration", "300ms", "-json"}
 	t.Run("http", func(t *testing.T) {
-		addr := fakeServer(t, httpEveryThird(false))
+		addr := tcptest.Serve(t, httpEveryThird(false))
 		code, stdout, stderr := runLoadCmd(t, append([]string{"-addr", addr, "-proto", "http", "-reconnect"}, base...)...)
 		r, _ := decodeResult(t, stdout)
 		if code != 0 || r.IOErrors+r.VerifyErrors+r.Timeouts+r.ConnectErrors != 0 {
@@ -117,7 +87,7 @@ func TestLoadReconnect(t *testing.T) {
 		t.Logf("%d requests, %d reconnects", r.Requests, r.Reconnects)
 	})
 	t.Run("echo", func(t *testing.T) {
-		addr := fakeServer(t, echoTwoThenEnd(16))
+		addr := tcptest.Serve(t, echoTwoThenEnd(16))
 		code, stdout, stderr := runLoadCmd(t, append([]string{"-addr", addr, "-proto", "echo", "-size", "16", "-reconnect"}, base...)...)
 		r, _ := decodeResult(t, stdout)
 		if code != 0 || r.IOErrors+r.VerifyErrors+r.Timeouts+r.ConnectErrors != 0 {
@@ -129,7 +99,7 @@ func TestLoadReconnect(t *testing.T) {
 		t.Logf("%d requests, %d reconnects, %d resent", r.Requests, r.Reconnects, r.Resent)
 	})
 	t.Run("cut", func(t *testing.T) {
-		addr := fakeServer(t, httpEveryThird(true))
+		addr := tcptest.Serve(t, httpEveryThird(true))
 		code, stdout, _ := runLoadCmd(t, append([]string{"-addr", addr, "-proto", "http", "-reconnect"}, base...)...)
 		r, _ := decodeResult(t, stdout)
 		if code == 0 || r.VerifyErrors == 0 || !strings.Contains(r.FirstError, "middle of a response") {
@@ -137,7 +107,7 @@ func TestLoadReconnect(t *testing.T) {
 		}
 	})
 	t.Run("without", func(t *testing.T) {
-		addr := fakeServer(t, httpEveryThird(false))
+		addr := tcptest.Serve(t, httpEveryThird(false))
 		code, stdout, _ := runLoadCmd(t, append([]string{"-addr", addr, "-proto", "http"}, base...)...)
 		r, _ := decodeResult(t, stdout)
 		if code == 0 || r.VerifyErrors == 0 || r.Reconnects != 0 {

@@ -6,7 +6,6 @@ import (
 	"bytes"
 	"fmt"
 	"net"
-	"sync"
 	"testing"
 )
 
@@ -68,18 +67,7 @@ func TestBufferWindow(t *testing.T) {
 			})
 
 			// Holding every buffer until ENOBUFS: the window widens.
-			want := pattern(1 << 18)
-			var wg sync.WaitGroup
-			wg.Go(func() {
-				if _, err := c.Write(want); err != nil {
-					t.Errorf("client write: %v", err)
-				}
-			})
-			got, _, rearms := recvAll(t, r, fd, len(want), true)
-			wg.Wait()
-			if !bytes.Equal(got, want) {
-				t.Fatalf("received %d bytes differ from the %d sent (first difference at %d)", len(got), len(want), firstDiff(got, want))
-			}
+			_, rearms := stream(t, r, fd, c, 1<<18, true)
 			if rearms == 0 || r.bufs.window <= first {
 				t.Errorf("after holding buffers: %d re-arms, window %d; want ENOBUFS to widen it past %d", rearms, r.bufs.window, first)
 			}

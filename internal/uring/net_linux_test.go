@@ -120,6 +120,26 @@ func recvAll(t *testing.T, r *Ring, fd int, want int, hold bool) (got []byte, bu
 	return got, bufs, rearms
 }
 
+// stream writes n patterned bytes into c from another goroutine while
+// recvAll receives them on fd, checks that they arrived intact and in
+// order, and returns recvAll's counts.
+func stream(t *testing.T, r *Ring, fd int, c net.Conn, n int, hold bool) (bufs, rearms int) {
+	t.Helper()
+	want := pattern(n)
+	var wg sync.WaitGroup
+	wg.Go(func() {
+		if _, err := c.Write(want); err != nil {
+			t.Errorf("client write: %v", err)
+		}
+	})
+	got, bufs, rearms := recvAll(t, r, fd, len(want), hold)
+	wg.Wait()
+	if !bytes.Equal(got, want) {
+		t.Fatalf("received %d bytes differ from the %d sent (first difference at %d)", len(got), len(want), firstDiff(got, want))
+	}
+	return bufs, rearms
+}
+
 // pattern returns n bytes that differ from any shifted copy of themselves
 // over short distances, so a reordered or repeated buffer shows.
 func pattern(n int) []byte {
@@ -142,20 +162,10 @@ func TestRecvMultishotInOrder(t *testing.T) {
 			// hundreds of times.
 			r := newRing(t, Config{BufferCount: 8, BufferSize: 256})
 			fd, c := connPair(t, r)
-			want := pattern(1 << 20)
-			var wg sync.WaitGroup
-			wg.Go(func() {
-				if _, err := c.Write(want); err != nil {
-					t.Errorf("client write: %v", err)
-				}
-			})
-			got, bufs, rearms := recvAll(t, r, fd, len(want), hold)
-			wg.Wait()
-			if !bytes.Equal(got, want) {
-				t.Fatalf("received %d bytes differ from the %d sent (first difference at %d)", len(got), len(want), firstDiff(got, want))
-			}
-			if bufs < len(want)/256 {
-				t.Errorf("%d buffers for %d bytes of 256-byte buffers", bufs, len(want))
+			const size = 1 << 20
+			bufs, rearms := stream(t, r, fd, c, size, hold)
+			if bufs < size/256 {
+				t.Errorf("%d buffers for %d bytes of 256-byte buffers", bufs, size)
 			}
 			if hold && (rearms == 0 || r.Stats().NoBuffers == 0) {
 				t.Errorf("holding every buffer never ran out of them (rearms %d, stats %+v)", rearms, r.Stats())

@@ -163,10 +163,12 @@ type Config struct {
 	IO IO
 	// RingReleaseAfter is, with the io_uring backend, how long a loop
 	// waits idle after receiving before it gives the pages of its
-	// receive buffers back to the kernel. A burst of receives leaves up
-	// to every buffer resident (2 MiB per loop); giving them back costs
-	// page faults when receives resume. Default 100ms; negative: never;
-	// at least MinRingReleaseAfter.
+	// receive buffers back to the kernel. A burst of receives leaves the
+	// buffers it filled resident: about the bytes received where the
+	// kernel consumes buffers incrementally (Linux 6.12), a page per
+	// receive before, up to 2 MiB per loop. Giving them back costs page
+	// faults when receives resume. Default 100ms; negative: never; at
+	// least MinRingReleaseAfter.
 	RingReleaseAfter time.Duration
 
 	// OffloadWorkers is the number of offload pool workers; default

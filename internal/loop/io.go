@@ -80,10 +80,12 @@ type RingConfig struct {
 
 	// ReleaseAfter is how long the loop waits idle, after receives,
 	// before it gives the pages of its receive buffers back to the
-	// kernel (madvise): a burst of receives leaves up to Buffers ×
-	// BufferSize resident, which an idle loop need not keep. Default
-	// 100ms; negative: never; at least MinRingReleaseAfter, since every
-	// release makes the next receives fault their pages in again.
+	// kernel (madvise): a burst of receives leaves the buffers it filled
+	// resident (about the bytes received with incremental consumption, a
+	// page per receive without, up to Buffers × BufferSize), which an
+	// idle loop need not keep. Default 100ms; negative: never; at least
+	// MinRingReleaseAfter, since every release makes the next receives
+	// fault their pages in again.
 	ReleaseAfter time.Duration
 
 	// WholeBuffers makes every receive take a whole provided buffer, as

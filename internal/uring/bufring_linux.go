@@ -268,10 +268,9 @@ func (r *Ring) Bytes(e CQE) []byte {
 // buffer goes on in the next one the ring offers, in a completion of its
 // own; when each piece starts where the one before it ends in memory (the
 // next buffer is the adjacent one, or it is the same buffer), the slice
-// is the buffers' memory in place, valid until the first of es is
-// recycled; else the pieces are copied into scratch, which must have room
-// for them all (Join panics otherwise), and the slice is scratch's. Owner
-// only.
+// is the buffers' memory in place, valid until any of es is recycled;
+// else the pieces are copied into scratch, which must have room for them
+// all (Join panics otherwise), and the slice is scratch's. Owner only.
 func (r *Ring) Join(es []CQE, scratch []byte) []byte {
 	b := &r.bufs
 	pos := func(e CQE) int {

@@ -36,7 +36,9 @@
 // *HTTPError carrying the status to answer (400, 413, 431, 501, 505).
 // AppendResponse writes a response, with the Date header formatted once a
 // second by a DateCache; a StaticResponse holds one whose status, type and
-// body never change, rendered once, for a fixed route. For clients, ParseResponse parses a response with
+// body never change, rendered once, for a fixed route, and a ResponseCache
+// keeps such responses whole, Date included, for the second, so that each
+// is one copy. For clients, ParseResponse parses a response with
 // the same field grammar and limits (Content-Length framing only).
 //
 // ParseCommand (and DecodeCommand) parses RESP2 commands, as arrays of bulk

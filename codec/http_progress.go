@@ -71,6 +71,12 @@ func ResumeRequest(b []byte, r *Request, lim *HTTPLimits, pr *RequestProgress) (
 	return n, nil
 }
 
+// Partial reports whether pr holds the progress of a request that the last
+// ResumeRequest call found incomplete, which a caller keeping one progress
+// for many connections must save with the connection; false when pr is as
+// good as zero. It is cheaper than comparing pr with the zero value.
+func (pr *RequestProgress) Partial() bool { return pr.seen != 0 }
+
 // ContinueDue reports whether the request the last ResumeRequest call
 // waited on is an HTTP/1.1 request whose header section has arrived whole,
 // with "Expect: 100-continue", and none of its body yet: the moment to

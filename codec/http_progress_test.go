@@ -216,3 +216,30 @@ func TestResumeRequestChangedInput(t *testing.T) {
 	n, err := codec.ResumeRequest(changed, &r, nil, &pr)
 	t.Errorf("ResumeRequest on a changed input = %d, %v; want a panic", n, err)
 }
+
+// TestRequestProgressPartial checks that Partial says exactly whether a
+// progress differs from the zero value after every ResumeRequest call,
+// over requests fed one more byte at a time, whole ones, refused ones and
+// empty input.
+func TestRequestProgressPartial(t *testing.T) {
+	ins := []string{
+		httpBatch,
+		"GET / HTTP/1.1\r\nHost: a\r\nX: " + strings.Repeat("x", 9000),
+		httpReq("POST / HTTP/1.1", "Host: a", "Transfer-Encoding: chunked") + "5\r\nhello\r\n0\r\n\r\n",
+		httpReq("POST / HTTP/1.1", "Host: a", "Expect: 100-continue", "Content-Length: 3") + "abc",
+		"\r\n\r\nGET / HTTP/1.1\r\nHost : a\r\n\r\n",
+	}
+	for _, in := range ins {
+		var r codec.Request
+		var pr codec.RequestProgress
+		for i := 0; i <= len(in); i++ {
+			n, err := codec.ResumeRequest([]byte(in[:i]), &r, nil, &pr)
+			if got, want := pr.Partial(), pr != (codec.RequestProgress{}); got != want {
+				t.Fatalf("%.40q, first %d bytes (n %d, err %v): Partial() = %v, progress is zero: %v", in, i, n, err, got, !want)
+			}
+			if n > 0 || err != nil {
+				break
+			}
+		}
+	}
+}

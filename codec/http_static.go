@@ -63,3 +63,75 @@ func (s *StaticResponse) Append(dst []byte, keepAlive bool, d *DateCache, now ti
 // BodyLen returns the length of the response's body, the last bytes that
 // Append writes.
 func (s *StaticResponse) BodyLen() int { return s.body }
+
+// ResponseCache keeps the last few StaticResponses appended through it
+// whole, Date included, so that appending one again within the same second
+// is a single copy instead of three and a date check. A server answering
+// the same fixed routes many times a second (pipelined benchmarks, health
+// checks) does most of its response work here.
+//
+// The zero value is ready to use and keeps responses up to
+// DefaultResponseCacheBytes long; a longer one is appended as Append does,
+// without being kept, since its copy costs more than the two small ones
+// saved. Like a DateCache, a ResponseCache belongs to one goroutine.
+type ResponseCache struct {
+	// MaxBytes is the longest rendering kept, head, Date, fields and body
+	// together; 0 means DefaultResponseCacheBytes, negative keeps none.
+	MaxBytes int
+
+	slots [responseCacheSlots]cachedResponse
+	next  int // the slot the next miss overwrites
+}
+
+// DefaultResponseCacheBytes is the longest response a zero ResponseCache
+// keeps: every slot may hold this much.
+const DefaultResponseCacheBytes = 512
+
+// responseCacheSlots is how many renderings a ResponseCache keeps: enough
+// for the keep-alive and closing forms of a server's two or three common
+// routes. A miss costs one copy more than Append, so a mix of more distinct
+// responses than this pays a little over Append.
+const responseCacheSlots = 4
+
+// cachedResponse is one whole rendering of s for keepAlive at second sec.
+type cachedResponse struct {
+	s         *StaticResponse
+	keepAlive bool
+	sec       int64
+	b         []byte
+}
+
+// AppendCached appends the response to dst as Append does, with the same
+// result, through c: from c's copy when s was rendered there for keepAlive
+// within now's second, else rendered (with d for the Date) and, when short
+// enough, kept in c. It never allocates once c's slots have grown to the
+// responses they keep and dst has room.
+func (s *StaticResponse) AppendCached(dst []byte, keepAlive bool, c *ResponseCache, d *DateCache, now time.Time) []byte {
+	sec := now.Unix()
+	for i := range c.slots {
+		if e := &c.slots[i]; e.s == s && e.keepAlive == keepAlive && e.sec == sec {
+			return append(dst, e.b...)
+		}
+	}
+	limit := c.MaxBytes
+	if limit == 0 {
+		limit = DefaultResponseCacheBytes
+	}
+	if s.renderedLen(keepAlive) > limit {
+		return s.Append(dst, keepAlive, d, now)
+	}
+	e := &c.slots[c.next]
+	c.next = (c.next + 1) % len(c.slots)
+	e.s, e.keepAlive, e.sec = s, keepAlive, sec
+	e.b = s.Append(e.b[:0], keepAlive, d, now)
+	return append(dst, e.b...)
+}
+
+// renderedLen is the length of what Append writes for keepAlive.
+func (s *StaticResponse) renderedLen(keepAlive bool) int {
+	n := len(s.head) + len(DateCache{}.buf)
+	if keepAlive {
+		return n + len(s.keep)
+	}
+	return n + len(s.close)
+}

@@ -149,6 +149,10 @@ type Config struct {
 	// SlowCallback is the callback duration counted and logged as
 	// blocking the loop; default 100ms.
 	SlowCallback time.Duration
+	// StatsInterval is how often a busy loop publishes its counters for
+	// Stats; default 1ms. A loop waiting for events publishes them when
+	// Stats asks, so figures read while the engine is idle are exact.
+	StatsInterval time.Duration
 	// AcceptBackoffMax is the longest pause of a listener after EMFILE or
 	// ENFILE (it starts at 5ms and doubles); default 500ms.
 	AcceptBackoffMax time.Duration

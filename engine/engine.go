@@ -158,6 +158,7 @@ func (e *Engine) loopConfig(i int, h Handler) loop.Config {
 		DialTimeout:      c.DialTimeout,
 		TickInterval:     off(c.TickInterval),
 		SlowCallback:     c.SlowCallback,
+		StatsInterval:    c.StatsInterval,
 		AcceptBackoffMax: c.AcceptBackoffMax,
 		NoDelay:          !c.TCPDelay,
 		Limit:            e.limit,
@@ -220,16 +221,17 @@ func (e *Engine) listen(s string) error {
 // balancer returns the acceptor's choice of loop.
 func (e *Engine) balancer() func() *loop.Loop {
 	if e.cfg.Balance == LeastConn {
-		// Loops publish Conns once per tick, so a burst accepted in one
-		// tick would all go to the loop that looked emptiest. Count also
-		// what this acceptor handed each loop and the loop has not yet
-		// reported as opened. The closure runs on the acceptor's loop only.
+		// Loops publish Conns every StatsInterval, so a burst accepted
+		// meanwhile would all go to the loop that looked emptiest. Count
+		// also what this acceptor handed each loop and the loop has not
+		// yet reported as opened. The closure runs on the acceptor's loop
+		// only, and reads what the loops published without waking them.
 		handed := make([]uint64, len(e.loops))
 		opened := make([]uint64, len(e.loops))
 		return func() *loop.Loop {
 			best, bestN := 0, int64(0)
 			for i, l := range e.loops {
-				s := l.Stats()
+				s := l.Published()
 				n := s.Conns
 				if seen := s.Opened - opened[i]; handed[i] > seen {
 					n += int64(handed[i] - seen)

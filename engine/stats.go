@@ -39,8 +39,10 @@ type OffloadStats struct {
 	RunTime       HistogramSnapshot // start to end
 }
 
-// Stats returns a snapshot of the engine's counters. It reads what each
-// loop published at the end of its last tick, without stopping any loop.
+// Stats returns a snapshot of the engine's counters: each loop's exact
+// figures if it waits for events (it is woken to publish them), else what
+// it published last, at most Config.StatsInterval and one tick ago. It
+// never waits for a loop that is working.
 func (e *Engine) Stats() Stats {
 	var s Stats
 	for _, l := range e.loops {

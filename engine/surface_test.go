@@ -24,7 +24,7 @@ func methods(t reflect.Type) []string {
 // handler's Loop must not have them.
 var engineOnly = []string{
 	"AddListener", "Abort", "Blocked", "DialAsync", "Done", "Drain", "GoroutineID", "HandOver",
-	"Quiesce", "RetryOffload", "Run", "RunOn", "SetLimits", "Started", "Stats", "StopAccepting",
+	"Published", "Quiesce", "RetryOffload", "Run", "RunOn", "SetLimits", "Started", "Stats", "StopAccepting",
 }
 
 // engineOnlyConn are the methods of a connection that only the engine

@@ -77,7 +77,7 @@ func (h *loopHandler) OnData(c *engine.Conn) {
 		sc.Conn = &st.progress
 	}
 	defer func() {
-		if sc.Conn == nil && sc.Own != (codec.RequestProgress{}) {
+		if sc.Conn == nil && sc.Own.Partial() {
 			state(c).progress = sc.Own
 		}
 		sc.Conn = nil

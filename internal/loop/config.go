@@ -32,6 +32,13 @@ type Config struct {
 	TickInterval  time.Duration // period of Handler.OnTick; 0: never
 	SlowCallback  time.Duration // callbacks slower than this are counted and logged; default 100ms, negative: off
 
+	// StatsInterval is how often a busy loop publishes its counters for
+	// Stats: at the end of the first tick this long after the last
+	// publication; default 1ms, negative: every tick. A waiting loop
+	// publishes when Stats asks
+	// (docs/adr/0019-stats-publication-interval.md).
+	StatsInterval time.Duration
+
 	TaskBudget       int           // posted tasks run per tick; default 1024
 	AcceptBudget     int           // connections accepted per listener event; default 64
 	AcceptBackoffMin time.Duration // first pause after EMFILE; default 5ms
@@ -138,6 +145,7 @@ func (c Config) withDefaults() (Config, error) {
 	defDur(&c.LingerTimeout, 2*time.Second)
 	defDur(&c.DialTimeout, 10*time.Second)
 	defDur(&c.SlowCallback, 100*time.Millisecond)
+	defDur(&c.StatsInterval, time.Millisecond)
 	defDur(&c.AcceptBackoffMin, 5*time.Millisecond)
 	defDur(&c.AcceptBackoffMax, 500*time.Millisecond)
 	defDur(&c.Ring.ReleaseAfter, 100*time.Millisecond)

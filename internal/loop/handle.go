@@ -104,10 +104,17 @@ func (l *Loop) post(t task) error {
 }
 
 // runTasks runs posted tasks up to the budget and reports whether any ran.
+// It publishes the tallies first: a goroutine that posted a function and
+// heard back from it then reads Stats no older than the tick before, as
+// it did when every tick published (ADR 0019). Data-path ticks seldom run
+// tasks, so this costs them nothing.
 func (l *Loop) runTasks() bool {
 	ts := l.mb.take()
 	if ts == nil {
 		return false
+	}
+	if l.pubDirty {
+		l.publish()
 	}
 	n := min(len(ts), l.cfg.TaskBudget)
 	for i := range n {

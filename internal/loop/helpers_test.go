@@ -128,7 +128,7 @@ func waitStats(t testing.TB, l *Loop, ok func(Stats) bool) Stats {
 		if time.Now().After(deadline) {
 			t.Fatalf("stats never reached the wanted state: %+v", s)
 		}
-		time.Sleep(time.Millisecond) // polling a snapshot the loop publishes each tick
+		time.Sleep(time.Millisecond) // polling: a busy loop publishes every StatsInterval
 	}
 }
 

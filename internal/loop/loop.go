@@ -94,8 +94,10 @@ type Loop struct {
 	stop      bool     // leave Run after this tick
 	done      chan struct{}
 
-	st    tallies
-	stats published
+	st       tallies
+	stats    published
+	pubDirty bool  // tallies may have changed since the last publish
+	pubAt    int64 // loop clock (tick start) of the last publish
 }
 
 // New creates a loop and its poller. It starts nothing.

@@ -1,6 +1,7 @@
 package loop
 
 import (
+	"sync"
 	"sync/atomic"
 	"time"
 	"unsafe"
@@ -9,8 +10,10 @@ import (
 )
 
 // Counters are a loop's tallies, which only grow. The loop keeps them in
-// plain fields written only by its goroutine and publishes them once per
-// tick (docs/adr/0002-per-loop-stats-publication.md). Publishing, Stats and
+// plain fields written only by its goroutine and publishes them every
+// Config.StatsInterval while busy, and when Stats asks while it waits
+// (docs/adr/0002-per-loop-stats-publication.md,
+// docs/adr/0019-stats-publication-interval.md). Publishing, Stats and
 // sums handle the fields as one array; counterTable names each once for the
 // engine's Prometheus exposition. Every field must be a uint64 (or an
 // array of them): adding a counter is a field here and a row there, and
@@ -206,11 +209,38 @@ func (l *Loop) unpaused(c *Conn) {
 // published mirrors tallies for other goroutines. Each field has one
 // writer (the loop) and is stored atomically, so readers never see a torn
 // value; a snapshot is per field, not across fields.
+//
+// A busy loop publishes every Config.StatsInterval, so that the atomic
+// stores are not paid every tick; a waiting loop's figures are made exact
+// on demand. The handshake, with both sides' atomics sequentially
+// consistent:
+//
+//	loop, before a poll that may block   Stats, another goroutine
+//	  with tallies unpublished:
+//	  waiting = true                       want = true
+//	  if want: answer, waiting = false     if waiting: wake the loop and
+//	poll                                     wait for an answer (or exit)
+//	after the poll, if it set waiting:
+//	  waiting = false
+//	  if want: answer
+//
+// Whichever side stores second sees the other's store, so a loop that
+// waits with unpublished tallies is either woken to publish or has
+// published before it polled. An answer (want = false, publish, close
+// the channel the readers wait on) runs only between the poll and the
+// handling of its events, when the tallies are those of the waiting loop.
 type published struct {
 	id             int
 	counters       [numCounters]atomic.Uint64
 	gauges         [numGauges]atomic.Int64
 	tick, callback metrics.Histogram
+
+	waiting atomic.Bool // the loop may be blocked in its poll with tallies unpublished
+	want    atomic.Bool // a reader asks the waiting loop to publish
+	mu      sync.Mutex  // guards answered
+	// answered is closed by the next answer; readers that asked wait on
+	// it. nil when nobody waits.
+	answered chan struct{}
 }
 
 func (p *published) init(id int) { p.id = id }
@@ -218,6 +248,8 @@ func (p *published) init(id int) { p.id = id }
 // publish copies the loop's tallies for Stats; stores of unchanged values
 // are skipped.
 func (l *Loop) publish() {
+	l.pubDirty = false
+	l.pubAt = l.now
 	s, p := &l.st, &l.stats
 	s.Conns = int64(l.nconns)
 	for i, v := range s.Counters.slots() {
@@ -245,9 +277,93 @@ type Stats struct {
 	CallbackTime HistogramSnapshot // timed handler callbacks (open, data, tick)
 }
 
-// Stats returns a snapshot of the loop's counters, as of its last tick.
-// Safe from any goroutine; it reads only what the loop published.
+// beforePoll runs before a poll that may block: with tallies unpublished,
+// it marks the loop waiting, or answers a reader that already asked. It
+// reports whether the mark is set, for afterPoll.
+func (l *Loop) beforePoll() bool {
+	if !l.pubDirty {
+		return false
+	}
+	p := &l.stats
+	p.waiting.Store(true)
+	if p.want.Load() {
+		l.answer()
+		p.waiting.Store(false)
+		return false
+	}
+	return true
+}
+
+// afterPoll clears the mark of beforePoll and answers a reader that asked
+// while the loop waited, before the poll's events change anything.
+func (l *Loop) afterPoll() {
+	p := &l.stats
+	p.waiting.Store(false)
+	if p.want.Load() {
+		l.answer()
+	}
+}
+
+// answer publishes for the readers that asked and lets them go on.
+func (l *Loop) answer() {
+	p := &l.stats
+	p.want.Store(false)
+	l.publish()
+	p.mu.Lock()
+	if p.answered != nil {
+		close(p.answered)
+		p.answered = nil
+	}
+	p.mu.Unlock()
+}
+
+// fresh returns once what the loop published is exact as of a moment
+// during the call at which the loop waited for events, or, when the loop
+// did not wait with unpublished tallies, at once: a busy loop's figures
+// are at most Config.StatsInterval (and one tick) old. A loop that waits
+// is woken to publish, and Stats waits for that; one that is running a
+// callback, however slow, is not waited for.
+func (l *Loop) fresh() {
+	p := &l.stats
+	if !p.waiting.Load() {
+		return
+	}
+	p.want.Store(true)
+	p.mu.Lock()
+	if p.answered == nil {
+		p.answered = make(chan struct{})
+	}
+	ch := p.answered
+	p.mu.Unlock()
+	if !p.waiting.Load() {
+		return // the loop woke by itself, and is busy
+	}
+	if l.wake() != nil {
+		return
+	}
+	select {
+	case <-ch:
+	case <-l.done:
+	}
+}
+
+// Stats returns a snapshot of the loop's counters: exact when the loop
+// waits for events (it is woken to publish them, and Stats waits for
+// that), else as of its last publication, at most Config.StatsInterval
+// and one tick old. The loop also publishes before it runs posted
+// functions, so a caller that heard back from one it posted sees every
+// tick before that function's. Safe from any goroutine.
 func (l *Loop) Stats() Stats {
+	l.fresh()
+	return l.Published()
+}
+
+// Published returns the loop's counters as last published, without
+// asking a waiting loop to publish: at most Config.StatsInterval and one
+// tick old, or older while the loop waits. For readers that must not
+// wake the loop (the least-connections balancer, on every accept). Safe
+// from any goroutine.
+func (l *Loop) Published() Stats {
 	p := &l.stats
 	s := Stats{Loop: p.id, IO: l.cfg.IO.String()}
 	cs, gs := s.Counters.slots(), s.Gauges.slots()

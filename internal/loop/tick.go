@@ -19,13 +19,19 @@ func (l *Loop) tick() {
 		timeout = max(time.Duration(when-l.clock()), 0)
 	}
 
-	// 2. Poll.
+	// 2. Poll. One that may block first publishes the tallies or marks
+	// them unpublished for Stats (stats.go).
+	marked := timeout != 0 && l.beforePoll()
 	n, err := l.wait(timeout)
 	start := l.clock()
 	l.now = start
 	parked := timeout != 0 && time.Duration(start-l.tickEnd) >= parkedAfter
 	if parked {
 		l.st.Polls++
+		l.pubDirty = true
+	}
+	if marked {
+		l.afterPoll()
 	}
 	if err != nil {
 		l.log.Error("poll failed; stopping the loop", "err", err)
@@ -50,7 +56,7 @@ func (l *Loop) tick() {
 	}
 
 	// 4. Timers.
-	l.fireTimers()
+	fired := l.fireTimers()
 
 	// 5. Posted tasks. Stalled input they unstalled waits for the next
 	// tick's step 3, which then does not block.
@@ -63,7 +69,14 @@ func (l *Loop) tick() {
 		l.st.tick.Observe(time.Duration(end - start))
 	}
 	l.tickEnd = end
-	l.publish()
+	// 6. Publish the tallies once StatsInterval has passed since the
+	// last time; a tick that did nothing changed none.
+	if worked || fired {
+		l.pubDirty = true
+	}
+	if l.pubDirty && time.Duration(end-l.pubAt) >= l.cfg.StatsInterval {
+		l.publish()
+	}
 	l.yield(parked, end)
 }
 

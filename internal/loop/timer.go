@@ -65,8 +65,9 @@ func (l *Loop) nextTimer() (int64, bool) {
 	return tw, true
 }
 
-// fireTimers runs every entry of the two heaps due by now, earliest first.
-func (l *Loop) fireTimers() {
+// fireTimers runs every entry of the two heaps due by now, earliest first,
+// and reports whether there was one.
+func (l *Loop) fireTimers() (fired bool) {
 	for {
 		cw, cok := l.deadlines.next()
 		tw, tok := l.timers.next()
@@ -76,8 +77,9 @@ func (l *Loop) fireTimers() {
 		case tok && tw <= l.now:
 			l.runTimer(l.timers.removeAt(0).t)
 		default:
-			return
+			return fired
 		}
+		fired = true
 		l.flushDirty()
 	}
 }

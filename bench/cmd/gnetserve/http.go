@@ -44,8 +44,9 @@ type httpServer struct {
 type httpConn struct {
 	req  codec.Request
 	date codec.DateCache
-	now  time.Time // read once per OnTraffic
-	out  []byte    // the replies of one OnTraffic; empty between calls
+	resp codec.ResponseCache // whole renderings of the routes' responses, as pinion serve keeps them
+	now  time.Time           // read once per OnTraffic
+	out  []byte              // the replies of one OnTraffic; empty between calls
 }
 
 // newHTTPServer returns the HTTP handler built on s.
@@ -140,7 +141,7 @@ func (h *httpServer) route(hc *httpConn, out []byte) []byte {
 func (h *httpServer) respond(hc *httpConn, out []byte, resp *codec.StaticResponse) []byte {
 	r := &hc.req
 	head := string(r.Method) == "HEAD"
-	out = resp.Append(out, r.KeepAlive, &hc.date, hc.now)
+	out = resp.AppendCached(out, r.KeepAlive, &hc.resp, &hc.date, hc.now)
 	if head {
 		out = out[:len(out)-resp.BodyLen()]
 	}

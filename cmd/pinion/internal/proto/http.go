@@ -30,10 +30,11 @@ import (
 // keep-alive gets "Connection: keep-alive" back, since 1.0 clients close
 // without it.
 //
-// Serving allocates nothing once the Scratch's Request and the reply
+// Serving allocates nothing once the Scratch's Request, its ResponseCache and the reply
 // buffer have grown: the responses of constant body are rendered once
-// (codec.StaticResponse) and the Date header comes from the Scratch's
-// DateCache.
+// (codec.StaticResponse), kept whole with their Date for the second in the
+// Scratch's ResponseCache, and the Date header of the others comes from the
+// Scratch's DateCache.
 type HTTP struct {
 	lim     codec.HTTPLimits
 	maxBody int64 // -max-body; 0 refuses every body, which lim cannot say
@@ -139,7 +140,8 @@ func (h *HTTP) route(sc *Scratch, out []byte) ([]byte, time.Duration) {
 	getLike := string(r.Method) == "GET" || string(r.Method) == "HEAD"
 	// The common targets, as sent, have no query to split off.
 	path, query := r.Target, []byte(nil)
-	if t := string(r.Target); t != "/plaintext" && t != "/json" {
+	// Compared without a variable: string(r.Target) held in one is a copy.
+	if string(r.Target) != "/plaintext" && string(r.Target) != "/json" {
 		path, query = httpSplitTarget(r.Target)
 	}
 	switch string(path) {
@@ -195,7 +197,7 @@ func (h *HTTP) respond(sc *Scratch, out []byte, status int, contentType string, 
 
 // respondStatic appends the response r to sc.req.
 func (h *HTTP) respondStatic(sc *Scratch, out []byte, r *codec.StaticResponse) []byte {
-	out = r.Append(out, sc.req.KeepAlive, &sc.date, sc.Now)
+	out = r.AppendCached(out, sc.req.KeepAlive, &sc.resp, &sc.date, sc.Now)
 	return h.finish(sc, out, r.BodyLen())
 }
 

@@ -59,6 +59,7 @@ type Scratch struct {
 	req  codec.Request
 	args [][]byte
 	date codec.DateCache
+	resp codec.ResponseCache // whole renderings of the StaticResponses served
 }
 
 // progress returns the parse progress of the connection being served.

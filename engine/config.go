@@ -124,6 +124,14 @@ type Config struct {
 	// OnData writes after its last check, so WriteMax must exceed that.
 	// Default 4 MiB.
 	WriteMax int
+	// MaxFreeIOs bounds the connection I/O states each loop keeps for
+	// reuse. A connection holds one (64 bytes: its unconsumed input,
+	// owed bytes and write completions) only while bytes pass, and gives
+	// it back to its loop when it goes idle; the loop keeps this many
+	// free ones, so that as many connections may be busy at once without
+	// an allocation per write, and drops the rest to the collector.
+	// Default 1,024 (64 KiB per loop).
+	MaxFreeIOs int
 
 	// IdleTimeout closes connections that moved no byte for this long;
 	// default 2 minutes.
@@ -159,6 +167,15 @@ type Config struct {
 	// force one (IOUring fails Start where the ring cannot be set up).
 	// See docs/adr/0010-io-uring-backend.md.
 	IO IO
+	// RingReleaseAfter is, with the io_uring backend, how long a loop
+	// waits idle after receiving before it gives the pages of its
+	// receive buffers back to the kernel. A burst of receives leaves the
+	// buffers it filled resident: about the bytes received where the
+	// kernel consumes buffers incrementally (Linux 6.12), a page per
+	// receive before, up to 2 MiB per loop. Giving them back costs page
+	// faults when receives resume. Default 100ms; negative: never; at
+	// least MinRingReleaseAfter.
+	RingReleaseAfter time.Duration
 
 	// OffloadWorkers is the number of offload pool workers; default
 	// 4 × GOMAXPROCS, at least 8 and at most 256 (see docs/tuning.md).
@@ -186,6 +203,11 @@ type Config struct {
 	// Logger receives the engine's logs; default discards them.
 	Logger *slog.Logger
 }
+
+// MinRingReleaseAfter is the shortest Config.RingReleaseAfter (1ms): a
+// shorter one would give the receive buffers' pages back, and fault them
+// in again, at every pause in the traffic.
+const MinRingReleaseAfter = loop.MinRingReleaseAfter
 
 func (c Config) withDefaults() (Config, error) {
 	if c.Loops <= 0 {
@@ -236,8 +258,11 @@ func (c Config) withDefaults() (Config, error) {
 		return c, err
 	}
 	if c.WriteLow < 0 || c.WriteHigh < 0 || c.WriteMax < 0 || c.MaxInbound < 0 || c.ReadBufferSize < 0 ||
-		c.ReadBudget < 0 || c.TaskBudget < 0 || c.AcceptBudget < 0 {
-		return c, errors.New("engine: buffer sizes, watermarks and budgets must not be negative")
+		c.ReadBudget < 0 || c.TaskBudget < 0 || c.AcceptBudget < 0 || c.MaxFreeIOs < 0 {
+		return c, errors.New("engine: buffer sizes, watermarks, budgets and MaxFreeIOs must not be negative")
+	}
+	if r := c.RingReleaseAfter; r > 0 && r < MinRingReleaseAfter {
+		return c, fmt.Errorf("engine: RingReleaseAfter %v is under %v (negative: never release)", r, MinRingReleaseAfter)
 	}
 	for _, cpu := range c.CPUs {
 		if cpu < 0 {

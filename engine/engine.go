@@ -150,6 +150,8 @@ func (e *Engine) loopConfig(i int, h Handler) loop.Config {
 		WriteLow:         c.WriteLow,
 		WriteHigh:        c.WriteHigh,
 		WriteMax:         c.WriteMax,
+		MaxFreeIOs:       c.MaxFreeIOs,
+		Ring:             loop.RingConfig{ReleaseAfter: c.RingReleaseAfter},
 		IdleTimeout:      off(c.IdleTimeout),
 		WriteTimeout:     off(c.WriteTimeout),
 		LingerTimeout:    c.LingerTimeout,

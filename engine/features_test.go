@@ -508,6 +508,16 @@ func TestConfigValidation(t *testing.T) {
 			want: []string{"must not be negative"},
 		},
 		{
+			name: "negative MaxFreeIOs",
+			cfg:  func(c *engine.Config) { c.MaxFreeIOs = -1 },
+			want: []string{"MaxFreeIOs must not be negative"},
+		},
+		{
+			name: "RingReleaseAfter under the minimum",
+			cfg:  func(c *engine.Config) { c.RingReleaseAfter = time.Microsecond },
+			want: []string{"RingReleaseAfter 1µs", "under 1ms"},
+		},
+		{
 			name: "too many loops",
 			cfg:  func(c *engine.Config) { c.Loops = 5000 },
 			want: []string{"5000", "1024"},

@@ -40,6 +40,8 @@ func TestRunExitStatus(t *testing.T) {
 		{"bogus protocol", []string{"serve", "-proto", "gopher"}, 2, "", `pinion serve: unknown protocol "gopher"`},
 		{"no loops", []string{"serve", "-loops", "0"}, 2, "", "pinion serve: -loops must be at least 1, got 0"},
 		{"tiny read buffer", []string{"serve", "-read-buffer", "100"}, 2, "", "pinion serve: -read-buffer must be at least 512, got 100"},
+		{"no free I/O states", []string{"serve", "-max-free-ios", "0"}, 2, "", "pinion serve: -max-free-ios must be at least 1, got 0"},
+		{"ring release too soon", []string{"serve", "-ring-release-after", "10us"}, 2, "", "pinion serve: -ring-release-after must be at least 1ms (negative: never), got 10µs"},
 		{"stray argument", []string{"serve", "now"}, 2, "", "pinion serve: unexpected arguments: [now]"},
 		{"unknown flag", []string{"serve", "-nope"}, 2, "", "flag provided but not defined: -nope"},
 	}
@@ -69,7 +71,7 @@ func TestParseServe(t *testing.T) {
 	set, err := parseServe([]string{
 		"-addr", "tcp6://[::1]:7000", "-proto", "echo", "-model", "goroutine", "-loops", "3",
 		"-pin=false", "-lb", "leastconn", "-max-conns", "-1", "-idle-timeout", "0", "-read-buffer", "4096",
-		"-linger", "0",
+		"-linger", "0", "-max-free-ios", "16", "-ring-release-after", "-1s",
 	}, io.Discard)
 	if err != nil {
 		t.Fatalf("parseServe(all flags): %v", err)
@@ -87,6 +89,8 @@ func TestParseServe(t *testing.T) {
 		{"default maxConns", def.maxConns, 10000},
 		{"default idleTimeout", def.idleTimeout, 2 * time.Minute},
 		{"default readBuf", def.readBuf, 64 << 10},
+		{"default maxFreeIOs", def.maxFreeIOs, 1024},
+		{"default ringRelease", def.ringRelease, 100 * time.Millisecond},
 		{"default linger", def.lingerTimeout(), 2 * time.Second},
 		{"addr", set.addr, "tcp6://[::1]:7000"},
 		{"model", set.model, "goroutine"},
@@ -96,6 +100,8 @@ func TestParseServe(t *testing.T) {
 		{"maxConns", set.maxConns, -1},
 		{"idleTimeout", set.idleTimeout, time.Duration(0)},
 		{"readBuf", set.readBuf, 4096},
+		{"maxFreeIOs", set.maxFreeIOs, 16},
+		{"ringRelease", set.ringRelease, -time.Second},
 		{"linger 0: none", set.lingerTimeout() < 0, true},
 		{"zero serveConfig lingers", serveConfig{}.lingerTimeout(), 2 * time.Second},
 	}

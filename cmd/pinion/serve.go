@@ -31,6 +31,8 @@ type serveConfig struct {
 	idleTimeout time.Duration
 	linger      time.Duration // how long a server-side close waits for the peer's FIN; 0: defaultLinger, negative: close at once
 	readBuf     int
+	maxFreeIOs  int           // connection I/O states each loop keeps for reuse
+	ringRelease time.Duration // io_uring: give idle receive buffers' pages back after this; negative: never
 
 	offloadWorkers int           // 0: the engine's default; negative: no pool
 	offloadQueue   int           // 0: the engine's default
@@ -108,6 +110,8 @@ func parseServe(args []string, stderr io.Writer) (serveConfig, error) {
 	fs.DurationVar(&c.idleTimeout, "idle-timeout", 2*time.Minute, "close connections idle this long (0 or negative: never)")
 	fs.DurationVar(&c.linger, "linger", defaultLinger, "when the server closes a connection, it sends FIN after the last reply and waits this long for the peer's, discarding its input, so that the peer gets every reply (0 or negative: close at once, which resets a peer whose input is unread)")
 	fs.IntVar(&c.readBuf, "read-buffer", 64<<10, "read buffer of each loop (loop model); the goroutine model starts each connection at 4 KiB")
+	fs.IntVar(&c.maxFreeIOs, "max-free-ios", 1024, "connection I/O states (64 bytes each) each loop keeps for reuse once connections go idle (loop model)")
+	fs.DurationVar(&c.ringRelease, "ring-release-after", 100*time.Millisecond, "with the io_uring backend: give the receive buffers' pages back after a loop idled this long (negative: never; at least 1ms) (loop model)")
 	fs.IntVar(&c.offloadWorkers, "offload-workers", 0, "offload pool workers (loop model; 0: 4 per CPU, 8 to 256; negative: no pool)")
 	fs.IntVar(&c.offloadQueue, "offload-queue", 0, "offload tasks waiting for a worker, at most (loop model; 0: 64 per worker)")
 	fs.StringVar(&c.offloadPolicy, "offload-policy", "pause", "when the offload queue is full: pause (stop reading the connection) or reject (loop model)")
@@ -146,6 +150,12 @@ func parseServe(args []string, stderr io.Writer) (serveConfig, error) {
 	}
 	if c.readBuf < 512 {
 		return c, fmt.Errorf("-read-buffer must be at least 512, got %d", c.readBuf)
+	}
+	if c.maxFreeIOs < 1 {
+		return c, fmt.Errorf("-max-free-ios must be at least 1, got %d", c.maxFreeIOs)
+	}
+	if c.ringRelease >= 0 && c.ringRelease < engine.MinRingReleaseAfter {
+		return c, fmt.Errorf("-ring-release-after must be at least %v (negative: never), got %v", engine.MinRingReleaseAfter, c.ringRelease)
 	}
 	if c.maxHeader < 256 || c.maxBody < 0 || c.maxBody > 1<<30 {
 		return c, fmt.Errorf("-max-header must be at least 256 and -max-body within [0, 1 GiB], got %d and %d", c.maxHeader, c.maxBody)

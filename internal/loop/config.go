@@ -23,6 +23,7 @@ type Config struct {
 	WriteMax       int // close a connection whose owed bytes would pass this; default 4 MiB
 	ChunkSize      int // outbound chunk size; default 16 KiB
 	MaxFreeChunks  int // free outbound chunks kept by the loop; default 256
+	MaxFreeIOs     int // free connection I/O states kept by the loop (64 bytes each, see connIO); default 1024
 
 	IdleTimeout   time.Duration // close after no byte moved for this long; 0: never
 	WriteTimeout  time.Duration // close when owed bytes make no progress for this long; 0: never
@@ -51,8 +52,8 @@ type Config struct {
 	// engine resolves its "auto" before creating loops. See io.go.
 	IO IOMode
 	// Ring sizes the io_uring of an IOUring loop (entries, provided
-	// receive buffers and their size); zero fields take the defaults of
-	// internal/uring (256 entries, 512 buffers of 4 KiB).
+	// receive buffers and their size) and says when it gives idle
+	// buffers' pages back; see RingConfig for the defaults.
 	Ring RingConfig
 
 	// Conns, when set, is the fd table shared with the other loops of
@@ -138,6 +139,7 @@ func (c Config) withDefaults() (Config, error) {
 	def(&c.WriteMax, 4<<20)
 	def(&c.ChunkSize, 16<<10)
 	def(&c.MaxFreeChunks, 256)
+	def(&c.MaxFreeIOs, 1024)
 	def(&c.TaskBudget, 1024)
 	def(&c.AcceptBudget, 64)
 	def(&c.OffloadPending, 16)
@@ -147,6 +149,7 @@ func (c Config) withDefaults() (Config, error) {
 	defDur(&c.StatsInterval, time.Millisecond)
 	defDur(&c.AcceptBackoffMin, 5*time.Millisecond)
 	defDur(&c.AcceptBackoffMax, 500*time.Millisecond)
+	defDur(&c.Ring.ReleaseAfter, 100*time.Millisecond)
 	if c.WriteLow > c.WriteHigh || c.WriteHigh > c.WriteMax {
 		return c, fmt.Errorf("loop: watermarks must satisfy WriteLow (%d) <= WriteHigh (%d) <= WriteMax (%d)",
 			c.WriteLow, c.WriteHigh, c.WriteMax)
@@ -154,6 +157,9 @@ func (c Config) withDefaults() (Config, error) {
 	if c.MaxInbound > 1<<30 {
 		// Conn keeps its consumed prefix in 32 bits.
 		return c, fmt.Errorf("loop: MaxInbound (%d) is more than 1 GiB", c.MaxInbound)
+	}
+	if r := c.Ring.ReleaseAfter; r > 0 && r < MinRingReleaseAfter {
+		return c, fmt.Errorf("loop: Ring.ReleaseAfter (%v) is under %v: the receive buffers' pages would be given back, and faulted in again, at every pause", r, MinRingReleaseAfter)
 	}
 	if c.AcceptBackoffMin > c.AcceptBackoffMax {
 		return c, fmt.Errorf("loop: AcceptBackoffMin (%v) > AcceptBackoffMax (%v)", c.AcceptBackoffMin, c.AcceptBackoffMax)

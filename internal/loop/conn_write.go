@@ -174,17 +174,15 @@ func (l *Loop) ioOf(c *Conn) *connIO {
 // outOf returns c's outbound chain, lending c a connIO if needed.
 func (l *Loop) outOf(c *Conn) *buffer.Chain { return &l.ioOf(c).out }
 
-// maxFreeIOs bounds the free connIOs a loop keeps (64 bytes each): as
-// many connections may hold bytes at once without one allocated per
-// write.
-const maxFreeIOs = 1024
-
 // dropIO gives c's connIO back to the loop once it holds no input, no
 // owed bytes and no completions, so that an idle connection holds none.
+// The loop keeps up to Config.MaxFreeIOs free ones (64 bytes each): as
+// many connections may hold bytes at once without one allocated per
+// write.
 func (l *Loop) dropIO(c *Conn) {
 	if io := c.io; io != nil && io.in == nil && io.out.Len() == 0 && !io.out.Pending() {
 		c.io = nil
-		if len(l.ios) < maxFreeIOs {
+		if len(l.ios) < l.cfg.MaxFreeIOs {
 			l.ios = append(l.ios, io)
 		}
 	}

@@ -36,6 +36,9 @@ func (m IOMode) String() string {
 	return fmt.Sprintf("io(%d)", uint8(m))
 }
 
+// MinRingReleaseAfter is the shortest RingConfig.ReleaseAfter.
+const MinRingReleaseAfter = time.Millisecond
+
 // ringMaxIov is how many segments one gathered send takes.
 const ringMaxIov = 64
 
@@ -52,7 +55,7 @@ const ringFirstChunk = 512
 // asks the kernel to run. The completion ring holds 16 × Entries, so that
 // a tick's work fits without overflowing into the kernel's slow list.
 const (
-	ringReap  = 4096
+	ringReap  = 1024
 	ringBatch = 512
 	// ringBacklog: a busy tick asks for the batch only after a tick that
 	// reaped this many or more; the batch is a zero-timeout wait, which
@@ -68,12 +71,27 @@ func (c RingConfig) entries() uint32 {
 	return c.Entries
 }
 
-// RingConfig sizes a loop's io_uring; zero fields take internal/uring's
-// defaults.
+// RingConfig sizes a loop's io_uring; zero sizes take internal/uring's
+// defaults (512 buffers of 4 KiB).
 type RingConfig struct {
 	Entries    uint32 // submission entries, default 1024 (completions: 16×)
 	Buffers    uint32 // provided receive buffers, a power of two
 	BufferSize uint32 // bytes each
+
+	// ReleaseAfter is how long the loop waits idle, after receives,
+	// before it gives the pages of its receive buffers back to the
+	// kernel (madvise): a burst of receives leaves the buffers it filled
+	// resident (about the bytes received with incremental consumption, a
+	// page per receive without, up to Buffers × BufferSize), which an
+	// idle loop need not keep. Default 100ms; negative: never; at least
+	// MinRingReleaseAfter, since every release makes the next receives
+	// fault their pages in again.
+	ReleaseAfter time.Duration
+
+	// WholeBuffers makes every receive take a whole provided buffer, as
+	// on kernels before 6.12, instead of only the bytes it fills (see
+	// uring.Config.WholeBuffers). Tests only.
+	WholeBuffers bool
 
 	// ForceUnavailable makes the ring's setup fail as if the kernel
 	// refused it, so that fallbacks can be tested on a kernel that has

@@ -45,6 +45,11 @@ type ringIO struct {
 	closing []bool      // by fd: a close queued through the ring has not completed
 	ncloses int         // how many are true in closing
 	last    int         // completions the last tick reaped
+
+	// releaseAfter is how long the loop waits idle, after receives,
+	// before it gives the receive buffers' pages back
+	// (Ring.ReleaseBuffers; RingConfig.ReleaseAfter, negative: never).
+	releaseAfter time.Duration
 }
 
 // parkedOut holds the bytes of a closed connection's send in flight until
@@ -56,13 +61,6 @@ type parkedOut struct {
 
 // ringExitWait bounds how long exit waits for the ring's queued closes.
 const ringExitWait = 2 * time.Second
-
-// ringReleaseAfter is how long a loop waits idle, after receives, before
-// it gives the receive buffers' pages back (Ring.ReleaseBuffers): a burst
-// of receives (thousands of connections each sending at once) touches up
-// to every buffer, memory the loop need not keep while its connections
-// idle.
-const ringReleaseAfter = 100 * time.Millisecond
 
 // Poll events (poll(2)).
 const (
@@ -85,13 +83,14 @@ func (l *Loop) startIO() error {
 		CQEntries:        16 * l.cfg.Ring.entries(),
 		BufferCount:      l.cfg.Ring.Buffers,
 		BufferSize:       l.cfg.Ring.BufferSize,
+		WholeBuffers:     l.cfg.Ring.WholeBuffers,
 		MaxIovecs:        ringMaxIov,
 		ForceUnavailable: l.cfg.Ring.ForceUnavailable,
 	})
 	if err != nil {
 		return err
 	}
-	l.ring = &ringIO{r: r, cqes: make([]uring.CQE, ringReap), iov: make([][]byte, 0, ringMaxIov)}
+	l.ring = &ringIO{r: r, cqes: make([]uring.CQE, ringReap), iov: make([][]byte, 0, ringMaxIov), releaseAfter: l.cfg.Ring.ReleaseAfter}
 	l.waker.Store(r)
 	for _, ln := range l.listeners {
 		l.ringArmAccept(ln)
@@ -141,9 +140,7 @@ func (l *Loop) ringDrained(e uring.CQE) {
 			_ = sysClose(int(e.Res))
 		}
 	}
-	if bid, ok := e.Buffer(); ok {
-		rio.r.Recycle(bid)
-	}
+	rio.r.Recycle(e)
 }
 
 // wait submits what the last tick queued and collects completions, waiting
@@ -151,14 +148,17 @@ func (l *Loop) ringDrained(e uring.CQE) {
 func (rio *ringIO) wait(timeout time.Duration) (int, error) {
 	var err error
 	switch {
-	case timeout != 0 && rio.r.BuffersUsed() && (timeout < 0 || timeout > ringReleaseAfter):
-		// Blocking after receives: first for ringReleaseAfter, then, if
-		// nothing came, release the buffers' pages. The tick that follows
-		// waits again, for the rest of the timeout.
-		if err = rio.r.SubmitAndWait(ringReleaseAfter); err != nil {
+	case timeout != 0 && rio.releaseAfter > 0 && rio.r.BuffersUsed() && (timeout < 0 || timeout > rio.releaseAfter):
+		// Blocking after receives: first for releaseAfter, then, if
+		// nothing came all that time, release the buffers' pages. A wakeup
+		// (a task posted from another goroutine) ends the wait early with
+		// no completion to return: that is not idleness. The tick that
+		// follows waits again, for the rest of the timeout.
+		start := time.Now()
+		if err = rio.r.SubmitAndWait(rio.releaseAfter); err != nil {
 			return 0, err
 		}
-		if rio.last = rio.r.Reap(rio.cqes); rio.last == 0 {
+		if rio.last = rio.r.Reap(rio.cqes); rio.last == 0 && time.Since(start) >= rio.releaseAfter {
 			_ = rio.r.ReleaseBuffers() // advice: on failure the pages stay, nothing else
 		}
 		return rio.last, nil
@@ -191,13 +191,15 @@ func (l *Loop) ringOwner(tok uring.Token) *Conn {
 }
 
 // ringDispatch handles the n completions the tick reaped, in ring order,
-// then arms again the receives that ran out of buffers.
+// then arms again the receives that ran out of buffers. What a completion
+// made the handler write is flushed before the next one.
 func (l *Loop) ringDispatch(n int) {
 	rio := l.ring
-	for i := range n {
-		e := rio.cqes[i]
-		l.ringComplete(e)
+	for i := 0; i < n; {
+		k := l.ringRun(i, n)
+		l.ringComplete(rio.cqes[i : i+k])
 		l.flushDirty()
+		i += k
 	}
 	for i, c := range rio.rearm {
 		rio.rearm[i] = nil
@@ -208,9 +210,39 @@ func (l *Loop) ringDispatch(n int) {
 	rio.rearm = rio.rearm[:0]
 }
 
-// ringComplete handles one completion.
-func (l *Loop) ringComplete(e uring.CQE) {
+// ringRun returns how many completions from the i-th of n on are one
+// arrival: receives of one connection with bytes, back to back, up to one
+// that ends the receive and at most ReadBufferSize bytes in all. The
+// kernel's multishot receive posts what one pass over the socket brought
+// a provided buffer at a time, and with incremental consumption a
+// receive that fills the rest of one buffer goes on in the next; the
+// handler sees such an arrival whole, as one read would give it.
+func (l *Loop) ringRun(i, n int) int {
 	rio := l.ring
+	e := rio.cqes[i]
+	if e.Token.Op() != uring.OpRecv || e.Res <= 0 || !e.More() {
+		return 1
+	}
+	total, j := int(e.Res), i+1
+	for ; j < n; j++ {
+		f := rio.cqes[j]
+		if f.Token != e.Token || f.Res <= 0 || total+int(f.Res) > len(l.rbuf) {
+			break
+		}
+		total += int(f.Res)
+		if !f.More() {
+			j++
+			break
+		}
+	}
+	return j - i
+}
+
+// ringComplete handles one completion, or a run of receives that are one
+// arrival (ringRun).
+func (l *Loop) ringComplete(run []uring.CQE) {
+	rio := l.ring
+	e := run[0]
 	tok := e.Token
 	switch tok.Op() {
 	case uring.OpAccept:
@@ -224,18 +256,18 @@ func (l *Loop) ringComplete(e uring.CQE) {
 	}
 	c := l.ringOwner(tok)
 	if c == nil {
-		l.st.StaleEvents++
+		l.st.StaleEvents += uint64(len(run))
 		if tok.Op() == uring.OpSend {
 			l.unpark(tok)
 		}
-		if bid, ok := e.Buffer(); ok {
-			rio.r.Recycle(bid)
+		for _, e := range run {
+			rio.r.Recycle(e)
 		}
 		return
 	}
 	switch tok.Op() {
 	case uring.OpRecv:
-		l.ringReceived(c, e)
+		l.ringReceived(c, run)
 	case uring.OpSend:
 		l.ringSent(c, e)
 	case uring.OpPoll:
@@ -318,26 +350,31 @@ func (l *Loop) ringSync(c *Conn) {
 	}
 }
 
-// ringReceived handles a receive completion: bytes, the peer's FIN (0
-// without more to come), or the receive's end.
-func (l *Loop) ringReceived(c *Conn, e uring.CQE) {
+// ringReceived handles a receive completion, or a run of them that is one
+// arrival (ringRun): bytes, the peer's FIN (0 without more to come), or
+// the receive's end.
+func (l *Loop) ringReceived(c *Conn, run []uring.CQE) {
+	e := run[len(run)-1] // the others brought bytes and left the receive armed
 	more := e.More()
 	if !more {
 		c.flags &^= flagRecvArmed | flagRecvCancel
 	}
-	bid, hasBuf := e.Buffer()
-	switch {
-	case e.Res > 0:
-		l.st.BytesIn += uint64(e.Res)
-		l.ringInput(c, l.ring.r.Buffer(bid, int(e.Res)))
-		l.ring.r.Recycle(bid)
+	if e.Res > 0 {
+		data := l.ring.r.Bytes(e)
+		if len(run) > 1 {
+			data = l.ring.r.Join(run, l.rbuf)
+		}
+		l.st.BytesIn += uint64(len(data))
+		l.ringInput(c, data)
+		for _, e := range run {
+			l.ring.r.Recycle(e)
+		}
 		if !more && c.state != stateClosed {
 			l.ringSync(c)
 		}
 		return
-	case hasBuf:
-		l.ring.r.Recycle(bid)
 	}
+	l.ring.r.Recycle(e)
 	if e.Res == 0 {
 		l.ringEOF(c)
 		return

@@ -172,7 +172,9 @@ type bufEntry struct {
 	resv uint16
 }
 
-// bufReg is struct io_uring_buf_reg.
+// bufReg is struct io_uring_buf_reg. Kernels before 6.4 call flags pad
+// and refuse it non-zero (EINVAL), as later ones refuse a flag they do not
+// know.
 type bufReg struct {
 	ringAddr    uint64
 	ringEntries uint32
@@ -180,6 +182,11 @@ type bufReg struct {
 	flags       uint16
 	resv        [3]uint64
 }
+
+// pbufRingInc is IOU_PBUF_RING_INC (Linux 6.12): a receive consumes only
+// the bytes it fills of a provided buffer, and the rest of the buffer stays
+// at the head of the ring for the next receive.
+const pbufRingInc = 1 << 1
 
 // msghdr is struct msghdr on 64-bit Linux with integer fields only, so that
 // addresses stored in mmap'd memory are never typed as Go pointers.

@@ -3,6 +3,7 @@
 package uring
 
 import (
+	"fmt"
 	"sync/atomic"
 	"unsafe"
 
@@ -23,8 +24,24 @@ const bufGroupID = 0
 // buffers, 2 MiB of RSS after the first 512 receives, however few
 // connections are busy at once. So the ring offers at most window buffers
 // at a time, the ones used most recently first (free is a stack): a light
-// load keeps reusing the same few pages. A receive that finds no buffer
-// (ENOBUFS) doubles the window, up to every buffer.
+// load keeps reusing the same few pages. An enter after which receives
+// found no buffer (ENOBUFS) doubles the window once, however many
+// receives ran out in it, up to every buffer: the window grows with the
+// bytes one enter receives, not with the connections that were busy then.
+//
+// Where the kernel allows it (IOU_PBUF_RING_INC, Linux 6.12) the ring is
+// registered for incremental consumption: a receive takes only the bytes
+// it fills, at the buffer's current offset, and the buffer stays at the
+// head until it is full, each completion but the last carrying
+// FlagBufMore. Small messages from many connections then share a buffer
+// instead of taking one each, so a burst of thousands of 64-byte receives
+// touches tens of kilobytes instead of every buffer, and the window rarely
+// has to grow. The kernel does not say where a piece starts: as the
+// io_uring_setup_buf_ring(3) manual specifies, each completion naming a
+// buffer continues where the one before it ended, so take mirrors the
+// offsets in completion order. A buffer goes back to the ring when the
+// kernel is done with it (a completion without FlagBufMore) and every
+// completion naming it has been recycled.
 type bufRing struct {
 	ring    []byte     // the descriptors, count × 16 bytes
 	entries []bufEntry // ring as descriptors
@@ -34,19 +51,35 @@ type bufRing struct {
 	tail    uint16
 	shown   uint16 // the tail the kernel was last shown (publish)
 	reg     bool
+	inc     bool // registered with IOU_PBUF_RING_INC
 
-	free    []uint16 // buffers not offered, the most recently used last
-	window  int      // most buffers offered and not yet recycled
-	offered int      // buffers offered and not yet recycled (in the ring or being read)
-	used    bool     // a buffer was recycled since the last ReleaseBuffers
+	free    []uint16   // buffers not offered, the most recently used last
+	state   []bufState // by buffer id
+	window  int        // most buffers offered and not yet recycled
+	offered int        // buffers offered and not yet recycled (in the ring or being read)
+	grown   bool       // the window grew since the last enter
+	used    bool       // a receive used a buffer since the last ReleaseBuffers
 }
 
-// bufWindow is how many buffers a ring offers before its first ENOBUFS.
-const bufWindow = 16
+// bufState is what the owner tracks of one offered buffer.
+type bufState struct {
+	off  uint32 // where the kernel's next receive into it starts
+	held uint32 // completions naming it that are not recycled yet
+	kept bool   // the kernel still holds it: its last completion had FlagBufMore
+}
 
-// setup maps the descriptors and buffers, fills the ring with every buffer
-// and registers it with the kernel as group bufGroupID.
-func (b *bufRing) setup(ringFD int, count, size uint32) error {
+// bufWindow is how many buffers a ring offers before its first ENOBUFS:
+// whole buffers take one per receive, incremental ones one per
+// BufferSize bytes received, so fewer do for as many receives.
+const (
+	bufWindow    = 16
+	bufWindowInc = 4
+)
+
+// setup maps the descriptors and buffers, fills the ring with a window of
+// buffers and registers it with the kernel as group bufGroupID, for
+// incremental consumption unless whole is set or the kernel refuses it.
+func (b *bufRing) setup(ringFD int, count, size uint32, whole bool) error {
 	page := unix.Getpagesize()
 	ringBytes := (int(count)*int(unsafe.Sizeof(bufEntry{})) + page - 1) / page * page
 	var err error
@@ -58,13 +91,21 @@ func (b *bufRing) setup(ringFD int, count, size uint32) error {
 	}
 	b.entries = unsafe.Slice((*bufEntry)(unsafe.Pointer(&b.ring[0])), count)
 	b.size, b.mask = size, uint16(count-1)
-	reg := bufReg{ringAddr: uint64(uintptr(unsafe.Pointer(&b.ring[0]))), ringEntries: count, bgid: bufGroupID}
-	_, _, errno := unix.Syscall6(unix.SYS_IO_URING_REGISTER, uintptr(ringFD), registerPBufRing, uintptr(unsafe.Pointer(&reg)), 1, 0, 0)
+	errno := unix.EINVAL
+	if !whole {
+		errno = b.register(ringFD, count, pbufRingInc)
+		b.inc = errno == 0
+	}
+	if errno == unix.EINVAL {
+		// A kernel before 6.12 refuses the flag it does not know.
+		errno = b.register(ringFD, count, 0)
+	}
 	if errno != 0 {
 		return &UnavailableError{Reason: ReasonMissingFeature, Detail: "provided-buffer ring (needs Linux 5.19)", Err: errno}
 	}
 	b.reg = true
-	b.window = min(bufWindow, int(count))
+	b.window = b.firstWindow()
+	b.state = make([]bufState, count)
 	b.free = make([]uint16, 0, count)
 	for bid := int(count) - 1; bid >= 0; bid-- { // buffer 0 on top
 		b.free = append(b.free, uint16(bid))
@@ -72,6 +113,22 @@ func (b *bufRing) setup(ringFD int, count, size uint32) error {
 	b.fill()
 	b.publish()
 	return nil
+}
+
+// firstWindow is how many buffers the ring offers before its first ENOBUFS.
+func (b *bufRing) firstWindow() int {
+	if b.inc {
+		return min(bufWindowInc, len(b.entries))
+	}
+	return min(bufWindow, len(b.entries))
+}
+
+// register asks the kernel to take buffers from the ring as group
+// bufGroupID, with the given IOU_PBUF_RING_* flags.
+func (b *bufRing) register(ringFD int, count uint32, flags uint16) unix.Errno {
+	reg := bufReg{ringAddr: uint64(uintptr(unsafe.Pointer(&b.ring[0]))), ringEntries: count, bgid: bufGroupID, flags: flags}
+	_, _, errno := unix.Syscall6(unix.SYS_IO_URING_REGISTER, uintptr(ringFD), registerPBufRing, uintptr(unsafe.Pointer(&reg)), 1, 0, 0)
+	return errno
 }
 
 // fill offers buffers from the top of free until window are offered. The
@@ -85,18 +142,50 @@ func (b *bufRing) fill() {
 	}
 }
 
-// grow doubles the window after a receive found no buffer.
+// grow doubles the window after a receive found no buffer, once per
+// enter (sysEnter clears grown).
 func (b *bufRing) grow() {
-	if b.window < len(b.entries) {
+	if !b.grown && b.window < len(b.entries) {
+		b.grown = true
 		b.window = min(2*b.window, len(b.entries))
 		b.fill()
 	}
 }
 
-// bytes returns the first n bytes of buffer bid.
-func (b *bufRing) bytes(bid uint16, n int) []byte {
-	off := int(bid) * int(b.size)
-	return b.data[off : off+n : off+int(b.size)]
+// bytes returns the n bytes at offset off of buffer bid, capped there: with
+// incremental consumption the rest of the buffer may be another
+// connection's.
+func (b *bufRing) bytes(bid uint16, off uint32, n int) []byte {
+	start := int(bid)*int(b.size) + int(off)
+	return b.data[start : start+n : start+n]
+}
+
+// take accounts for a completion that names buffer bid, in the order the
+// kernel posted them, and returns where its res bytes start in the buffer.
+func (b *bufRing) take(bid uint16, res int32, flags uint32) uint32 {
+	s := &b.state[bid]
+	off := s.off
+	if res > 0 {
+		s.off += uint32(res)
+	}
+	s.held++
+	s.kept = flags&FlagBufMore != 0
+	b.used = true
+	return off
+}
+
+// giveBack gives back what one completion held of buffer bid, and the buffer
+// itself once the kernel is done with it and nothing holds it.
+func (b *bufRing) giveBack(bid uint16) {
+	s := &b.state[bid]
+	if s.held == 0 {
+		panic("uring: Recycle of a buffer no completion holds (recycled twice?)")
+	}
+	s.held--
+	if s.held == 0 && !s.kept {
+		s.off = 0
+		b.recycle(bid)
+	}
 }
 
 // put writes the descriptor of buffer bid at the tail without publishing it.
@@ -125,7 +214,6 @@ func (b *bufRing) publish() {
 // again at once while the window has room (it always has, for a buffer
 // that was offered); the next enter publishes it (see Ring.Recycle).
 func (b *bufRing) recycle(bid uint16) {
-	b.used = true
 	b.offered--
 	b.free = append(b.free, bid)
 	b.fill()
@@ -163,24 +251,80 @@ func (b *bufRing) release() {
 	b.ring, b.data, b.entries = nil, nil, nil
 }
 
-// Buffer returns the n bytes a receive completion put in provided buffer
-// bid. The slice aliases mmap'd memory the kernel will reuse: it is valid
-// until Recycle(bid), and must not be used after it. Owner only.
-func (r *Ring) Buffer(bid uint16, n int) []byte { return r.bufs.bytes(bid, n) }
+// Bytes returns the bytes receive completion e put in its provided buffer,
+// or nil when it names none. The slice aliases mmap'd memory the kernel
+// will reuse: it is valid until Recycle(e), and must not be used after it.
+// Owner only.
+func (r *Ring) Bytes(e CQE) []byte {
+	bid, ok := e.Buffer()
+	if !ok || e.Res <= 0 {
+		return nil
+	}
+	return r.bufs.bytes(bid, e.off, int(e.Res))
+}
 
-// Recycle gives provided buffer bid back to the kernel for later receives.
-// Every buffer a completion names must be recycled exactly once. The
-// buffers recycled between two enters are published to the kernel by the
-// next one, with one atomic store instead of one per buffer. The kernel
-// selects buffers only
-// while it runs the ring's work, which with ModeDeferTaskrun is inside an
-// enter; in the other modes a buffer recycled meanwhile is only seen a
+// Join returns the bytes of receive completions es, pieces of one stream
+// in order, as one slice. A receive that fills the rest of a provided
+// buffer goes on in the next one the ring offers, in a completion of its
+// own; when each piece starts where the one before it ends in memory (the
+// next buffer is the adjacent one, or it is the same buffer), the slice
+// is the buffers' memory in place, valid until any of es is recycled;
+// else the pieces are copied into scratch, which must have room for them
+// all (Join panics otherwise), and the slice is scratch's. Owner only.
+func (r *Ring) Join(es []CQE, scratch []byte) []byte {
+	b := &r.bufs
+	pos := func(e CQE) int {
+		bid, _ := e.Buffer()
+		return int(bid)*int(b.size) + int(e.off)
+	}
+	start, end := pos(es[0]), pos(es[0])
+	inPlace := true
+	for _, e := range es {
+		if _, ok := e.Buffer(); !ok || e.Res <= 0 || pos(e) != end {
+			inPlace = false
+			break
+		}
+		end += int(e.Res)
+	}
+	if inPlace {
+		return b.data[start:end:end]
+	}
+	out := scratch[:0]
+	for _, e := range es {
+		if len(out)+len(r.Bytes(e)) > cap(scratch) {
+			panic("uring: Join's scratch cannot hold the completions' bytes")
+		}
+		out = append(out, r.Bytes(e)...)
+	}
+	return out
+}
+
+// Recycle gives back what completion e holds of its provided buffer; it
+// does nothing for a completion that names none. Every completion that
+// names a buffer must be recycled exactly once (a second Recycle panics).
+// The buffer itself goes back to the kernel for later receives once the
+// kernel is done with it (with incremental consumption, once it is full)
+// and every completion naming it has been recycled. The buffers recycled
+// between two enters are published to the kernel by the next one, with
+// one atomic store instead of one per buffer. The kernel selects buffers
+// only while it runs the ring's work, which with ModeDeferTaskrun is inside
+// an enter; in the other modes a buffer recycled meanwhile is only seen a
 // little later (at worst a receive ends with ENOBUFS and is armed again).
 // Owner only.
-func (r *Ring) Recycle(bid uint16) { r.bufs.recycle(bid) }
+func (r *Ring) Recycle(e CQE) {
+	if bid, ok := e.Buffer(); ok {
+		r.bufs.giveBack(bid)
+	}
+}
 
-// BuffersUsed reports whether a buffer was recycled since the last
-// ReleaseBuffers. Owner only.
+// Incremental reports whether receives consume provided buffers
+// incrementally (IOU_PBUF_RING_INC, Linux 6.12): a receive takes only the
+// bytes it fills of a buffer, so many connections' small messages share
+// one. Without it each receive takes a whole buffer.
+func (r *Ring) Incremental() bool { return r.bufs.inc }
+
+// BuffersUsed reports whether a receive used a provided buffer since the
+// last ReleaseBuffers. Owner only.
 func (r *Ring) BuffersUsed() bool { return r.bufs.used }
 
 // ReleaseBuffers gives the pages of the receive buffers back to the
@@ -188,14 +332,38 @@ func (r *Ring) BuffersUsed() bool { return r.bufs.used }
 // them resident. Their contents are not needed: a buffer holds bytes only
 // between a completion and its Recycle, and the kernel fills buffers only
 // while the owner is in the ring's system calls (task work), so calling it
-// between them, with every buffer recycled, races with nothing; a page
-// comes back, zeroed, when a receive next writes it. Owner only.
+// between them, with every completion recycled, races with nothing; a page
+// comes back, zeroed, when a receive next writes it. With incremental
+// consumption the buffer the kernel is filling loses its pages too: the
+// bytes it already gave are recycled, and the rest is not written yet.
+// Owner only.
 func (r *Ring) ReleaseBuffers() error {
 	if !r.bufs.used || r.bufs.data == nil {
 		return nil
 	}
 	r.bufs.used = false
 	return unix.Madvise(r.bufs.data, unix.MADV_DONTNEED)
+}
+
+// ResidentBuffers returns how many bytes of the receive buffers are
+// resident in memory (mincore(2)), page by page: what receives touched
+// since the last ReleaseBuffers. For tests and diagnostics; it costs a
+// system call and a byte per page. Owner only.
+func (r *Ring) ResidentBuffers() (int, error) {
+	if r.bufs.data == nil {
+		return 0, ErrClosed
+	}
+	page := unix.Getpagesize()
+	vec := make([]byte, (len(r.bufs.data)+page-1)/page)
+	_, _, errno := unix.Syscall(unix.SYS_MINCORE, uintptr(unsafe.Pointer(&r.bufs.data[0])), uintptr(len(r.bufs.data)), uintptr(unsafe.Pointer(&vec[0])))
+	if errno != 0 {
+		return 0, fmt.Errorf("mincore: %w", errno)
+	}
+	n := 0
+	for _, v := range vec {
+		n += int(v & 1) // the low bit: resident; the others are reserved
+	}
+	return n * page, nil
 }
 
 // BufferSize returns the size of each provided buffer.

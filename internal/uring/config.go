@@ -51,6 +51,11 @@ type Config struct {
 	BufferCount uint32
 	// BufferSize is the size of each provided buffer (default 4096).
 	BufferSize uint32
+	// WholeBuffers registers the provided buffers without incremental
+	// consumption, as on kernels before 6.12, where every receive takes a
+	// whole buffer (see Ring.Incremental); by default the ring asks for
+	// it and falls back to whole buffers when the kernel refuses.
+	WholeBuffers bool
 	// MaxIovecs is the most buffers one Sendmsg gathers (default 64).
 	MaxIovecs int
 	// DirectDescriptors is the size of the ring's direct descriptor table

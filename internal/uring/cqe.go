@@ -6,7 +6,9 @@ import "syscall"
 type CQE struct {
 	Token Token  // the token of the submission, operation included
 	Res   int32  // the result: bytes, a new fd, 0, or a negated errno
-	Flags uint32 // FlagMore, FlagBuffer, FlagSockNonempty and the buffer id
+	Flags uint32 // FlagMore, FlagBuffer, FlagSockNonempty, FlagBufMore and the buffer id
+
+	off uint32 // where the bytes start in the provided buffer (Ring.Bytes)
 }
 
 // More reports whether the request stays armed and will post more
@@ -14,7 +16,8 @@ type CQE struct {
 func (c CQE) More() bool { return c.Flags&FlagMore != 0 }
 
 // Buffer returns the id of the provided buffer that holds the bytes of a
-// receive completion, and whether there is one.
+// receive completion, and whether there is one. Ring.Bytes returns the
+// bytes themselves.
 func (c CQE) Buffer() (uint16, bool) {
 	return uint16(c.Flags >> cqeBufferShift), c.Flags&FlagBuffer != 0
 }

@@ -39,6 +39,9 @@ func (r *Ring) Reap(dst []CQE) int {
 			r.bufs.grow()
 		}
 		dst[n] = CQE{Token: tok, Res: c.res, Flags: c.flags}
+		if c.flags&FlagBuffer != 0 {
+			dst[n].off = r.bufs.take(uint16(c.flags>>cqeBufferShift), c.res, c.flags)
+		}
 		n++
 	}
 	storeRelease(r.cqHeadPtr, head)

@@ -35,7 +35,7 @@
 // # Ownership and threads
 //
 // One goroutine owns a Ring: it calls New, every preparation method, Submit,
-// SubmitAndWait, Reap, Buffer, Recycle and Close. In the single-issuer modes
+// SubmitAndWait, Reap, Bytes, Recycle and Close. In the single-issuer modes
 // (ModeDeferTaskrun, ModeSingleIssuer) the kernel accepts submissions only
 // from the thread that created the ring, so the owner must call
 // runtime.LockOSThread before New and stay locked until Close. Wake is the only
@@ -48,7 +48,18 @@
 // completion without FlagMore ends the request: the caller re-arms it if it
 // still wants it (after ENOBUFS, once buffers are recycled). A receive
 // completion with FlagBuffer names the provided buffer that holds its bytes;
-// the caller reads them with Buffer and hands the buffer back with Recycle.
+// the caller reads them with Bytes and gives them back with Recycle.
 // Completions of one multishot receive arrive in the order of the bytes on
 // the socket.
+//
+// # Provided buffers
+//
+// Where the kernel allows it (IOU_PBUF_RING_INC, Linux 6.12), receives
+// consume the provided buffers incrementally: a receive takes only the
+// bytes it fills, at the buffer's current offset, so several completions,
+// of one connection or many, name the same buffer, each at its own offset
+// (which Reap records in the CQE), and the buffer goes back to the kernel
+// once it is full and each of them is recycled. Elsewhere, or with
+// Config.WholeBuffers, each receive takes a whole buffer. Ring.Incremental
+// says which; the caller's code is the same for both.
 package uring

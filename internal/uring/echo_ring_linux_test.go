@@ -9,9 +9,9 @@ import (
 	"golang.org/x/sys/unix"
 )
 
-// span is a run of received bytes in a provided buffer.
+// span is the bytes of one receive completion, off of them sent.
 type span struct {
-	bid      uint16
+	recv     CQE
 	off, end int32
 }
 
@@ -103,15 +103,13 @@ func (s *echoServer) serveUring(lfd int, direct bool, ready chan<- error) error 
 			cn := &conns[slot]
 			if !cn.open || c.Token.Gen() != cn.gen&genMask {
 				// A completion for an earlier owner of the fd number.
-				if bid, ok := c.Buffer(); ok {
-					r.Recycle(bid)
-				}
+				r.Recycle(c)
 				continue
 			}
 			switch c.Token.Op() {
 			case OpRecv:
-				if bid, ok := c.Buffer(); ok {
-					cn.pending = append(cn.pending, span{bid: bid, end: c.Res})
+				if _, ok := c.Buffer(); ok {
+					cn.pending = append(cn.pending, span{recv: c, end: c.Res})
 					if !cn.dirty {
 						cn.dirty = true
 						dirty = append(dirty, fd)
@@ -141,7 +139,7 @@ func (s *echoServer) serveUring(lfd int, direct bool, ready chan<- error) error 
 					if sp.off < sp.end {
 						break
 					}
-					r.Recycle(sp.bid)
+					r.Recycle(sp.recv)
 					done++
 				}
 				// Shift down rather than reslice, so the slice keeps its
@@ -169,7 +167,7 @@ func (s *echoServer) serveUring(lfd int, direct bool, ready chan<- error) error 
 			}
 			iov = iov[:0]
 			for _, sp := range cn.inflight {
-				iov = append(iov, r.Buffer(sp.bid, int(sp.end))[sp.off:])
+				iov = append(iov, r.Bytes(sp.recv)[sp.off:])
 			}
 			tok := NewToken(fd, cn.gen)
 			if len(iov) == 1 {
@@ -219,11 +217,11 @@ func (s *echoServer) serveUring(lfd int, direct bool, ready chan<- error) error 
 // (which a benchmark never reaches).
 func (s *echoServer) closeConn(r *Ring, fd int, cn *uconn) {
 	for _, sp := range cn.pending {
-		r.Recycle(sp.bid)
+		r.Recycle(sp.recv)
 	}
 	if !cn.sending {
 		for _, sp := range cn.inflight {
-			r.Recycle(sp.bid)
+			r.Recycle(sp.recv)
 		}
 		cn.inflight = cn.inflight[:0]
 	}

@@ -37,19 +37,18 @@ func Example() {
 	client.Write([]byte("ping"))
 
 	var cqes [8]uring.CQE
-	var inFlight uint16 // the buffer the send reads from
+	var inFlight uring.CQE // the receive whose buffer the send reads from
 	for done := false; !done; {
 		r.SubmitAndWait(time.Second)
 		for _, c := range cqes[:r.Reap(cqes[:])] {
 			switch c.Token.Op() {
 			case uring.OpRecv:
-				bid, _ := c.Buffer()
-				msg := r.Buffer(bid, int(c.Res))
+				msg := r.Bytes(c)
 				fmt.Printf("received %q on fd-generation %d\n", msg, c.Token.Gen())
 				// Send from the provided buffer and recycle it when the
 				// send completes.
 				r.Send(fd, msg, uring.NewToken(fd, 1))
-				inFlight = bid
+				inFlight = c
 			case uring.OpSend:
 				fmt.Printf("sent %d bytes\n", c.Res)
 				r.Recycle(inFlight)

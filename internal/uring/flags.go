@@ -9,6 +9,10 @@ const (
 	FlagMore = 1 << 1
 	// FlagSockNonempty: the socket had more data after this receive.
 	FlagSockNonempty = 1 << 2
+	// FlagBufMore: the receive used only part of its provided buffer,
+	// which the kernel keeps for the next receives (a buffer ring with
+	// incremental consumption, Linux 6.12).
+	FlagBufMore = 1 << 4
 
 	cqeBufferShift = 16
 )

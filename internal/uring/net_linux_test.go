@@ -83,14 +83,14 @@ func recvAll(t *testing.T, r *Ring, fd int, want int, hold bool) (got []byte, bu
 	if err := r.RecvMultishot(fd, tok); err != nil {
 		t.Fatal(err)
 	}
-	var held []uint16
+	var held []CQE
 	reapUntil(t, r, func(c CQE) bool {
 		if c.Token != tok.with(OpRecv) {
 			t.Fatalf("unexpected completion %+v", c)
 		}
 		if errnoOf(c) == unix.ENOBUFS && !c.More() {
-			for _, bid := range held {
-				r.Recycle(bid)
+			for _, h := range held {
+				r.Recycle(h)
 			}
 			held = held[:0]
 			rearms++
@@ -99,26 +99,45 @@ func recvAll(t *testing.T, r *Ring, fd int, want int, hold bool) (got []byte, bu
 			}
 			return false
 		}
-		bid, ok := c.Buffer()
-		if c.Res <= 0 || !ok {
+		if _, ok := c.Buffer(); c.Res <= 0 || !ok {
 			t.Fatalf("receive completion %+v (%v): want bytes in a buffer", c, c.Err())
 		}
-		got = append(got, r.Buffer(bid, int(c.Res))...)
+		got = append(got, r.Bytes(c)...)
 		bufs++
 		if hold {
-			held = append(held, bid)
+			held = append(held, c)
 		} else {
-			r.Recycle(bid)
+			r.Recycle(c)
 		}
 		if !c.More() {
 			t.Fatalf("receive ended early: %+v", c)
 		}
 		return len(got) >= want
 	})
-	for _, bid := range held {
-		r.Recycle(bid)
+	for _, h := range held {
+		r.Recycle(h)
 	}
 	return got, bufs, rearms
+}
+
+// stream writes n patterned bytes into c from another goroutine while
+// recvAll receives them on fd, checks that they arrived intact and in
+// order, and returns recvAll's counts.
+func stream(t *testing.T, r *Ring, fd int, c net.Conn, n int, hold bool) (bufs, rearms int) {
+	t.Helper()
+	want := pattern(n)
+	var wg sync.WaitGroup
+	wg.Go(func() {
+		if _, err := c.Write(want); err != nil {
+			t.Errorf("client write: %v", err)
+		}
+	})
+	got, bufs, rearms := recvAll(t, r, fd, len(want), hold)
+	wg.Wait()
+	if !bytes.Equal(got, want) {
+		t.Fatalf("received %d bytes differ from the %d sent (first difference at %d)", len(got), len(want), firstDiff(got, want))
+	}
+	return bufs, rearms
 }
 
 // pattern returns n bytes that differ from any shifted copy of themselves
@@ -143,20 +162,10 @@ func TestRecvMultishotInOrder(t *testing.T) {
 			// hundreds of times.
 			r := newRing(t, Config{BufferCount: 8, BufferSize: 256})
 			fd, c := connPair(t, r)
-			want := pattern(1 << 20)
-			var wg sync.WaitGroup
-			wg.Go(func() {
-				if _, err := c.Write(want); err != nil {
-					t.Errorf("client write: %v", err)
-				}
-			})
-			got, bufs, rearms := recvAll(t, r, fd, len(want), hold)
-			wg.Wait()
-			if !bytes.Equal(got, want) {
-				t.Fatalf("received %d bytes differ from the %d sent (first difference at %d)", len(got), len(want), firstDiff(got, want))
-			}
-			if bufs < len(want)/256 {
-				t.Errorf("%d buffers for %d bytes of 256-byte buffers", bufs, len(want))
+			const size = 1 << 20
+			bufs, rearms := stream(t, r, fd, c, size, hold)
+			if bufs < size/256 {
+				t.Errorf("%d buffers for %d bytes of 256-byte buffers", bufs, size)
 			}
 			if hold && (rearms == 0 || r.Stats().NoBuffers == 0) {
 				t.Errorf("holding every buffer never ran out of them (rearms %d, stats %+v)", rearms, r.Stats())
@@ -185,9 +194,9 @@ func TestRecvEOF(t *testing.T) {
 	c.Close()
 	var got []byte
 	reapUntil(t, r, func(c CQE) bool {
-		if bid, ok := c.Buffer(); ok {
-			got = append(got, r.Buffer(bid, int(c.Res))...)
-			r.Recycle(bid)
+		if _, ok := c.Buffer(); ok {
+			got = append(got, r.Bytes(c)...)
+			r.Recycle(c)
 			return false
 		}
 		if c.Res != 0 || c.More() {

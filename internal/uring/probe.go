@@ -3,11 +3,13 @@ package uring
 import "fmt"
 
 // Probe is what the kernel said it offers when the ring was set up: the rung
-// of the setup ladder, the feature bits and the supported opcodes.
+// of the setup ladder, the feature bits, the supported opcodes and whether
+// the provided buffers are consumed incrementally.
 type Probe struct {
-	Mode     Mode
-	Features uint32
-	Opcodes  [4]uint64 // bit n set: opcode n supported
+	Mode        Mode
+	Features    uint32
+	Opcodes     [4]uint64 // bit n set: opcode n supported
+	Incremental bool      // see Ring.Incremental
 }
 
 // Supports reports whether the kernel supports opcode (enum io_uring_op).
@@ -23,5 +25,9 @@ func (p Probe) String() string {
 			n++
 		}
 	}
-	return fmt.Sprintf("mode %v, features %#x, %d opcodes", p.Mode, p.Features, n)
+	bufs := "whole"
+	if p.Incremental {
+		bufs = "incremental"
+	}
+	return fmt.Sprintf("mode %v, features %#x, %d opcodes, %s buffers", p.Mode, p.Features, n, bufs)
 }

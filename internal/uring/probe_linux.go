@@ -12,7 +12,7 @@ import (
 
 // Probe returns what the kernel offered when the ring was set up.
 func (r *Ring) Probe() Probe {
-	return Probe{Mode: r.mode, Features: r.features, Opcodes: r.opcodes}
+	return Probe{Mode: r.mode, Features: r.features, Opcodes: r.opcodes, Incremental: r.bufs.inc}
 }
 
 // probeOpcodes asks the kernel which opcodes it supports
@@ -108,10 +108,11 @@ func (r *Ring) selfTest() error {
 		return fail(fmt.Sprintf("unexpected completion res %d flags %#x", first.res, first.flags), nil)
 	}
 	bid := uint16(first.flags >> cqeBufferShift)
-	if b := r.bufs.bytes(bid, 1); b[0] != 'x' {
+	off := r.bufs.take(bid, first.res, first.flags)
+	if b := r.bufs.bytes(bid, off, 1); b[0] != 'x' {
 		return fail("wrong byte in provided buffer", nil)
 	}
-	r.bufs.recycle(bid)
+	r.bufs.giveBack(bid)
 	if !ended() {
 		return fail("receive not cancelled", nil)
 	}

@@ -254,7 +254,7 @@ func (r *Ring) init() error {
 		return &UnavailableError{Reason: ReasonResources, Detail: "mmap scratch", Err: err}
 	}
 	r.wakeCount = (*uint64)(unsafe.Pointer(&r.scratch[0]))
-	if err := r.bufs.setup(r.fd, r.cfg.BufferCount, r.cfg.BufferSize); err != nil {
+	if err := r.bufs.setup(r.fd, r.cfg.BufferCount, r.cfg.BufferSize, r.cfg.WholeBuffers); err != nil {
 		return err
 	}
 	if err := r.selfTest(); err != nil {
@@ -372,6 +372,7 @@ func (r *Ring) sysEnter(minComplete uint32, timed bool, timeout time.Duration) e
 	if r.bufs.shown != r.bufs.tail {
 		r.bufs.publish()
 	}
+	r.bufs.grown = false
 	atomic.StoreUint32(r.sqTailPtr, r.sqTail)
 	toSubmit := r.pending()
 	// The timespec sits in the same object as the argument that points to

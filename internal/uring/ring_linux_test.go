@@ -4,6 +4,7 @@ package uring
 
 import (
 	"errors"
+	"fmt"
 	"runtime"
 	"testing"
 	"time"
@@ -73,6 +74,26 @@ func TestNewProbe(t *testing.T) {
 	if p.Supports(255) {
 		t.Errorf("probe says opcode 255 is supported")
 	}
+	if want := kernelAtLeast(t, 6, 12); p.Incremental != want {
+		t.Errorf("incremental buffers %v, want %v on this kernel", p.Incremental, want)
+	}
+	if whole := newRing(t, Config{WholeBuffers: true}); whole.Incremental() {
+		t.Errorf("a ring with Config.WholeBuffers consumes buffers incrementally")
+	}
+}
+
+// kernelAtLeast reports whether the running kernel is major.minor or later.
+func kernelAtLeast(t *testing.T, major, minor int) bool {
+	t.Helper()
+	var u unix.Utsname
+	if err := unix.Uname(&u); err != nil {
+		t.Fatal(err)
+	}
+	var ma, mi int
+	if _, err := fmt.Sscanf(unix.ByteSliceToString(u.Release[:]), "%d.%d", &ma, &mi); err != nil {
+		t.Fatalf("kernel release %q: %v", u.Release[:], err)
+	}
+	return ma > major || ma == major && mi >= minor
 }
 
 // TestLadder sets a ring up on every rung and runs a round trip on each, so

@@ -54,7 +54,7 @@ type budgetCase struct {
 // connection from starving the others of the loop. On io_uring only the
 // bytes are checked: how much one tick takes is bounded by the provided
 // buffers the ring offers, a window that starts small (16 KiB) and grows
-// when it runs out (docs/adr/0020-ringmem-incremental-buffers.md).
+// when it runs out (docs/adr/0020-incremental-receive-buffers.md).
 func TestReadBudget(t *testing.T) {
 	const size = 64 << 10
 	pre := make([]byte, size)

@@ -29,11 +29,7 @@ func waitWaiting(t *testing.T, l *Loop) {
 func TestStatsExactWhenIdle(t *testing.T) {
 	forEachIO(t, func(t *testing.T, mode IOMode) {
 		const msg = "exact once idle"
-		h := &fnHandler{data: func(c *Conn) {
-			b := c.Peek(-1)
-			_, _ = c.Write(b)
-			c.Discard(len(b))
-		}}
+		h := &fnHandler{data: echoAll}
 		l := runLoop(t, Config{Handler: h, IO: mode, StatsInterval: time.Hour})
 		peer := adoptPair(t, l)
 		if _, err := peer.Write([]byte(msg)); err != nil {
@@ -73,11 +69,7 @@ func TestStatsExactWhenIdle(t *testing.T) {
 // never asks, shows it.
 func TestStatsConnEventsEachTick(t *testing.T) {
 	forEachIO(t, func(t *testing.T, mode IOMode) {
-		h := &fnHandler{data: func(c *Conn) {
-			b := c.Peek(-1)
-			_, _ = c.Write(b)
-			c.Discard(len(b))
-		}}
+		h := &fnHandler{data: echoAll}
 		l := runLoop(t, Config{Handler: h, IO: mode, StatsInterval: time.Hour})
 		peer := adoptPair(t, l)
 		// Two exchanges: the second is served by a later tick than the
@@ -142,6 +134,13 @@ func TestStatsPublishedWhileBusy(t *testing.T) {
 	}
 }
 
+// echoAll writes back all the input c holds.
+func echoAll(c *Conn) {
+	b := c.Peek(-1)
+	_, _ = c.Write(b)
+	c.Discard(len(b))
+}
+
 // count returns how many durations h counted.
 func count(h HistogramSnapshot) uint64 {
 	var n uint64
@@ -157,11 +156,7 @@ func count(h HistogramSnapshot) uint64 {
 // function returned, the bytes of an echo the peer had already received.
 func TestStatsBeforeTasks(t *testing.T) {
 	const msg = "published before the task"
-	h := &fnHandler{data: func(c *Conn) {
-		b := c.Peek(-1)
-		_, _ = c.Write(b)
-		c.Discard(len(b))
-	}}
+	h := &fnHandler{data: echoAll}
 	var l *Loop
 	var again func()
 	again = func() { l.Schedule(0, again) }

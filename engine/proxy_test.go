@@ -12,7 +12,12 @@ import (
 // pairProxy is an L4 proxy written on the public hooks: it dials the
 // backend on the client's own loop (DialAsync from OnOpen), pauses a side
 // whose bytes the other cannot take (WriteHigh) until OnDrained, and passes
-// each FIN on (OnPeerClose, CloseWrite).
+// each FIN on (OnPeerClose, CloseWrite). Each side's owed bytes are what
+// the other side read, so neither pauses its own reading for them
+// (SetOwedPausesRead(false), docs/adr/0015-proxy-independent-directions.md):
+// with that pause on, a backend that echoes deadlocks the pair once the
+// proxy owes it more than WriteHigh, since the echo stops reading while
+// the proxy is not reading its replies.
 type pairProxy struct {
 	engine.BaseHandler
 	e       *engine.Engine
@@ -26,6 +31,7 @@ type proxySide struct{ other *engine.Conn }
 func (p *pairProxy) OnStart(e *engine.Engine) { p.e = e }
 
 func (p *pairProxy) OnOpen(c *engine.Conn) {
+	c.SetOwedPausesRead(false)
 	if c.Dialed() {
 		// The backend side: its Context names the client.
 		client := c.Context().(*proxySide).other

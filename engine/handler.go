@@ -73,6 +73,13 @@ type PeerCloser interface {
 // Drainer is an optional interface of a Handler: OnDrained is called when
 // a connection's owed bytes fall under Config.WriteLow after having been
 // above it.
+//
+// A handler that pauses one connection until another drains (a proxy
+// pausing the side whose bytes the other cannot take) should also call
+// SetOwedPausesRead(false) on both: otherwise a side that owes more than
+// Config.WriteHigh also stops reading its own peer, and a peer that
+// answers what it receives (an echo, a server pipelining replies) stops
+// reading in turn, so neither side ever drains.
 type Drainer interface {
 	OnDrained(c *Conn)
 }

@@ -64,10 +64,7 @@ func (s *goroutineServer) addRelay(p *relayPair) {
 	defer s.mu.Unlock()
 	s.relays[p] = struct{}{}
 	if s.draining.Load() {
-		p.mu.Lock()
-		p.counted = true
-		p.watch(s.cfg.drainGrace)
-		p.mu.Unlock()
+		p.startDrain(s.cfg.drainGrace)
 	}
 }
 
@@ -86,16 +83,17 @@ func (s *goroutineServer) removeRelay(p *relayPair) {
 // drainRelays starts the drain of every relay; s.mu is held.
 func (s *goroutineServer) drainRelays() {
 	for p := range s.relays {
-		p.mu.Lock()
-		p.counted = true
-		p.watch(s.cfg.drainGrace)
-		p.mu.Unlock()
+		p.startDrain(s.cfg.drainGrace)
 		wake(p.client, p.up) // out of io.Copy, into the counted copy
 	}
 }
 
-// watch starts the quiet check; p.mu is held.
-func (p *relayPair) watch(grace time.Duration) {
+// startDrain makes p's directions count what they move and starts the
+// quiet check.
+func (p *relayPair) startDrain(grace time.Duration) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.counted = true
 	p.last = time.Now()
 	p.timer = time.AfterFunc(grace, func() { p.closeWhenQuiet(grace) })
 }

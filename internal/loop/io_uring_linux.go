@@ -360,8 +360,10 @@ func (l *Loop) ringReceived(c *Conn, run []uring.CQE) {
 		c.flags &^= flagRecvArmed | flagRecvCancel
 	}
 	if e.Res > 0 {
-		data := l.ring.r.Bytes(e)
-		if len(run) > 1 {
+		var data []byte
+		if len(run) == 1 {
+			data = l.ring.r.Bytes(e)
+		} else {
 			data = l.ring.r.Join(run, l.rbuf)
 		}
 		l.st.BytesIn += uint64(len(data))

@@ -74,8 +74,9 @@ func (l *Loop) tick() {
 	l.tickEnd = end
 	// 6. Publish the tallies once StatsInterval has passed since the
 	// last time, or at once when connections came or went or a callback
-	// panicked (connEvents); a tick that did nothing changed none.
-	if worked || fired {
+	// panicked (connEvents); a tick that did nothing changed none (step 4
+	// marked events and timers; tasks may have worked since).
+	if worked {
 		l.pubDirty = true
 	}
 	if l.pubDirty && (time.Duration(end-l.pubAt) >= l.cfg.StatsInterval || l.connEvents() != l.pubConns) {

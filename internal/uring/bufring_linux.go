@@ -291,10 +291,11 @@ func (r *Ring) Join(es []CQE, scratch []byte) []byte {
 	}
 	out := scratch[:0]
 	for _, e := range es {
-		if len(out)+len(r.Bytes(e)) > cap(scratch) {
+		piece := r.Bytes(e)
+		if len(out)+len(piece) > cap(scratch) {
 			panic("uring: Join's scratch cannot hold the completions' bytes")
 		}
-		out = append(out, r.Bytes(e)...)
+		out = append(out, piece...)
 	}
 	return out
 }

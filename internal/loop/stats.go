@@ -215,20 +215,26 @@ func (l *Loop) unpaused(c *Conn) {
 // on demand. The handshake, with both sides' atomics sequentially
 // consistent:
 //
-//	loop, before a poll that may block   Stats, another goroutine
-//	  with tallies unpublished:
-//	  waiting = true                       want = true
-//	  if want: answer, waiting = false     if waiting: wake the loop and
-//	poll                                     wait for an answer (or exit)
-//	after the poll, if it set waiting:
-//	  waiting = false
-//	  if want: answer
+//	loop, around a poll that may block   Stats, another goroutine
+//	  if want: answer                      if !waiting: return
+//	  if tallies unpublished:              under mu: want = true and
+//	    waiting = true                       take the channel to wait on
+//	    if want: answer, waiting = false   if !waiting: return
+//	poll                                   wake the loop; wait for the
+//	  waiting = false (if set)               channel's close (or the
+//	  if want: answer                        loop's exit)
 //
-// Whichever side stores second sees the other's store, so a loop that
-// waits with unpublished tallies is either woken to publish or has
-// published before it polled. An answer (want = false, publish, close
-// the channel the readers wait on) runs only between the poll and the
-// handling of its events, when the tallies are those of the waiting loop.
+// A reader waits only if it saw waiting after its want was stored, so
+// the loop was then between the mark and the poll's end, and checks want
+// after the poll, which the reader's wake ends. An answer publishes, then
+// clears want and closes the channel in one critical section, so want is
+// set exactly while some reader's channel is open: no reader's request is
+// cleared by an answer that does not release it. (The first version
+// cleared want before publishing and closed the channel after; a reader
+// storing want between the two waited on a fresh channel with want
+// cleared, until the loop stopped.) Answers run only before a poll or
+// between a poll and the handling of its events, when the tallies are
+// those of the waiting loop, and never wait for a callback.
 type published struct {
 	id             int
 	counters       [numCounters]atomic.Uint64
@@ -237,9 +243,9 @@ type published struct {
 
 	waiting atomic.Bool // the loop may be blocked in its poll with tallies unpublished
 	want    atomic.Bool // a reader asks the waiting loop to publish
-	mu      sync.Mutex  // guards answered
+	mu      sync.Mutex  // guards answered, and the changes of want
 	// answered is closed by the next answer; readers that asked wait on
-	// it. nil when nobody waits.
+	// it. nil when nobody waits; non-nil exactly while want is set.
 	answered chan struct{}
 }
 
@@ -289,14 +295,18 @@ type Stats struct {
 	CallbackTime HistogramSnapshot // timed handler callbacks (open, data, tick)
 }
 
-// beforePoll runs before a poll that may block: with tallies unpublished,
-// it marks the loop waiting, or answers a reader that already asked. It
-// reports whether the mark is set, for afterPoll.
+// beforePoll runs before a poll that may block: it answers a reader that
+// already asked, then, with tallies unpublished, marks the loop waiting
+// and answers a reader that asked meanwhile. It reports whether the mark
+// is set, for afterPoll.
 func (l *Loop) beforePoll() bool {
+	p := &l.stats
+	if p.want.Load() {
+		l.answer()
+	}
 	if !l.pubDirty {
 		return false
 	}
-	p := &l.stats
 	p.waiting.Store(true)
 	if p.want.Load() {
 		l.answer()
@@ -306,11 +316,14 @@ func (l *Loop) beforePoll() bool {
 	return true
 }
 
-// afterPoll clears the mark of beforePoll and answers a reader that asked
-// while the loop waited, before the poll's events change anything.
-func (l *Loop) afterPoll() {
+// afterPoll runs after every poll that was allowed to block: it clears
+// beforePoll's mark, if set, and answers a reader that asked while the
+// loop waited, before the poll's events change anything.
+func (l *Loop) afterPoll(marked bool) {
 	p := &l.stats
-	p.waiting.Store(false)
+	if marked {
+		p.waiting.Store(false)
+	}
 	if p.want.Load() {
 		l.answer()
 	}
@@ -318,10 +331,10 @@ func (l *Loop) afterPoll() {
 
 // answer publishes for the readers that asked and lets them go on.
 func (l *Loop) answer() {
-	p := &l.stats
-	p.want.Store(false)
 	l.publish()
+	p := &l.stats
 	p.mu.Lock()
+	p.want.Store(false)
 	if p.answered != nil {
 		close(p.answered)
 		p.answered = nil
@@ -340,12 +353,12 @@ func (l *Loop) fresh() {
 	if !p.waiting.Load() {
 		return
 	}
-	p.want.Store(true)
 	p.mu.Lock()
 	if p.answered == nil {
 		p.answered = make(chan struct{})
 	}
 	ch := p.answered
+	p.want.Store(true)
 	p.mu.Unlock()
 	if !p.waiting.Load() {
 		return // the loop woke by itself, and is busy

@@ -2,6 +2,8 @@ package loop
 
 import (
 	"io"
+	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 )
@@ -180,4 +182,69 @@ func TestStatsBeforeTasks(t *testing.T) {
 	if s := l.Stats(); s.BytesIn != uint64(len(msg)) || s.BytesOut != uint64(len(msg)) {
 		t.Errorf("Stats after a posted function: BytesIn %d, BytesOut %d; want %d each", s.BytesIn, s.BytesOut, len(msg))
 	}
+}
+
+// TestStatsConcurrentReaders calls Stats from several goroutines at once
+// while a peer's echoes take the loop from waiting to busy and back, and
+// fails if any call does not return: every reader that waits for the loop
+// to publish must be answered. A reader whose request an answer to an
+// earlier one cleared once waited until the loop stopped (make test's
+// admin suite hung on it for its whole 15 minutes).
+func TestStatsConcurrentReaders(t *testing.T) {
+	forEachIO(t, func(t *testing.T, mode IOMode) {
+		h := &fnHandler{data: echoAll}
+		l := runLoop(t, Config{Handler: h, IO: mode, StatsInterval: time.Hour})
+		peer := adoptPair(t, l)
+		const readers, echoes = 4, 1000
+		var calls atomic.Int64
+		echoed := make(chan error, 1)
+		// Each echo leaves the loop waiting with unpublished tallies, so
+		// the next Stats wakes it.
+		go func() {
+			buf := make([]byte, 1)
+			for range echoes {
+				if _, err := peer.Write(buf); err != nil {
+					echoed <- err
+					return
+				}
+				if _, err := io.ReadFull(peer, buf); err != nil {
+					echoed <- err
+					return
+				}
+			}
+			echoed <- nil
+		}()
+		stop := make(chan struct{})
+		var wg sync.WaitGroup
+		for range readers {
+			wg.Go(func() {
+				for {
+					select {
+					case <-stop:
+						return
+					default:
+					}
+					l.Stats()
+					calls.Add(1)
+				}
+			})
+		}
+		returned := make(chan struct{})
+		go func() { wg.Wait(); close(returned) }()
+		select {
+		case err := <-echoed:
+			close(stop)
+			if err != nil {
+				t.Fatalf("echo: %v", err)
+			}
+		case <-time.After(60 * time.Second):
+			close(stop)
+			t.Fatalf("%d echoes did not finish in 60s", echoes)
+		}
+		select {
+		case <-returned:
+		case <-time.After(5 * time.Second):
+			t.Fatalf("a Stats call did not return within 5s of the echoes' end (%d calls returned)", calls.Load())
+		}
+	})
 }

@@ -30,8 +30,8 @@ func (l *Loop) tick() {
 		l.st.Polls++
 		l.pubDirty = true
 	}
-	if marked {
-		l.afterPoll()
+	if timeout != 0 {
+		l.afterPoll(marked)
 	}
 	if err != nil {
 		l.log.Error("poll failed; stopping the loop", "err", err)

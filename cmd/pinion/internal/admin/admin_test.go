@@ -21,7 +21,11 @@ func startTest(t *testing.T, cfg Config) *Server {
 	if err != nil {
 		t.Fatalf("Start: %v", err)
 	}
-	t.Cleanup(func() { _ = s.Close(context.Background()) })
+	t.Cleanup(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		defer cancel()
+		_ = s.Close(ctx)
+	})
 	return s
 }
 
@@ -107,10 +111,11 @@ func TestLoopbackUnlessNamed(t *testing.T) {
 // client is not served until it closes.
 func TestConnectionCap(t *testing.T) {
 	s := startTest(t, Config{MaxConns: 1})
-	hog, err := net.Dial("tcp", s.Addr())
+	hog, err := net.DialTimeout("tcp", s.Addr(), 5*time.Second)
 	if err != nil {
 		t.Fatal(err)
 	}
+	_ = hog.SetDeadline(time.Now().Add(10 * time.Second))
 	// The server accepted hog when one request on it is answered.
 	fmt.Fprintf(hog, "GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n")
 	buf := make([]byte, 12)

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"time"
 
 	"github.com/pinion-net/pinion/cmd/pinion/internal/admin"
 )
@@ -17,8 +18,9 @@ func ExampleStart() {
 		return
 	}
 	defer s.Close(context.Background())
+	client := &http.Client{Timeout: 10 * time.Second}
 	show := func() {
-		r, err := http.Get("http://" + s.Addr() + "/readyz")
+		r, err := client.Get("http://" + s.Addr() + "/readyz")
 		if err != nil {
 			fmt.Println(err)
 			return

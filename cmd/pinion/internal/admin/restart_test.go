@@ -7,12 +7,14 @@ import (
 	"io"
 	"net/http"
 	"testing"
+	"time"
 )
 
 // TestRestartRoute: POST /restart answers what Config.Restart says: 200
 // with its line, 409 while a restart runs, 500 with the reason on
 // failure; no route without Restart, and no GET.
 func TestRestartRoute(t *testing.T) {
+	client := &http.Client{Timeout: 10 * time.Second}
 	for _, tc := range []struct {
 		name       string
 		msg        string
@@ -26,7 +28,7 @@ func TestRestartRoute(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			s := startTest(t, Config{Addr: "127.0.0.1:0", Restart: func(context.Context) (string, error) { return tc.msg, tc.err }})
-			r, err := http.Post("http://"+s.Addr()+"/restart", "", nil)
+			r, err := client.Post("http://"+s.Addr()+"/restart", "", nil)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -41,7 +43,7 @@ func TestRestartRoute(t *testing.T) {
 		})
 	}
 	s := startTest(t, Config{Addr: "127.0.0.1:0"})
-	r, err := http.Post("http://"+s.Addr()+"/restart", "", nil)
+	r, err := client.Post("http://"+s.Addr()+"/restart", "", nil)
 	if err != nil {
 		t.Fatal(err)
 	}

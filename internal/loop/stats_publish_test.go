@@ -214,16 +214,11 @@ func TestStatsConcurrentReaders(t *testing.T) {
 			}
 			echoed <- nil
 		}()
-		stop := make(chan struct{})
+		var stop atomic.Bool
 		var wg sync.WaitGroup
 		for range readers {
 			wg.Go(func() {
-				for {
-					select {
-					case <-stop:
-						return
-					default:
-					}
+				for !stop.Load() {
 					l.Stats()
 					calls.Add(1)
 				}
@@ -233,12 +228,12 @@ func TestStatsConcurrentReaders(t *testing.T) {
 		go func() { wg.Wait(); close(returned) }()
 		select {
 		case err := <-echoed:
-			close(stop)
+			stop.Store(true)
 			if err != nil {
 				t.Fatalf("echo: %v", err)
 			}
 		case <-time.After(60 * time.Second):
-			close(stop)
+			stop.Store(true)
 			t.Fatalf("%d echoes did not finish in 60s", echoes)
 		}
 		select {

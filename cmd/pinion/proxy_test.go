@@ -10,7 +10,6 @@ import (
 	"runtime"
 	"strings"
 	"sync/atomic"
-	"syscall"
 	"testing"
 	"time"
 
@@ -170,37 +169,9 @@ func TestProxyConnectTimeout(t *testing.T) {
 	})
 }
 
-// fullListener returns the address of a listening socket with a backlog of
-// 0 whose queue has been filled, so that further connects hang.
-func fullListener(t *testing.T) string {
-	t.Helper()
-	fd, err := syscall.Socket(syscall.AF_INET, syscall.SOCK_STREAM, 0)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { syscall.Close(fd) })
-	if err := syscall.Bind(fd, &syscall.SockaddrInet4{Addr: [4]byte{127, 0, 0, 1}}); err != nil {
-		t.Fatal(err)
-	}
-	if err := syscall.Listen(fd, 0); err != nil {
-		t.Fatal(err)
-	}
-	sa, err := syscall.Getsockname(fd)
-	if err != nil {
-		t.Fatal(err)
-	}
-	addr := fmt.Sprintf("127.0.0.1:%d", sa.(*syscall.SockaddrInet4).Port)
-	for i := 0; ; i++ {
-		c, err := net.DialTimeout("tcp", addr, 200*time.Millisecond)
-		if err != nil {
-			return addr // the queue is full
-		}
-		t.Cleanup(func() { c.Close() })
-		if i == 16 {
-			t.Skip("the kernel kept accepting connects to a full queue")
-		}
-	}
-}
+// fullListener returns the address of a listening socket whose accept
+// queue is full, so that further connects hang (startFullUpstream).
+func fullListener(t *testing.T) string { return startFullUpstream(t).ln.Addr().String() }
 
 // assertClosedWithin connects to addr and expects the connection to be
 // closed (EOF or reset) within d.

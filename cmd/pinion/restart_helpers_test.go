@@ -38,7 +38,7 @@ var (
 	restartReadyRe  = regexp.MustCompile(`msg="hot restart: new process ready; draining" pid=(\d+) new_pid=(\d+) took=(\S+)`)
 	restartFailedRe = regexp.MustCompile(`msg="hot restart failed; still serving" pid=(\d+) err=(.*)`)
 	restartBusyRe   = regexp.MustCompile(`hot restart already in progress`)
-	drainedRe       = regexp.MustCompile(`msg=drained pid=(\d+) took=(\S+) err=(\S+)`)
+	drainedRe       = regexp.MustCompile(`msg=drained pid=(\d+) took=(\S+) err=("[^"]*"|\S+)`)
 )
 
 // startTree runs bin serve with args and waits for its listening line,

@@ -76,10 +76,11 @@ type PeerCloser interface {
 //
 // A handler that pauses one connection until another drains (a proxy
 // pausing the side whose bytes the other cannot take) should also call
-// SetOwedPausesRead(false) on both: otherwise a side that owes more than
-// Config.WriteHigh also stops reading its own peer, and a peer that
-// answers what it receives (an echo, a server pipelining replies) stops
-// reading in turn, so neither side ever drains.
+// SetOwedPausesRead(false) on the accepted side (a dialed side has it off
+// already): otherwise a side that owes more than Config.WriteHigh also
+// stops reading its own peer, and a client that sends all before it reads
+// (or a peer that answers what it receives) waits on the proxy, so
+// neither side ever drains.
 type Drainer interface {
 	OnDrained(c *Conn)
 }

@@ -14,10 +14,11 @@ import (
 // whose bytes the other cannot take (WriteHigh) until OnDrained, and passes
 // each FIN on (OnPeerClose, CloseWrite). Each side's owed bytes are what
 // the other side read, so neither pauses its own reading for them
-// (SetOwedPausesRead(false), docs/adr/0015-proxy-independent-directions.md):
-// with that pause on, a backend that echoes deadlocks the pair once the
-// proxy owes it more than WriteHigh, since the echo stops reading while
-// the proxy is not reading its replies.
+// (SetOwedPausesRead(false), docs/adr/0015-proxy-independent-directions.md;
+// the dialed side has it off by default): with that pause on the backend
+// side, a backend that echoes deadlocks the pair once the proxy owes it
+// more than WriteHigh, since the echo stops reading while the proxy is not
+// reading its replies.
 type pairProxy struct {
 	engine.BaseHandler
 	e       *engine.Engine

@@ -51,12 +51,17 @@ func (c *Conn) SetAbandonOnFIN(on bool) {
 }
 
 // SetOwedPausesRead says whether owing more than Config.WriteHigh stops
-// reading c until the owed bytes fall to Config.WriteLow: true by default,
-// for a connection whose output answers its input. A handler whose output
-// on c comes from elsewhere, a proxy writing what the other side of a pair
-// read, turns it off: the two directions then move independently, as over
-// a direct connection, and the handler paces the producer itself
-// (Saturated, then OnDrained). Loop-only.
+// reading c until the owed bytes fall to Config.WriteLow. It is on by
+// default for an accepted connection, whose output answers its input: a
+// peer that sends without reading the answers is not read either. It is
+// off by default for a dialed one, a client, whose output is its own:
+// pausing its reads would stop it taking the replies of a server that
+// itself stops reading while its replies are not taken, and the pair
+// would deadlock. A handler whose output on an accepted c comes from
+// elsewhere, a proxy writing what the other side of a pair read, turns it
+// off: the two directions then move independently, as over a direct
+// connection, and the handler paces the producer itself (Saturated, then
+// OnDrained). Loop-only.
 func (c *Conn) SetOwedPausesRead(on bool) {
 	if on {
 		c.flags &^= flagReadOwing // from the next flush on (settle)

@@ -41,7 +41,10 @@ func (l *Loop) dial(addr string, ctx any, done func(error)) (*Conn, error) {
 		return nil, err
 	}
 	c.ctx = ctx
-	c.flags |= flagDialed
+	// A dialed connection is a client: its output is its own, not an
+	// answer to its input, so owing its peer does not stop it reading
+	// (SetOwedPausesRead).
+	c.flags |= flagDialed | flagReadOwing
 	l.st.Dialed++
 	x := c.extra()
 	x.dialDone = done

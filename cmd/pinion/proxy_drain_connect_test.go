@@ -123,7 +123,14 @@ func TestProxyDrainDuringConnect(t *testing.T) {
 	const grace = 200 * time.Millisecond
 	forEachProxyBackend(t, func(t *testing.T, model, ioMode string) {
 		u := startFullUpstream(t)
-		srv := startServer(t, model, drainProxy(ioMode, u.ln.Addr().String(), grace, 20*time.Second))
+		proxy := drainProxy(ioMode, u.ln.Addr().String(), grace, 20*time.Second)
+		srv := startServer(t, model, func(c *serveConfig) {
+			proxy(c)
+			// The SYN is sent again 1 s, 3 s and 7 s after the first: a
+			// slow test that opens the queue after the first still
+			// connects before the timeout.
+			c.connectTimeout = 15 * time.Second
+		})
 		c, err := net.DialTimeout("tcp", srv.addr(), 5*time.Second)
 		if err != nil {
 			t.Fatal(err)
@@ -146,8 +153,11 @@ func TestProxyDrainDuringConnect(t *testing.T) {
 		if !u.connecting() {
 			t.Fatal("the upstream connect ended before the queue was opened")
 		}
+		opened := time.Since(start)
 		u.open(t)
 		up := u.accept(t)
+		t.Logf("%s: queue opened %v into the drain, upstream connected at %v", t.Name(),
+			opened.Round(time.Millisecond), time.Since(start).Round(time.Millisecond))
 		got := make([]byte, 4)
 		if _, err := io.ReadFull(up, got); err != nil || string(got) != "ping" {
 			t.Fatalf("upstream read %q, %v; want the client's ping, held while connecting", got, err)

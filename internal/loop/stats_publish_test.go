@@ -195,7 +195,7 @@ func TestStatsConcurrentReaders(t *testing.T) {
 		h := &fnHandler{data: echoAll}
 		l := runLoop(t, Config{Handler: h, IO: mode, StatsInterval: time.Hour})
 		peer := adoptPair(t, l)
-		const readers, echoes = 4, 1000
+		const readers, echoes = 4, 500
 		var calls atomic.Int64
 		echoed := make(chan error, 1)
 		// Each echo leaves the loop waiting with unpublished tallies, so

@@ -146,7 +146,7 @@ func (l *Loop) runTask(t *task) {
 	case taskStopAccepting:
 		l.closeListeners()
 		if t.fn != nil {
-			t.fn()
+			l.whenListenersClosed(t.fn)
 		}
 	case taskQuiesce:
 		l.quiesce(t.fn)
@@ -273,8 +273,10 @@ func (l *Loop) Drain() error { return l.post(task{kind: taskDrain}) }
 func (l *Loop) Abort() error { return l.post(task{kind: taskAbortAll}) }
 
 // StopAccepting asks the loop to close its listeners; done (if not nil)
-// runs on the loop afterwards, or at once if the loop has stopped. Safe
-// from any goroutine.
+// runs on the loop once they have stopped listening, so that a connect
+// made after it is refused (with io_uring, when the ring's close has
+// completed), or at once if the loop has stopped. Safe from any
+// goroutine.
 func (l *Loop) StopAccepting(done func()) {
 	if err := l.post(task{kind: taskStopAccepting, fn: done}); err != nil && done != nil {
 		done()

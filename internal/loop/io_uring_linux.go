@@ -44,7 +44,14 @@ type ringIO struct {
 	parked  []parkedOut // outbound chains of closed connections with a send in flight
 	closing []bool      // by fd: a close queued through the ring has not completed
 	ncloses int         // how many are true in closing
-	last    int         // completions the last tick reaped
+
+	// lnClosing holds the listening fds whose close through the ring has
+	// not completed: until it has, the socket still takes connections
+	// into its queue (the ring's accept holds the file), which its close
+	// then resets. afterLn runs once none is left (whenListenersClosed).
+	lnClosing []int
+	afterLn   []func()
+	last      int // completions the last tick reaped
 
 	// releaseAfter is how long the loop waits idle, after receives,
 	// before it gives the receive buffers' pages back
@@ -122,7 +129,9 @@ func (l *Loop) stopIO() {
 			_ = sysClose(fd)
 		}
 	}
-	rio.parked = nil // the ring is gone: nothing reads these any more
+	rio.lnClosing = nil
+	rio.runAfterListeners() // their fds are closed now
+	rio.parked = nil        // the ring is gone: nothing reads these any more
 	l.ring = nil
 }
 
@@ -605,6 +614,9 @@ func (rio *ringIO) closed(fd int) {
 		rio.closing[fd] = false
 		rio.ncloses--
 	}
+	if len(rio.lnClosing) > 0 {
+		rio.listenerClosed(fd)
+	}
 }
 
 // park keeps the bytes of c's send in flight until its completion.
@@ -688,6 +700,41 @@ func (l *Loop) ringCloseListeners() {
 			continue
 		}
 		rio.queued(ln.fd)
+		rio.lnClosing = append(rio.lnClosing, ln.fd)
 	}
 	l.listeners = nil
+}
+
+// whenListenersClosed runs fn once the listening sockets this loop closed
+// have stopped listening: at once with epoll, whose close(2) does that,
+// and where no close through the ring is pending; else when the last one
+// completes (or the ring is torn down).
+func (l *Loop) whenListenersClosed(fn func()) {
+	if rio := l.ring; rio != nil && len(rio.lnClosing) > 0 {
+		rio.afterLn = append(rio.afterLn, fn)
+		return
+	}
+	fn()
+}
+
+// listenerClosed notes the completed close of fd if it is a listener's,
+// and runs what waited for the last one.
+func (rio *ringIO) listenerClosed(fd int) {
+	for i, f := range rio.lnClosing {
+		if f == fd {
+			rio.lnClosing = append(rio.lnClosing[:i], rio.lnClosing[i+1:]...)
+			if len(rio.lnClosing) == 0 {
+				rio.runAfterListeners()
+			}
+			return
+		}
+	}
+}
+
+func (rio *ringIO) runAfterListeners() {
+	fns := rio.afterLn
+	rio.afterLn = nil
+	for _, fn := range fns {
+		fn()
+	}
 }

@@ -33,3 +33,4 @@ func (l *Loop) ringArm(*Conn) error                 { return nil }
 func (l *Loop) ringStopAccept(*listener)            {}
 func (l *Loop) ringArmAccept(*listener)             {}
 func (l *Loop) ringCloseListeners()                 {}
+func (l *Loop) whenListenersClosed(fn func())       { fn() }

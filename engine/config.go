@@ -206,8 +206,13 @@ type Config struct {
 
 // MinRingReleaseAfter is the shortest Config.RingReleaseAfter (1ms): a
 // shorter one would give the receive buffers' pages back, and fault them
-// in again, at every pause in the traffic.
-const MinRingReleaseAfter = loop.MinRingReleaseAfter
+// in again, at every pause in the traffic. DefaultRingReleaseAfter
+// (100ms) and DefaultMaxFreeIOs (1,024) are what zero fields take.
+const (
+	MinRingReleaseAfter     = loop.MinRingReleaseAfter
+	DefaultRingReleaseAfter = loop.DefaultRingReleaseAfter
+	DefaultMaxFreeIOs       = loop.DefaultMaxFreeIOs
+)
 
 func (c Config) withDefaults() (Config, error) {
 	if c.Loops <= 0 {

@@ -20,6 +20,7 @@ type streamClient struct {
 	pat     pattern
 	size    int64
 	sent    int64
+	finned  bool // the FIN is sent
 	checked int64
 	err     error
 	done    chan error
@@ -36,8 +37,8 @@ func (s *streamClient) fill(c *engine.Conn) {
 		_, _ = c.Write(s.pat.at(s.sent, n))
 		s.sent += int64(n)
 	}
-	if s.sent == s.size {
-		s.sent++ // the FIN, once
+	if s.sent == s.size && !s.finned {
+		s.finned = true
 		_ = c.CloseWrite()
 	}
 }

@@ -1,8 +1,6 @@
 package main
 
 import (
-	"bufio"
-	"fmt"
 	"io"
 	"net"
 	"os"
@@ -11,6 +9,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/pinion-net/pinion/internal/tcptest"
 )
 
 // fullUpstream is a listening socket whose accept queue is full: its
@@ -59,32 +59,11 @@ func startFullUpstream(t *testing.T) *fullUpstream {
 }
 
 // connecting reports whether a socket of this process is connecting to the
-// upstream.
-func (u *fullUpstream) connecting() bool { return tcpSocketIn(2, u.port, tcpSynSent) }
-
-// TCP states as /proc/net/tcp writes them (hex).
-const (
-	tcpSynSent = "02"
-	tcpListen  = "0A"
-)
-
-// tcpSocketIn reports whether /proc/net/tcp lists a socket in state whose
-// address field (1: local, 2: remote) has port, without connecting to
-// anything (a probe connection would be proxied upstream).
-func tcpSocketIn(field, port int, state string) bool {
-	b, err := os.ReadFile("/proc/net/tcp")
-	if err != nil {
-		return false
-	}
-	suffix := fmt.Sprintf(":%04X", port) // ports are big-endian hex
-	sc := bufio.NewScanner(strings.NewReader(string(b)))
-	for sc.Scan() {
-		f := strings.Fields(sc.Text())
-		if len(f) > 3 && strings.HasSuffix(f[field], suffix) && f[3] == state {
-			return true
-		}
-	}
-	return false
+// upstream (seen in /proc/net/tcp: a probe connection would be proxied
+// upstream).
+func (u *fullUpstream) connecting() bool {
+	on, _ := tcptest.HasSocket(tcptest.SynSent, tcptest.RemotePort, u.port)
+	return on
 }
 
 // open lets the next SYN in: the fillers are accepted and closed, which
@@ -121,8 +100,8 @@ func (u *fullUpstream) accept(t *testing.T) net.Conn {
 // with a FIN both ways, and the drain ends long before its deadline.
 func TestProxyDrainDuringConnect(t *testing.T) {
 	const grace = 200 * time.Millisecond
-	if _, err := os.Stat("/proc/net/tcp"); err != nil {
-		t.Skipf("the test reads socket states from /proc/net/tcp: %v", err)
+	if _, err := tcptest.HasSocket(tcptest.Listen, tcptest.LocalPort, 0); err != nil {
+		t.Skip(err)
 	}
 	forEachProxyBackend(t, func(t *testing.T, model, ioMode string) {
 		u := startFullUpstream(t)
@@ -145,10 +124,14 @@ func TestProxyDrainDuringConnect(t *testing.T) {
 		}
 		waitUntil(t, 10*time.Second, "the proxy connecting upstream", u.connecting)
 		start, done := drainStart(srv, 20*time.Second)
-		port := srv.addr()[strings.LastIndexByte(srv.addr(), ':')+1:]
+		port := srv.addr()
+		lport, err := strconv.Atoi(port[strings.LastIndexByte(port, ':')+1:])
+		if err != nil {
+			t.Fatal(err)
+		}
 		waitUntil(t, 5*time.Second, "the drain closing the listeners", func() bool {
-			p, _ := strconv.Atoi(port)
-			return !tcpSocketIn(1, p, tcpListen)
+			on, _ := tcptest.HasSocket(tcptest.Listen, tcptest.LocalPort, lport)
+			return !on
 		})
 		// Past the grace while still connecting: a relay taken for quiet
 		// would be closed now.

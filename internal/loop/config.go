@@ -139,7 +139,7 @@ func (c Config) withDefaults() (Config, error) {
 	def(&c.WriteMax, 4<<20)
 	def(&c.ChunkSize, 16<<10)
 	def(&c.MaxFreeChunks, 256)
-	def(&c.MaxFreeIOs, 1024)
+	def(&c.MaxFreeIOs, DefaultMaxFreeIOs)
 	def(&c.TaskBudget, 1024)
 	def(&c.AcceptBudget, 64)
 	def(&c.OffloadPending, 16)
@@ -149,7 +149,7 @@ func (c Config) withDefaults() (Config, error) {
 	defDur(&c.StatsInterval, time.Millisecond)
 	defDur(&c.AcceptBackoffMin, 5*time.Millisecond)
 	defDur(&c.AcceptBackoffMax, 500*time.Millisecond)
-	defDur(&c.Ring.ReleaseAfter, 100*time.Millisecond)
+	defDur(&c.Ring.ReleaseAfter, DefaultRingReleaseAfter)
 	if c.WriteLow > c.WriteHigh || c.WriteHigh > c.WriteMax {
 		return c, fmt.Errorf("loop: watermarks must satisfy WriteLow (%d) <= WriteHigh (%d) <= WriteMax (%d)",
 			c.WriteLow, c.WriteHigh, c.WriteMax)

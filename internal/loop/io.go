@@ -36,8 +36,15 @@ func (m IOMode) String() string {
 	return fmt.Sprintf("io(%d)", uint8(m))
 }
 
-// MinRingReleaseAfter is the shortest RingConfig.ReleaseAfter.
-const MinRingReleaseAfter = time.Millisecond
+// MinRingReleaseAfter is the shortest RingConfig.ReleaseAfter, and
+// DefaultRingReleaseAfter its default.
+const (
+	MinRingReleaseAfter     = time.Millisecond
+	DefaultRingReleaseAfter = 100 * time.Millisecond
+)
+
+// DefaultMaxFreeIOs is Config.MaxFreeIOs' default.
+const DefaultMaxFreeIOs = 1024
 
 // ringMaxIov is how many segments one gathered send takes.
 const ringMaxIov = 64

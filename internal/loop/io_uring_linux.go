@@ -44,6 +44,7 @@ type ringIO struct {
 	parked  []parkedOut // outbound chains of closed connections with a send in flight
 	closing []bool      // by fd: a close queued through the ring has not completed
 	ncloses int         // how many are true in closing
+	last    int         // completions the last tick reaped
 
 	// lnClosing holds the listening fds whose close through the ring has
 	// not completed: until it has, the socket still takes connections
@@ -51,7 +52,6 @@ type ringIO struct {
 	// then resets. afterLn runs once none is left (whenListenersClosed).
 	lnClosing []int
 	afterLn   []func()
-	last      int // completions the last tick reaped
 
 	// releaseAfter is how long the loop waits idle, after receives,
 	// before it gives the receive buffers' pages back

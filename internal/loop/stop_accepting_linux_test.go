@@ -1,30 +1,11 @@
 package loop
 
 import (
-	"bufio"
-	"fmt"
 	"net/netip"
-	"os"
-	"strings"
 	"testing"
-)
 
-// listening reports whether /proc/net/tcp lists a listening socket on
-// 127.0.0.1:port (state 0A; addresses are hex, the port big-endian).
-func listening(t *testing.T, port int) bool {
-	b, err := os.ReadFile("/proc/net/tcp")
-	if err != nil {
-		t.Skipf("socket states come from /proc/net/tcp: %v", err)
-	}
-	local := fmt.Sprintf("0100007F:%04X", port)
-	sc := bufio.NewScanner(strings.NewReader(string(b)))
-	for sc.Scan() {
-		if f := strings.Fields(sc.Text()); len(f) > 3 && f[1] == local && f[3] == "0A" {
-			return true
-		}
-	}
-	return false
-}
+	"github.com/pinion-net/pinion/internal/tcptest"
+)
 
 // TestStopAcceptingStopsListening: when StopAccepting's done runs, the
 // loop's listening socket no longer listens, so a connect made after it
@@ -35,6 +16,9 @@ func listening(t *testing.T, port int) bool {
 // saw "connection reset by peer" for "connection refused" in one run of
 // make test).
 func TestStopAcceptingStopsListening(t *testing.T) {
+	if _, err := tcptest.HasSocket(tcptest.Listen, tcptest.LocalPort, 0); err != nil {
+		t.Skip(err)
+	}
 	forEachIO(t, func(t *testing.T, mode IOMode) {
 		for range 5 {
 			l, addr := echoLoop(t, mode, Config{})
@@ -43,11 +27,14 @@ func TestStopAcceptingStopsListening(t *testing.T) {
 				t.Fatal(err)
 			}
 			port := int(ap.Port())
-			if !listening(t, port) {
+			if on, _ := tcptest.HasSocket(tcptest.Listen, tcptest.LocalPort, port); !on {
 				t.Fatalf("port %d does not listen before StopAccepting", port)
 			}
 			still := make(chan bool, 1)
-			l.StopAccepting(func() { still <- listening(t, port) })
+			l.StopAccepting(func() {
+				on, _ := tcptest.HasSocket(tcptest.Listen, tcptest.LocalPort, port) // read before, so it cannot fail now
+				still <- on
+			})
 			if recv(t, still, "StopAccepting's done") {
 				t.Fatalf("port %d still listens when StopAccepting's done runs", port)
 			}

@@ -108,3 +108,24 @@ func TestServeHold(t *testing.T) {
 		t.Fatalf("read after the test ended: got %v, want the connection closed (EOF or reset)", err)
 	}
 }
+
+// TestHasSocket: a listener shows in state Listen on its local port until
+// it closes.
+func TestHasSocket(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	port := ln.Addr().(*net.TCPAddr).Port
+	on, err := HasSocket(Listen, LocalPort, port)
+	if err != nil {
+		t.Skip(err)
+	}
+	if !on {
+		t.Fatalf("port %d: no listening socket seen", port)
+	}
+	ln.Close()
+	if on, _ := HasSocket(Listen, LocalPort, port); on {
+		t.Fatalf("port %d: still listening after Close", port)
+	}
+}

@@ -277,7 +277,8 @@ func (r *Ring) Join(es []CQE, scratch []byte) []byte {
 		bid, _ := e.Buffer()
 		return int(bid)*int(b.size) + int(e.off)
 	}
-	start, end := pos(es[0]), pos(es[0])
+	start := pos(es[0])
+	end := start
 	inPlace := true
 	for _, e := range es {
 		if _, ok := e.Buffer(); !ok || e.Res <= 0 || pos(e) != end {
